@@ -1,0 +1,80 @@
+"""What one training step means for each model kind.
+
+A *task* owns a model and its optimizers and knows how to take one step on a batch and
+how to evaluate on held-out data. The trainer (``trainer.py``) owns everything else:
+data order, learning-rate schedule, checkpoints, metrics and progress.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from latentdyn.models import build_model
+from latentdyn.train.config import TrainConfig
+
+
+def seeded_init(seed: int, build):
+    """Build a module with parameters drawn from ``seed`` without touching global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
+def make_adam(params, lr: float, device: torch.device, **kwargs) -> torch.optim.Adam:
+    """Adam with the fused kernel where this torch build offers it for ``device``."""
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, **kwargs)
+
+
+class VAETask:
+    """The paper's VAE trained on the negative ELBO (eq. 5) with Adam."""
+
+    metric_names = ("elbo",)
+
+    def __init__(self, config: TrainConfig, input_dim: int, device: torch.device):
+        self.config = config
+        self.model: nn.Module = seeded_init(
+            config.seed,
+            lambda: build_model(
+                "vae",
+                input_dim=input_dim,
+                hidden=config.hidden,
+                nz=config.nz,
+                activation=config.activation,
+                n_samples=config.n_samples,
+                **config.model_options,
+            ),
+        ).to(device)
+        self.optimizers = {"adam": make_adam(self.model.parameters(), config.lr, device)}
+
+    def train_step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> Tensor:
+        """One Adam step; returns the detached loss (negative ELBO, nats per image)."""
+        model = self.model
+        eps = torch.randn(
+            (model.config.n_samples, x.shape[0], model.nz), generator=generator, device=x.device
+        )
+        loss = model.loss(x, eps)
+        opt = self.optimizers["adam"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    @staticmethod
+    def train_metrics(mean_loss: float) -> dict[str, float]:
+        return {"elbo": -mean_loss}
+
+    @torch.no_grad()
+    def evaluate(self, x: Tensor, y: Tensor, generator: torch.Generator, chunk: int = 2000):
+        self.model.eval()
+        total = 0.0
+        for start in range(0, x.shape[0], chunk):
+            total += self.model.elbo(x[start : start + chunk], generator=generator).sum().item()
+        self.model.train()
+        return {"elbo": total / max(1, x.shape[0])}
+
+
+TASKS = {"vae": VAETask}
