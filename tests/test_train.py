@@ -45,9 +45,12 @@ def test_train_writes_run_folder(tmp_path):
     assert manifest["seed"] == 0 and manifest["config"]["nz"] == 3
     assert manifest["data"]["checksums"] and manifest["wall_time_s"] > 0
     assert {"torch", "latentdyn", "python"} <= set(manifest["versions"])
-    # the learning rate steps down at 50 % and 80 % of the epochs (epochs 3 and 4 of 4)
+    # the learning rate steps down at 50 % and 80 % of the epochs
     lrs = [float(l.split(",")[1]) for l in lines[1:]]
-    assert lrs == pytest.approx([5e-4, 5e-4, 1e-4, 5e-5])
+    assert lrs == pytest.approx([5e-4, 5e-4, 1e-4, 1e-4])
+    ten = TrainConfig(**{**TINY, "epochs": 10})
+    assert [ten.lr_at(e) for e in range(10)] == pytest.approx([5e-4] * 5 + [1e-4] * 3 + [5e-5] * 2)
+    assert TrainConfig(**{**TINY, "epochs": 1}).lr_at(0) == pytest.approx(5e-4)
 
 
 def test_training_improves_elbo(tmp_path):

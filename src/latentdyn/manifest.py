@@ -21,19 +21,16 @@ from latentdyn.io import write_json
 
 
 def versions() -> dict[str, str]:
-    import numpy
+    """Versions of Python, latentdyn and the libraries it computes with (read from the
+    installed metadata, so nothing heavy is imported)."""
+    from importlib import metadata
 
-    out = {
-        "latentdyn": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-    }
-    for name in ("safetensors", "sklearn", "matplotlib"):
+    out = {"latentdyn": __version__, "python": platform.python_version(),
+           "torch": torch.__version__}
+    for dist in ("numpy", "safetensors", "scikit-learn", "matplotlib"):
         try:
-            module = __import__(name)
-            out[name] = getattr(module, "__version__", "?")
-        except Exception:  # optional in some contexts
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
             pass
     return out
 

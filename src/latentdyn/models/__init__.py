@@ -9,6 +9,7 @@ from __future__ import annotations
 from torch import nn
 
 from latentdyn.errors import ConfigError
+from latentdyn.models.protocol import LatentModel, check_model, data_mean, latent_mean, sample_data, sample_latent
 from latentdyn.models.vae import VAE, VAEConfig
 
 MODEL_KINDS: dict[str, type[nn.Module]] = {"vae": VAE}
@@ -27,4 +28,5 @@ def build_model(kind: str, **options) -> nn.Module:
     return cls(config_cls(**options))
 
 
-__all__ = ["VAE", "VAEConfig", "MODEL_KINDS", "build_model"]
+__all__ = ["VAE", "VAEConfig", "MODEL_KINDS", "build_model", "LatentModel", "check_model",
+           "latent_mean", "data_mean", "sample_latent", "sample_data"]

@@ -79,10 +79,14 @@ class TrainConfig:
         return self
 
     def lr_at(self, epoch: int) -> float:
-        """Learning rate for 0-based ``epoch``: the base lr times the current factor."""
+        """Learning rate for 0-based ``epoch``: the base lr times the current factor.
+
+        The factor steps at the first epoch whose index reaches ``milestone * epochs``
+        (for 100 epochs: epochs 51 and 81, counting from 1).
+        """
         factor = self.lr_factors[0]
         for milestone, f in zip(self.lr_milestones, self.lr_factors[1:]):
-            if epoch >= round(milestone * self.epochs):
+            if epoch >= milestone * self.epochs:
                 factor = f
         return self.lr * factor
 

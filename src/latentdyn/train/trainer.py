@@ -80,9 +80,14 @@ def _prepare_out(out: Path, config: TrainConfig, resume: bool, overwrite: bool) 
 def _metrics_csv(rows: list[dict]) -> str:
     if not rows:
         return ""
-    columns: list[str] = []
+    seen: list[str] = []
     for row in rows:
-        columns += [c for c in row if c not in columns]
+        seen += [c for c in row if c not in seen]
+    # epoch, lr, train_*, test_*, then anything else (seconds last)
+    rank = {"epoch": 0, "lr": 1}
+    columns = sorted(seen, key=lambda c: (rank.get(c, 2 if c.startswith("train_") else
+                                                   3 if c.startswith("test_") else 4),
+                                          seen.index(c)))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
