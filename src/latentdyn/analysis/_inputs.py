@@ -1,0 +1,63 @@
+"""Input checks shared by the analyses: numpy or torch in, a finite float tensor out.
+
+Every problem a caller can cause (wrong shape, NaN, too few trials) raises
+:class:`latentdyn.errors.ConfigError` with one line naming the argument.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from latentdyn.errors import ConfigError
+
+
+def as_float(x, name: str, ndim: int | tuple[int, ...] | None = None) -> Tensor:
+    """``x`` as a floating-point tensor (float dtypes kept, others -> float32), finite."""
+    if isinstance(x, np.ndarray) or not isinstance(x, Tensor):
+        try:
+            x = torch.as_tensor(np.asarray(x))
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{name} must be an array of numbers ({e})") from None
+    if not (x.is_floating_point() or x.dtype in _INTS or x.dtype == torch.bool):
+        raise ConfigError(f"{name} must be real numbers, got dtype {x.dtype}")
+    if not x.is_floating_point():
+        x = x.float()
+    _check_ndim(x, name, ndim)
+    if x.numel() and not bool(torch.isfinite(x).all()):
+        raise ConfigError(f"{name} contains NaN or infinite values")
+    return x
+
+
+def as_labels(x, name: str = "labels") -> Tensor:
+    """``x`` as a 1-D int64 tensor of integer labels."""
+    if isinstance(x, np.ndarray) or not isinstance(x, Tensor):
+        try:
+            x = torch.as_tensor(np.asarray(x))
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{name} must be an array of integers ({e})") from None
+    _check_ndim(x, name, 1)
+    if x.is_floating_point():
+        if x.numel() and not bool((torch.isfinite(x) & (x == x.round())).all()):
+            raise ConfigError(f"{name} must be whole numbers")
+    elif x.dtype not in _INTS:
+        raise ConfigError(f"{name} must be integers, got dtype {x.dtype}")
+    return x.long()
+
+
+def need_rows(x: Tensor, n: int, name: str) -> None:
+    if x.shape[0] < n:
+        raise ConfigError(f"{name} needs at least {n} rows, got {x.shape[0]}")
+
+
+def _check_ndim(x: Tensor, name: str, ndim) -> None:
+    if ndim is None:
+        return
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if x.dim() not in allowed:
+        want = " or ".join(f"{d}-D" for d in allowed)
+        raise ConfigError(f"{name} must be {want}, got shape {tuple(x.shape)}")
+
+
+_INTS = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)

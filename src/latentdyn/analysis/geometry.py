@@ -1,0 +1,142 @@
+"""Geometry of the latent hierarchy (paper 001, Fig. 3, Fig. A.1; claims C2-C4).
+
+* :func:`cosine_matrix` -- C_ij = ξ̄_i·ξ̄_j / (‖ξ̄_i‖‖ξ̄_j‖) between concepts (eq. 11);
+  :func:`mean_abs_offdiagonal` summarises it for C4.
+* :func:`active_units` -- C2. Default criterion (Burda, Grosse, Salakhutdinov 2016):
+  unit u is active when Var over the training set of E_q[z_u | x] exceeds 0.01.
+* :func:`pca_cumulative`, :func:`dims_for` -- C3: cumulative contribution ratios of the
+  principal components of the memories, and how many reach a fraction (0.7, 0.99).
+* :func:`pca_2d` -- the 2-D PCA embedding of Fig. A.1.
+
+PCA is an SVD of the centred memories in float64 (no sklearn dependency at run time).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from latentdyn.analysis._inputs import as_float, need_rows
+from latentdyn.errors import ConfigError
+
+ACTIVITY_CRITERIA = ("variance", "variance_fraction", "kl")
+
+
+def cosine_matrix(concepts) -> Tensor:
+    """(K, K) cosine similarities between the rows of ``concepts`` (K, nz), eq. 11."""
+    c = as_float(concepts, "concepts", 2)
+    need_rows(c, 1, "concepts")
+    norms = torch.linalg.vector_norm(c.double(), dim=1)
+    if bool((norms == 0).any()):
+        raise ConfigError(f"concept(s) {(norms == 0).nonzero().flatten().tolist()} are the zero "
+                          "vector; their cosine similarity is undefined")
+    unit = c.double() / norms[:, None]
+    return (unit @ unit.T).clamp(-1.0, 1.0).to(c.dtype)
+
+
+def mean_abs_offdiagonal(m) -> float:
+    """Mean of |m_ij| over i != j for a square matrix (K >= 2)."""
+    m = as_float(m, "m", 2)
+    k = m.shape[0]
+    if m.shape[1] != k or k < 2:
+        raise ConfigError(f"m must be a square matrix of side >= 2, got shape {tuple(m.shape)}")
+    off = ~torch.eye(k, dtype=torch.bool, device=m.device)
+    return float(m.double().abs()[off].mean())
+
+
+def unit_activity(memories, criterion: str = "variance", logvars=None) -> Tensor:
+    """Per-unit activity score (nz,) that :func:`active_units` thresholds.
+
+    * ``"variance"`` (default; Burda et al. 2016): Var_x E_q[z_u | x] over the memories
+      (ddof = 1);
+    * ``"variance_fraction"``: that variance divided by the total over units (scale-free);
+    * ``"kl"``: mean over x of KL(q(z_u | x) ‖ N(0, 1)) in nats, which needs the
+      posterior ``logvars`` (N, nz) beside the means.
+    """
+    mem = as_float(memories, "memories", 2).double()
+    need_rows(mem, 2, "memories (a variance needs two memories)")
+    if criterion == "variance":
+        return mem.var(0, correction=1)
+    if criterion == "variance_fraction":
+        var = mem.var(0, correction=1)
+        total = var.sum()
+        if float(total) == 0:
+            raise ConfigError("the memories do not vary; variance fractions are undefined")
+        return var / total
+    if criterion == "kl":
+        if logvars is None:
+            raise ConfigError("criterion 'kl' needs logvars, the posterior log-variances (N, nz)")
+        lv = as_float(logvars, "logvars", 2).double().to(mem.device)
+        if lv.shape != mem.shape:
+            raise ConfigError(f"logvars has shape {tuple(lv.shape)} but memories "
+                              f"{tuple(mem.shape)}")
+        return (0.5 * (mem**2 + lv.exp() - lv - 1)).mean(0)
+    raise ConfigError(f"unknown activity criterion {criterion!r}; choose from "
+                      f"{', '.join(ACTIVITY_CRITERIA)}")
+
+
+def active_units(memories, threshold: float = 0.01, criterion: str = "variance",
+                 logvars=None) -> tuple[Tensor, int]:
+    """(mask (nz,) bool, count): units whose :func:`unit_activity` exceeds ``threshold``.
+
+    Default: Burda et al. (2016), Var over the training set of E_q[z_u | x] > 0.01.
+    """
+    threshold = float(threshold)
+    if not threshold >= 0:
+        raise ConfigError(f"threshold must be a non-negative number, got {threshold}")
+    mask = unit_activity(memories, criterion, logvars) > threshold
+    return mask, int(mask.sum())
+
+
+def _centred(memories) -> tuple[Tensor, torch.dtype]:
+    mem = as_float(memories, "memories", 2)
+    need_rows(mem, 2, "memories (PCA needs two memories)")
+    x = mem.double()
+    return x - x.mean(0), mem.dtype
+
+
+def pca_cumulative(memories) -> Tensor:
+    """Cumulative contribution ratios of the principal components, (min(N, nz),) float64.
+
+    Entry k-1 is the fraction of the total variance explained by the first k components
+    (Fig. 3b); the last entry is 1.
+    """
+    s = torch.linalg.svdvals(_centred(memories)[0])
+    var = s**2
+    total = var.sum()
+    if float(total) == 0:
+        raise ConfigError("the memories do not vary; contribution ratios are undefined")
+    return (torch.cumsum(var, 0) / total).clamp(max=1.0)
+
+
+def dims_for(ratios, fraction: float) -> int:
+    """Fewest components whose cumulative contribution ratio reaches ``fraction`` (0, 1]."""
+    ratios = as_float(ratios, "ratios", 1)
+    fraction = float(fraction)
+    if not 0 < fraction <= 1:
+        raise ConfigError(f"fraction must lie in (0, 1], got {fraction}")
+    if ratios.numel() == 0:
+        raise ConfigError("ratios is empty")
+    reached = (ratios.double() >= fraction - 1e-12).nonzero()
+    if reached.numel() == 0:
+        raise ConfigError(f"the ratios never reach {fraction} (last is {float(ratios[-1]):.4g})")
+    return int(reached[0, 0]) + 1
+
+
+def pca_2d(memories) -> tuple[Tensor, Tensor]:
+    """2-D PCA embedding (N, 2) of the memories and the two explained-variance ratios (2,).
+
+    Component signs follow sklearn's convention (the largest-magnitude loading of each
+    component is positive), so the picture is deterministic.
+    """
+    x, dtype = _centred(memories)
+    if x.shape[1] < 2:
+        raise ConfigError(f"a 2-D embedding needs at least 2 latent units, got {x.shape[1]}")
+    _, s, vh = torch.linalg.svd(x, full_matrices=False)
+    total = (s**2).sum()
+    if float(total) == 0:
+        raise ConfigError("the memories do not vary; PCA is undefined")
+    comps = vh[:2]
+    signs = torch.sign(comps.gather(1, comps.abs().argmax(1, keepdim=True)))
+    comps = comps * signs
+    return (x @ comps.T).to(dtype), s[:2] ** 2 / total
