@@ -45,6 +45,16 @@ def build_config(ctx: click.Context, params: dict, base: dict | None = None) -> 
             if field == "lr_milestones":
                 value = _floats(value)
             values[field] = value
+    for item in params.get("options") or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--option expects KEY=VALUE, got {item!r}")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        values.setdefault("model_options", {})
+        values["model_options"] = {**values["model_options"], key.strip(): value}
     try:
         return TrainConfig.from_dict(values).validate()
     except TypeError as exc:
@@ -69,6 +79,8 @@ def build_config(ctx: click.Context, params: dict, base: dict | None = None) -> 
               help="Base learning rate; stepped ×0.2 then ×0.1 at the milestones.")
 @click.option("--lr-milestones", default="0.5,0.8",
               help="Fractions of the epochs at which the learning rate steps down.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Extra option of the model kind (repeatable), e.g. --option lam=0.01.")
 @click.option("--seed", type=int, default=0)
 @click.option("--device", default="auto", help="cpu, cuda, or auto (cuda when present).")
 @click.option("--checkpoint-every", type=int, default=1, help="Checkpoint every N epochs.")

@@ -3,6 +3,19 @@
 A *task* owns a model and its optimizers and knows how to take one step on a batch and
 how to evaluate on held-out data. The trainer (``trainer.py``) owns everything else:
 data order, learning-rate schedule, checkpoints, metrics and progress.
+
+The task interface (duck-typed; see :class:`VAETask`):
+
+* ``__init__(config, input_dim, device)``: build ``self.model`` (one ``nn.Module``
+  holding every trained part; it is what ``model.safetensors`` stores and what
+  ``load_run`` returns) and ``self.optimizers`` (name -> optimizer; all of their
+  state is checkpointed). Draw initial weights from ``config.seed`` only.
+* ``train_step(x, y, generator) -> Tensor``: one update; returns the detached scalar
+  loss (checked for NaN, shown in the progress bar). Use only ``generator`` for noise.
+* ``train_metrics(mean_loss) -> dict``: the epoch's training metrics.
+* ``evaluate(x, y, generator) -> dict``: held-out metrics (deterministic).
+* optional ``on_epoch_end(epoch, out) -> dict``: extra metrics / files per epoch.
+* ``self.model.config_dict()`` records the model's shape, ``input_dim`` included.
 """
 
 from __future__ import annotations

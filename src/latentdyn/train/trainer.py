@@ -223,6 +223,9 @@ def train(
                 eval_gen = torch.Generator(device).manual_seed(config.seed + 2)
                 row.update({f"test_{k}": v for k, v in
                             task.evaluate(test_x, test_y, eval_gen).items()})
+            hook = getattr(task, "on_epoch_end", None)
+            if callable(hook):  # e.g. sample grids, collapse checks; may add metrics
+                row.update(hook(epoch + 1, out) or {})
             row["seconds"] = round(time.perf_counter() - t0, 3)
             rows.append(row)
             shown = {k: f"{v:.2f}" for k, v in row.items() if k.startswith(("train_", "test_"))}
