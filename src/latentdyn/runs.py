@@ -32,7 +32,7 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
 
     Uses ``model.safetensors`` when the run finished, else its last checkpoint.
     """
-    from latentdyn.train.tasks import TASKS
+    from latentdyn.train.tasks import get_task
 
     path = Path(path)
     cfg_path = path / "config.json"
@@ -56,9 +56,10 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
             f"{weights}: weights are for model {meta.get('model')!r}, config says {config.model!r}"
         )
     tensors = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-    task_cls = TASKS.get(config.model)
-    if task_cls is None:
-        raise CheckpointError(f"{cfg_path}: unknown model kind {config.model!r}")
+    try:
+        task_cls = get_task(config.model)
+    except LatentdynError as exc:
+        raise CheckpointError(f"{cfg_path}: {exc}") from None
     task = task_cls(config, _input_dim(meta, weights), torch.device("cpu"))
     load_model_weights(task.model, tensors, str(weights))
     model = task.model.to(device).eval()

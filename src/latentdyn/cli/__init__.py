@@ -8,6 +8,7 @@ status 2, never a traceback.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 import click
@@ -19,22 +20,40 @@ from latentdyn.errors import LatentdynError
 _COMMANDS = {
     "data": "latentdyn.cli.data:data",
     "train": "latentdyn.cli.train:train",
+    "dynamics": "latentdyn.cli.dynamics:dynamics",
+    "reproduce": "latentdyn.cli.reproduce:reproduce",
+    "sweep": "latentdyn.cli.sweep:sweep",
+    "classifier": "latentdyn.cli.classifier:classifier",
+    "mi": "latentdyn.cli.mi:mi",
+    "lsd": "latentdyn.cli.lsd:lsd",
+    "compare": "latentdyn.cli.compare:compare",
 }
 
 
-class _LazyGroup(click.Group):
+def _available(target: str) -> bool:
+    return importlib.util.find_spec(target.split(":")[0]) is not None
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are ``name -> "module:attribute"`` strings,
+    imported only when used (modules not present in this build are not listed)."""
+
+    def __init__(self, *args, commands: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = commands if commands is not None else _COMMANDS
+
     def list_commands(self, ctx):
-        return sorted(_COMMANDS)
+        return sorted(n for n, t in self.lazy.items() if _available(t))
 
     def get_command(self, ctx, name):
-        target = _COMMANDS.get(name)
-        if target is None:
+        target = self.lazy.get(name)
+        if target is None or not _available(target):
             return None
         module, attr = target.split(":")
         return getattr(importlib.import_module(module), attr)
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="latentdyn")
 def cli() -> None:
     """latentdyn: train generative models, run repeated inference, and measure how

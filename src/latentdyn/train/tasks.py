@@ -90,4 +90,29 @@ class VAETask:
         return {"elbo": total / max(1, x.shape[0])}
 
 
-TASKS = {"vae": VAETask}
+# model kind -> "module:Class", imported on first use
+TASK_PATHS = {
+    "vae": "latentdyn.train.tasks:VAETask",
+    "vmi": "latentdyn.train.vmi:VMITask",
+    "gan": "latentdyn.train.gan:GANTask",
+    "gan-encoder": "latentdyn.train.gan:EncoderTask",
+    "classifier": "latentdyn.train.classifier:ClassifierTask",
+}
+
+
+def available_tasks() -> list[str]:
+    import importlib.util
+
+    return [k for k, v in TASK_PATHS.items() if importlib.util.find_spec(v.split(":")[0])]
+
+
+def get_task(kind: str):
+    """The task class for a model kind, or a one-line error naming the known kinds."""
+    import importlib
+
+    from latentdyn.errors import ConfigError
+
+    if kind not in TASK_PATHS or kind not in available_tasks():
+        raise ConfigError(f"unknown model kind {kind!r}; choose from {', '.join(available_tasks())}")
+    module, attr = TASK_PATHS[kind].split(":")
+    return getattr(importlib.import_module(module), attr)

@@ -30,7 +30,7 @@ from latentdyn.train.checkpoint import (
     save_tensors,
 )
 from latentdyn.train.config import TrainConfig
-from latentdyn.train.tasks import TASKS
+from latentdyn.train.tasks import get_task
 
 RUN_FILES = ("config.json", "manifest.json", "metrics.csv", "model.safetensors",
              "checkpoint.safetensors")
@@ -119,14 +119,13 @@ def train(
     early after that many epochs (as if it had been stopped), leaving a resumable run.
     """
     config.validate()
-    if config.model not in TASKS:
-        raise ConfigError(f"unknown model kind {config.model!r}; choose from {', '.join(TASKS)}")
+    task_cls = get_task(config.model)
     out = Path(out)
     do_resume = _prepare_out(out, config, resume, overwrite)
     device = resolve_device(config.device)
     data = dataset if dataset is not None else load_dataset(config.dataset, config.data_dir)
 
-    task = TASKS[config.model](config, data.dim, device)
+    task = task_cls(config, data.dim, device)
     base_lrs = {n: [g["lr"] for g in o.param_groups] for n, o in task.optimizers.items()}
     data_gen = torch.Generator("cpu").manual_seed(config.seed)
     noise_gen = torch.Generator(device).manual_seed(config.seed + 1)

@@ -1,0 +1,1 @@
+"""One module per reproduced study; each offers a plain ``run(...)`` and a click ``command``."""
