@@ -1,0 +1,278 @@
+"""One self-contained HTML page per reproduction.
+
+Figures are embedded as base64 ``data:`` URIs and the CSS is inline, so the page can
+be mailed or archived alone: no external resources, no JavaScript. All text is
+escaped; only :class:`RawHTML` values and ``Section.extra_html`` pass through as HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from latentdyn import __version__
+from latentdyn.claims import Claim, format_value, summarise, summary_line
+from latentdyn.io import write_text
+
+_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+         ".svg": "image/svg+xml", ".gif": "image/gif"}
+
+
+class RawHTML(str):
+    """A string that :func:`write_report` inserts as HTML, unescaped (trusted input only)."""
+
+
+@dataclass
+class Section:
+    """One figure of the report.
+
+    ``figure``: a PNG (or a PDF with a PNG beside it); ``None`` for a text-only section.
+    ``data``: the figure's CSV, offered as an embedded download when small enough.
+    ``extra_html``: trusted HTML appended to the section as is.
+    """
+
+    title: str
+    figure: Path | None
+    caption: str
+    paper_found: str
+    run_found: str
+    extra_html: str = ""
+    data: Path | None = None
+
+
+def write_report(
+    path: str | os.PathLike,
+    title: str,
+    intro_html_or_text: str,
+    settings: Mapping[str, Any],
+    sections: Sequence[Section],
+    claims: Sequence[Claim],
+    notes: Iterable[str] = (),
+    *,
+    generated_at: _dt.datetime | None = None,
+    max_data_bytes: int = 2_000_000,
+) -> Path:
+    """Write the report to ``path`` atomically and return ``path``.
+
+    ``intro_html_or_text``: plain text (escaped; blank lines separate paragraphs) or a
+    :class:`RawHTML`. ``settings``: name -> value, nested mappings flattened to dotted
+    names (put the profile and every reduced setting here). CSV files larger than
+    ``max_data_bytes`` are named, not embedded.
+    """
+    path = Path(path)
+    page = render_report(title, intro_html_or_text, settings, sections, claims, notes,
+                         generated_at=generated_at, max_data_bytes=max_data_bytes)
+    write_text(path, page)
+    return path
+
+
+def render_report(
+    title: str,
+    intro_html_or_text: str,
+    settings: Mapping[str, Any],
+    sections: Sequence[Section],
+    claims: Sequence[Claim],
+    notes: Iterable[str] = (),
+    *,
+    generated_at: _dt.datetime | None = None,
+    max_data_bytes: int = 2_000_000,
+) -> str:
+    """The report page as a string (see :func:`write_report`)."""
+    when = generated_at or _dt.datetime.now(_dt.timezone.utc)
+    notes = [n for n in notes if str(n).strip()]
+    toc = ['<li><a href="#settings">Settings</a></li>']
+    toc += [f'<li><a href="#fig-{i}">{_e(s.title)}</a></li>' for i, s in enumerate(sections, 1)]
+    toc.append('<li><a href="#claims">Claims scorecard</a></li>')
+    if notes:
+        toc.append('<li><a href="#notes">Notes</a></li>')
+
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head><body><main>",
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="verdicts">{_badges(claims)}</p>' if claims else "",
+        f'<div class="intro">{_text_block(intro_html_or_text)}</div>',
+        f'<nav><ol>{"".join(toc)}</ol></nav>',
+        '<section id="settings"><h2>Settings</h2>',
+        _settings_table(settings),
+        "</section>",
+    ]
+    for i, sec in enumerate(sections, 1):
+        parts.append(_section(i, sec, max_data_bytes))
+    parts += ['<section id="claims"><h2>Claims scorecard</h2>',
+              f"<p>{_e(summary_line(claims))}. Each rule was fixed in code before the run.</p>"
+              if claims else "<p>No claims were evaluated.</p>",
+              _claims_table(claims) if claims else "", "</section>"]
+    if notes:
+        parts.append('<section id="notes"><h2>Notes</h2><ul>'
+                     + "".join(f"<li>{_e_br(n)}</li>" for n in notes) + "</ul></section>")
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S %Z")
+    parts.append(
+        f"<footer>latentdyn {_e(__version__)} · generated {_e(stamp)}"
+        f" · Python {_e(platform.python_version())} on {_e(platform.system())}</footer>"
+    )
+    parts.append("</main></body></html>\n")
+    return "\n".join(p for p in parts if p)
+
+
+# ----------------------------------------------------------------------------- parts
+def _section(i: int, sec: Section, max_data_bytes: int) -> str:
+    out = [f'<section id="fig-{i}" class="figure"><h2>{_e(sec.title)}</h2>']
+    if sec.figure is not None:
+        out.append(_figure(Path(sec.figure), sec.caption))
+    elif sec.caption:
+        out.append(f'<p class="caption">{_e_br(sec.caption)}</p>')
+    out.append('<div class="findings">')
+    out.append(f'<p><span class="who">The paper found:</span> {_e_br(sec.paper_found)}</p>')
+    out.append(f'<p><span class="who">This run found:</span> {_e_br(sec.run_found)}</p>')
+    out.append("</div>")
+    if sec.data is not None:
+        out.append(_data_link(Path(sec.data), max_data_bytes))
+    if sec.extra_html:
+        out.append(f'<div class="extra">{sec.extra_html}</div>')
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _figure(path: Path, caption: str) -> str:
+    image = path
+    if path.suffix.lower() not in _MIME and path.with_suffix(".png").exists():
+        image = path.with_suffix(".png")  # e.g. a PDF with its PNG beside it
+    cap = f"<figcaption>{_e_br(caption)}</figcaption>" if caption else ""
+    mime = _MIME.get(image.suffix.lower())
+    if mime is None or not image.is_file():
+        why = "not found" if not image.exists() else "not an image the page can embed"
+        return (f'<figure><p class="missing">Figure {_e(path.name)}: {why}.</p>{cap}</figure>')
+    b64 = base64.b64encode(image.read_bytes()).decode("ascii")
+    return (f'<figure><img src="data:{mime};base64,{b64}" alt="{_e(path.stem)}">'
+            f"{cap}</figure>")
+
+
+def _data_link(path: Path, max_bytes: int) -> str:
+    if not path.is_file():
+        return f'<p class="data missing">Data {_e(path.name)}: not found.</p>'
+    size = path.stat().st_size
+    if size > max_bytes:
+        return (f'<p class="data">Plotted data: <code>{_e(path.name)}</code> '
+                f"({size / 1e6:.1f} MB, beside this report's figures; not embedded).</p>")
+    b64 = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<p class="data">Plotted data: <a download="{_e(path.name)}" '
+            f'href="data:text/csv;base64,{b64}">{_e(path.name)}</a> ({size / 1e3:.1f} kB)</p>')
+
+
+def _settings_table(settings: Mapping[str, Any]) -> str:
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_setting(v))}</td></tr>"
+                   for k, v in _flatten(settings))
+    return f'<table class="settings"><tbody>{rows}</tbody></table>' if rows else \
+        "<p>No settings recorded.</p>"
+
+
+def _claims_table(claims: Sequence[Claim]) -> str:
+    head = ("<thead><tr><th>id</th><th>claim</th><th>statistic</th><th>paper</th>"
+            "<th>this run</th><th>verdict</th></tr></thead>")
+    rows = []
+    for c in claims:
+        cls = {True: "ok", False: "fail", None: "na"}[c.reproduced]
+        detail = f'<div class="rule">details: {_e_br(c.details)}</div>' if c.details else ""
+        rows.append(
+            f'<tr class="{cls}"><td class="id">{_e(c.id)}</td>'
+            f'<td>{_e_br(c.claim)}<div class="rule">rule: {_e_br(c.threshold)}</div>{detail}</td>'
+            f"<td>{_e_br(c.statistic)}</td><td>{_e(format_value(c.paper_value))}</td>"
+            f"<td>{_e(format_value(c.run_value))}</td>"
+            f'<td class="verdict"><span class="v {cls}">{_e(c.verdict)}</span></td></tr>'
+        )
+    return f'<table class="claims">{head}<tbody>{"".join(rows)}</tbody></table>'
+
+
+def _badges(claims: Sequence[Claim]) -> str:
+    s = summarise(claims)
+    return (f'<span class="v ok">{s["reproduced"]} reproduced</span> '
+            f'<span class="v fail">{s["not_reproduced"]} NOT reproduced</span> '
+            f'<span class="v na">{s["not_evaluated"]} not evaluated</span>')
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v:
+            out.extend(_flatten(v, key + "."))
+        else:
+            out.append((key, v))
+    return out
+
+
+def _setting(v: Any) -> str:
+    if isinstance(v, (str, int)) and not isinstance(v, bool):
+        return str(v)
+    return format_value(v, digits=6)
+
+
+def _text_block(text: str) -> str:
+    if isinstance(text, RawHTML):
+        return str(text)
+    paras = [p.strip() for p in str(text).split("\n\n") if p.strip()]
+    return "".join(f"<p>{_e_br(p)}</p>" for p in paras)
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _e_br(text: Any) -> str:
+    return _e(text).replace("\n", "<br>")
+
+
+_CSS = """
+:root { --ok:#1e7b34; --ok-bg:#e3f4e6; --fail:#b3261e; --fail-bg:#fbe4e2;
+        --na:#5f6368; --na-bg:#eceff1; --line:#dde1e6; --muted:#5f6b7a; }
+* { box-sizing: border-box; }
+body { margin:0; background:#f6f7f9; color:#1d232b;
+       font:15px/1.55 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width:1040px; margin:0 auto; padding:28px 36px 40px; background:#fff;
+       min-height:100vh; box-shadow:0 0 0 1px var(--line); }
+h1 { font-size:1.7em; margin:0 0 .3em; line-height:1.25; }
+h2 { font-size:1.25em; margin:1.8em 0 .6em; padding-bottom:.25em;
+     border-bottom:1px solid var(--line); }
+a { color:#1a5fb4; }
+nav ol { margin:.4em 0 0; padding-left:1.4em; columns:2; color:var(--muted); font-size:.93em; }
+table { border-collapse:collapse; width:100%; font-size:.9em; }
+th, td { border-bottom:1px solid var(--line); padding:6px 9px; text-align:left;
+         vertical-align:top; }
+table.settings th, table.settings td { font-family:ui-monospace, Menlo, Consolas, monospace;
+                                       font-size:.92em; }
+table.settings th { width:34%; font-weight:600; color:#39424e; }
+table.settings td { word-break:break-word; }
+table.claims thead th { background:#f2f4f7; font-weight:600; }
+table.claims td.id { font-weight:700; white-space:nowrap; }
+table.claims td.verdict { white-space:nowrap; }
+.rule { color:var(--muted); font-size:.88em; margin-top:3px; }
+.v { display:inline-block; padding:1px 9px; border-radius:10px; font-weight:600; font-size:.9em; }
+.v.ok { color:var(--ok); background:var(--ok-bg); }
+.v.fail { color:var(--fail); background:var(--fail-bg); }
+.v.na { color:var(--na); background:var(--na-bg); }
+tr.fail td.id { color:var(--fail); }
+.verdicts .v { margin-right:6px; }
+figure { margin:0 0 .8em; }
+figure img { display:block; max-width:100%; height:auto; margin:0 auto;
+             border:1px solid var(--line); }
+figcaption, .caption { color:var(--muted); font-size:.88em; margin-top:.5em; }
+.findings { background:#f8f9fb; border-left:3px solid #9aa7b8; padding:.4em 1em; margin:.6em 0; }
+.findings p { margin:.35em 0; }
+.who { font-weight:600; }
+.data { font-size:.88em; color:var(--muted); }
+.missing { color:var(--fail); font-style:italic; }
+footer { margin-top:3em; padding-top:.8em; border-top:1px solid var(--line);
+         color:var(--muted); font-size:.82em; }
+code { font-family:ui-monospace, Menlo, Consolas, monospace; font-size:.92em; }
+"""
