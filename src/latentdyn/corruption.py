@@ -1,0 +1,119 @@
+"""Input corruption for the repeated-inference experiments (SPEC §1, "Corruption").
+
+Every function takes a batch ``x`` of shape ``(N, ...)`` (usually ``(N, D)``) with
+values in [0, 1], returns a new tensor of the same shape, dtype and device, never
+modifies ``x`` in place, and draws its randomness from ``generator`` (which must live
+on ``x``'s device), so the same seed gives the same output. Each image is treated as
+a flat vector of its ``D`` pixels.
+
+Kinds (``p`` in [0, 1] throughout):
+
+* ``swap`` (default, the paper's reading of "pixels with probability p were selected
+  from 784 pixels, the image intensities of the selected pixels were swapped"): each
+  pixel is selected independently with probability ``p``, and within each image the
+  selected pixels' intensities are randomly permuted among themselves. ``p = 1``
+  scrambles the whole image; each image keeps its multiset of values.
+* ``flip``: selected pixels become ``1 - x``.
+* ``salt_pepper``: selected pixels become 0 or 1 with equal probability.
+* ``gaussian``: additive N(0, p²) noise on every pixel (``p`` is the std), clipped to [0, 1].
+* ``mask``: selected pixels become 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from latentdyn.errors import ConfigError
+
+NOISE_KINDS = ("swap", "flip", "salt_pepper", "gaussian", "mask")
+
+
+def corrupt(
+    x: Tensor, kind: str = "swap", p: float = 0.2, generator: torch.Generator | None = None
+) -> Tensor:
+    """Corrupt the batch ``x`` with noise ``kind`` at level ``p`` (see the module doc)."""
+    if kind not in _KINDS:
+        raise ConfigError(f"unknown noise kind {kind!r}; choose from {', '.join(NOISE_KINDS)}")
+    return _KINDS[kind](x, p, generator)
+
+
+def swap(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> Tensor:
+    """Permute the intensities of the pixels selected with probability ``p``, per image.
+
+    Vectorised over the batch with two sorts of per-pixel integer keys. Sorting
+    ``pos + D * selected`` lists each image's unselected positions in order, then its
+    selected ones in order; sorting ``pos`` (unselected) or ``D + random`` (selected)
+    lists the same unselected positions first, then the selected ones in a uniformly
+    random order. Writing the values read in the second order to the positions of the
+    first applies a uniform random permutation to each image's selected pixels and
+    leaves the others where they are.
+    """
+    flat, p = _prepare(x, p)
+    d = flat.shape[1]
+    if p == 0.0 or d < 2:
+        return x.clone()
+    selected = _select(flat, p, generator)
+    pos = torch.arange(d, device=flat.device)
+    dest = torch.argsort(torch.where(selected, pos + d, pos), dim=1)
+    keys = torch.randint(0, 2**62, flat.shape, generator=generator, device=flat.device)
+    source = torch.argsort(torch.where(selected, keys + d, pos), dim=1)
+    out = torch.empty_like(flat).scatter_(1, dest, flat.gather(1, source))
+    return out.view_as(x)
+
+
+def flip(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> Tensor:
+    """Selected pixels (probability ``p`` each) become ``1 - x``."""
+    flat, p = _prepare(x, p)
+    return torch.where(_select(flat, p, generator), 1.0 - flat, flat).view_as(x)
+
+
+def salt_pepper(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> Tensor:
+    """Selected pixels (probability ``p`` each) become 0 or 1 with equal probability."""
+    flat, p = _prepare(x, p)
+    selected = _select(flat, p, generator)
+    salt = torch.rand(flat.shape, generator=generator, device=flat.device) < 0.5
+    return torch.where(selected, salt.to(flat.dtype), flat).view_as(x)
+
+
+def gaussian(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> Tensor:
+    """Add N(0, p²) noise to every pixel (``p`` is the std) and clip to [0, 1]."""
+    flat, p = _prepare(x, p)
+    noise = torch.randn(flat.shape, generator=generator, device=flat.device, dtype=flat.dtype)
+    return (flat + p * noise).clamp_(0.0, 1.0).view_as(x)
+
+
+def mask(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> Tensor:
+    """Selected pixels (probability ``p`` each) become 0."""
+    flat, p = _prepare(x, p)
+    return flat.masked_fill(_select(flat, p, generator), 0.0).view_as(x)
+
+
+_KINDS = {"swap": swap, "flip": flip, "salt_pepper": salt_pepper, "gaussian": gaussian,
+          "mask": mask}
+
+
+def _select(flat: Tensor, p: float, generator) -> Tensor:
+    return torch.rand(flat.shape, generator=generator, device=flat.device) < p
+
+
+def _prepare(x, p) -> tuple[Tensor, float]:
+    """Validate ``x`` and ``p``; return ``x`` as a contiguous ``(N, D)`` view and float ``p``."""
+    if not isinstance(x, Tensor):
+        raise ConfigError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ConfigError(f"x must be a floating-point tensor with values in [0, 1], got {x.dtype}")
+    if x.ndim < 2:
+        raise ConfigError(
+            f"x must be a batch of shape (N, ...), got shape {tuple(x.shape)}; use x[None] for one image"
+        )
+    if isinstance(p, bool) or not isinstance(p, (int, float)) and not (
+        isinstance(p, Tensor) and p.numel() == 1
+    ):
+        raise ConfigError(f"noise level p must be a number in [0, 1], got {p!r}")
+    p = float(p)
+    if not math.isfinite(p) or not 0.0 <= p <= 1.0:
+        raise ConfigError(f"noise level p must be in [0, 1], got {p}")
+    return x.flatten(1).contiguous(), p
