@@ -1,0 +1,166 @@
+"""The repeated-inference experiments of Nagano et al. (2017), as plain functions.
+
+Each takes a model offering encode/decode, its :class:`~latentdyn.analysis.Hierarchy`
+and the training images the trials start from, and returns plain tensors and numbers.
+``latentdyn reproduce nagano2017`` and ``latentdyn dynamics`` are thin layers over them.
+
+Trials start from *training* images (as in the paper: "noise was added to an image of
+the training dataset"), so each trial has its own memory ξ⁽ⁱ⁾. Every experiment draws
+its trials and noise from its own seeded generator, so results do not depend on which
+other experiments ran before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from latentdyn.analysis import (
+    Hierarchy,
+    closest_level,
+    dip_statistic_from_trials,
+    distance_to,
+    hierarchy_min_distances,
+    level_mean_sem,
+    mean_sem,
+    stage_intervals,
+    stages_ordered,
+)
+from latentdyn.corruption import corrupt
+from latentdyn.dynamics import Trajectory, run_dynamics
+from latentdyn.errors import ConfigError
+
+
+def select_trials(labels: Tensor, label: int, n: int, generator: torch.Generator) -> Tensor:
+    """Indices of ``n`` training images of ``label``: drawn without replacement when
+    there are enough of them, with replacement otherwise."""
+    pool = (labels == label).nonzero().flatten()
+    if pool.numel() == 0:
+        raise ConfigError(f"no training images with label {label}")
+    if n <= pool.numel():
+        return pool[torch.randperm(pool.numel(), generator=generator)[:n]]
+    return pool[torch.randint(pool.numel(), (n,), generator=generator)]
+
+
+def corrupted_trials(images: Tensor, labels: Tensor, label: int, n: int, noise: str, p: float,
+                     seed: int) -> tuple[Tensor, Tensor]:
+    """(indices, corrupted images) of ``n`` trials from training images of ``label``."""
+    gen = torch.Generator().manual_seed(seed)
+    idx = select_trials(labels, label, n, gen)
+    return idx, corrupt(images[idx], kind=noise, p=p, generator=gen)
+
+
+@dataclass
+class TimeCourse:
+    """Distance of trajectories to their concept, ‖z(t) − ξ̄_label‖₂ (Fig. 2)."""
+
+    label: int
+    distances: Tensor  # (trials, T+1)
+    mean: Tensor  # (T+1,)
+    sem: Tensor  # (T+1,)
+    dip: dict  # see analysis.dip_statistic_from_trials
+    trajectory: Trajectory | None = None
+    indices: Tensor | None = None
+
+
+def concept_time_course(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor, label: int,
+                        trials: int, p: float, noise: str = "swap", steps: int = 80,
+                        mode: str = "deterministic", seed: int = 0, keep: bool = False,
+                        record_x=()) -> TimeCourse:
+    """Fig. 2 for one label: trials from corrupted training images of ``label``."""
+    idx, x0 = corrupted_trials(images, labels, label, trials, noise, p, seed)
+    traj = run_dynamics(model, x0, steps=steps, mode=mode, record_x=record_x, generator=seed + 1)
+    d = distance_to(traj.z, hierarchy.concept(label))
+    mean, sem = mean_sem(d)
+    return TimeCourse(label, d, mean, sem, dip_statistic_from_trials(d),
+                      traj if keep else None, idx)
+
+
+@dataclass
+class NoiseSweep:
+    """min_t ‖z(t) − ξ‖ for ξ in {own memory, concept, abstract} against p (Fig. 4)."""
+
+    ps: list[float]
+    label: int
+    mean: dict[str, list[float]] = field(default_factory=dict)  # level -> per p
+    sem: dict[str, list[float]] = field(default_factory=dict)
+    closest: list[str] = field(default_factory=list)
+    stages: list[tuple[str, float, float]] = field(default_factory=list)
+    ordered: bool = False
+
+
+def noise_sweep(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor, label: int,
+                ps, trials: int, noise: str = "swap", steps: int = 80,
+                mode: str = "deterministic", seed: int = 0, progress=None) -> NoiseSweep:
+    """Fig. 4: for each p, ``trials`` corrupted training images of ``label``; the
+    minimum over t of the distance to each trial's own memory, to the concept of
+    ``label`` and to the abstract concept."""
+    ps = [float(p) for p in ps]
+    out = NoiseSweep(ps=ps, label=label)
+    for k, p in enumerate(ps):
+        idx, x0 = corrupted_trials(images, labels, label, trials, noise, p, seed + 7919 * k)
+        traj = run_dynamics(model, x0, steps=steps, mode=mode, generator=seed + 7919 * k + 1)
+        mins = hierarchy_min_distances(traj.z, hierarchy, idx)
+        for level, (m, s) in level_mean_sem(mins).items():
+            out.mean.setdefault(level, []).append(m)
+            out.sem.setdefault(level, []).append(s)
+        if progress is not None:
+            progress(k + 1, len(ps))
+    out.closest = closest_level(out.mean["memory"], out.mean["concept"], out.mean["abstract"])
+    out.stages = stage_intervals(ps, out.closest)
+    out.ordered = stages_ordered(out.closest)
+    return out
+
+
+def trajectories_by_noise(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor, ps,
+                          trials: int, noise: str = "swap", steps: int = 80,
+                          mode: str = "deterministic", seed: int = 0,
+                          label: int | None = None, progress=None) -> dict:
+    """Trajectories from ``trials`` corrupted training images per noise level, with
+    their analyses, as a dict of numpy arrays (what ``latentdyn dynamics`` exports).
+
+    Trials start from training images of ``label``, or from all training images when
+    ``label`` is None. Keys: ``ps``, ``z`` (P, n, T+1, nz), ``memory_index`` and
+    ``labels`` (P, n), ``d_concept`` (P, n, T+1) to each trial's own concept,
+    ``min_memory`` / ``min_concept`` / ``min_abstract`` (P, n), their means and SEMs
+    (P,), ``closest`` (P,) and the hierarchy (``concepts``, ``abstract``, ``classes``).
+    """
+    import numpy as np
+
+    ps = [float(p) for p in ps]
+    out: dict = {"ps": np.asarray(ps), "concepts": hierarchy.concepts.numpy(),
+                 "abstract": hierarchy.abstract.numpy(), "classes": hierarchy.classes.numpy()}
+    zs, idxs, labs, dcon, mins = [], [], [], [], {lv: [] for lv in ("memory", "concept",
+                                                                   "abstract")}
+    for k, p in enumerate(ps):
+        gen = torch.Generator().manual_seed(seed + 7919 * k)
+        if label is None:
+            idx = torch.randperm(len(labels), generator=gen)[:trials]
+            if trials > len(labels):
+                idx = torch.randint(len(labels), (trials,), generator=gen)
+        else:
+            idx = select_trials(labels, label, trials, gen)
+        x0 = corrupt(images[idx], kind=noise, p=p, generator=gen)
+        traj = run_dynamics(model, x0, steps=steps, mode=mode, generator=seed + 7919 * k + 1)
+        lab = hierarchy.labels[idx]
+        zs.append(traj.z.numpy())
+        idxs.append(idx.numpy())
+        labs.append(lab.numpy())
+        dcon.append(distance_to(traj.z, hierarchy.concepts_for(lab)).numpy())
+        for level, v in hierarchy_min_distances(traj.z, hierarchy, idx).items():
+            mins[level].append(v.numpy())
+        if progress is not None:
+            progress(k + 1, len(ps))
+    out.update(z=np.stack(zs), memory_index=np.stack(idxs), labels=np.stack(labs),
+               d_concept=np.stack(dcon))
+    for level, values in mins.items():
+        arr = np.stack(values)
+        out[f"min_{level}"] = arr
+        out[f"min_{level}_mean"] = arr.mean(axis=1)
+        out[f"min_{level}_sem"] = arr.std(axis=1, ddof=1) / np.sqrt(arr.shape[1]) \
+            if arr.shape[1] > 1 else np.zeros(arr.shape[0])
+    out["closest"] = np.asarray(closest_level(out["min_memory_mean"], out["min_concept_mean"],
+                                              out["min_abstract_mean"]))
+    return out
