@@ -1,0 +1,206 @@
+"""Denoising across model families: metrics, the comparison core on toy models, the
+files it writes, and `latentdyn compare denoise` end to end."""
+
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from latentdyn.data import load_dataset
+from latentdyn.denoise import (
+    COLUMNS,
+    Method,
+    compare_denoising,
+    comparison_figure,
+    corruption_seed,
+    lsd_method,
+    markdown_table,
+    psnr,
+    repeated_inference_method,
+    run_comparison,
+    ssim,
+    write_tables,
+)
+from latentdyn.errors import ConfigError
+from latentdyn.lsd import basis_from_model
+
+torch.set_num_threads(1)
+
+DATASET = "synthetic:k=4,m=30,side=8,test=10,seed=1"
+
+
+class ProjectionModel(nn.Module):
+    """encode = PCA coordinates of the training images, decode = back-projection
+    clipped to [0, 1]: repeated inference and LSD both project noise away."""
+
+    def __init__(self, images, nz=6):
+        super().__init__()
+        self.register_buffer("mean", images.mean(0))
+        u = torch.linalg.svd(images - images.mean(0), full_matrices=False).Vh[:nz].T
+        self.register_buffer("u", u.contiguous())
+        self.nz = nz
+
+    def encode(self, x):
+        return (x.flatten(1) - self.mean) @ self.u
+
+    def decode(self, z):
+        return (self.mean + z @ self.u.T).clamp(0, 1)
+
+
+class NearestMean:
+    def __init__(self, images, labels, k):
+        self.means = torch.stack([images[labels == c].mean(0) for c in range(k)])
+
+    def predict_proba(self, x):
+        return torch.softmax(-20 * torch.cdist(x.flatten(1).float(), self.means) ** 2, 1)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    ds = load_dataset(DATASET)
+    model = ProjectionModel(ds.train_images)
+    clf = NearestMean(ds.train_images, ds.train_labels, ds.num_classes)
+    return ds, model, clf
+
+
+# ----------------------------------------------------------------------------- metrics
+def test_psnr_and_ssim_known_values():
+    clean = torch.rand(3, 64, generator=torch.Generator().manual_seed(0)) * 0.8
+    assert torch.allclose(psnr(clean + 0.1, clean), torch.full((3,), 20.0, dtype=torch.float64))
+    assert torch.allclose(psnr(clean, clean), torch.full((3,), 100.0, dtype=torch.float64))
+    assert torch.allclose(ssim(clean, clean, (8, 8)), torch.ones(3, dtype=torch.float64))
+    noise = torch.randn(3, 64, generator=torch.Generator().manual_seed(1))
+    noisy = (clean + 0.2 * noise).clamp(0, 1)
+    s = ssim(noisy, clean, (8, 8))
+    assert bool((s < 0.99).all()) and bool((s > -1).all())
+    with pytest.raises(ConfigError):
+        ssim(clean[:, :36], clean[:, :36], (6, 6))
+
+
+def test_corruption_seed_depends_on_setting_only():
+    assert corruption_seed(0, "swap", 0.1) == corruption_seed(0, "swap", 0.1)
+    assert len({corruption_seed(0, "swap", 0.1), corruption_seed(0, "flip", 0.1),
+                corruption_seed(0, "swap", 0.2), corruption_seed(1, "swap", 0.1)}) == 4
+
+
+# -------------------------------------------------------------------------------- core
+def test_every_method_sees_the_same_corrupted_images(toy):
+    ds, model, clf = toy
+    seen = {"a": [], "b": []}
+
+    def recorder(name):
+        def fn(x):
+            seen[name].append(x.clone())
+            return {"": x}
+        return Method(name, fn)
+
+    rows = compare_denoising({"a": recorder("a"), "b": recorder("b")}, clf, ds.test_images,
+                             ds.test_labels, ["swap", "gaussian"], [0.2, 0.5], batch_size=16)
+    assert len(seen["a"]) == 2 * 2 * 3  # 40 images in batches of 16
+    for xa, xb in zip(seen["a"], seen["b"]):
+        assert torch.equal(xa, xb)
+    # the identity methods score exactly like the corrupted input
+    for r in rows:
+        if r["family"] in ("a", "b"):
+            ref = next(q for q in rows if q["family"] == "input" and q["noise"] == r["noise"]
+                       and q["level"] == r["level"])
+            assert r["psnr"] == ref["psnr"] and r["accuracy"] == ref["accuracy"]
+    # adding a method changes nothing for the others (same seeds)
+    rows_a = compare_denoising({"a": recorder("a")}, clf, ds.test_images, ds.test_labels,
+                               ["swap", "gaussian"], [0.2, 0.5], batch_size=16)
+    keep = lambda rs: [r for r in rs if r["family"] in ("input", "a")]  # noqa: E731
+    assert json.dumps(keep(rows)) == json.dumps(keep(rows_a))  # NaN-safe equality
+
+
+def test_rows_structure_and_denoisers_help(toy):
+    ds, model, clf = toy
+    basis = basis_from_model(model, clf, ds.train_images, 200, num_classes=4, max_per_class=50,
+                             generator=0)
+    methods = {"vae-inference": repeated_inference_method(model, (1, 3)),
+               "lsd-vae": lsd_method(model, basis, (1, 2, 4), "lsd-vae")}
+    examples = {}
+    rows = compare_denoising(methods, clf, ds.test_images, ds.test_labels,
+                             ["salt_pepper", "gaussian"], [0.3], image_shape=(8, 8),
+                             examples=examples, n_examples=3)
+    assert rows[0]["family"] == "clean" and rows[0]["noise"] == "none"
+    assert rows[0]["accuracy"] == 1.0
+    assert all(set(COLUMNS) <= set(r) for r in rows)
+    methods_seen = {r["method"] for r in rows[1:]}
+    assert methods_seen == {"input", "vae-inference t=1", "vae-inference t=3", "lsd-vae k=1",
+                            "lsd-vae k=2", "lsd-vae k=4"}
+    assert len(rows) == 1 + 2 * 6
+    for noise in ("salt_pepper", "gaussian"):
+        by = {r["method"]: r for r in rows if r["noise"] == noise}
+        assert by["vae-inference t=1"]["psnr"] > by["input"]["psnr"]
+        assert by["lsd-vae k=4"]["psnr"] > by["input"]["psnr"]
+        assert by["vae-inference t=1"]["accuracy"] >= 0.9
+        assert 0 <= by["input"]["ssim"] <= 1 and by["input"]["n"] == 40
+    ex = examples[("gaussian", 0.3)]
+    assert list(ex)[:2] == ["clean", "corrupted"] and ex["lsd-vae k=2"].shape == (3, 64)
+    again = compare_denoising(methods, clf, ds.test_images, ds.test_labels,
+                              ["salt_pepper", "gaussian"], [0.3], image_shape=(8, 8))
+    assert json.dumps(again) == json.dumps(rows)  # deterministic
+
+
+def test_without_classifier_accuracy_is_nan_and_tables_render(toy, tmp_path):
+    ds, model, _ = toy
+    rows = compare_denoising({"vae-inference": repeated_inference_method(model, (1,))}, None,
+                             ds.test_images, None, ["flip"], [0.1, 0.4])
+    assert all(math.isnan(r["accuracy"]) for r in rows)
+    md = markdown_table(rows)
+    assert "## flip" in md and "| vae-inference t=1 |" in md and "p = 0.4" in md
+    csv_path, md_path = write_tables(rows, tmp_path)
+    assert csv_path.read_text().splitlines()[0] == ",".join(COLUMNS)
+    fig = comparison_figure(rows, caption="toy")
+    assert len(fig.axes) == 1  # PSNR only
+    with pytest.raises(ConfigError, match="noise"):
+        compare_denoising({}, None, ds.test_images, None, ["blur"], [0.1])
+
+
+# ----------------------------------------------------------------------------- runner
+def test_run_comparison_with_model_objects(toy, tmp_path):
+    ds, model, clf = toy
+    gan = ProjectionModel(ds.train_images, 5)
+    res = run_comparison(tmp_path / "out", "quick", vae=model, gan=gan, classifier=clf,
+                         dataset=DATASET, noises=["gaussian"],
+                         levels=[0.2, 0.4], steps=[1, 2], ks=[1, 4], n_test=40,
+                         n_prior=100, max_per_class=40, examples=2, gan_inference=True)
+    out = tmp_path / "out"
+    families = {r["family"] for r in res.rows}
+    assert families == {"clean", "input", "vae-inference", "lsd-gan", "lsd-vae", "gan-inference"}
+    assert res.skipped == {}
+    for name in ("report.html", "manifest.json", "denoise.csv", "denoise.md", "summary.json",
+                 "basis-gan.safetensors", "basis-vae.safetensors",
+                 "figures/denoise_curves.png", "figures/denoise_examples_gaussian.png"):
+        assert (out / name).is_file(), name
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "finished" and manifest["kind"] == "compare-denoise"
+    assert manifest["config"]["levels"] == [0.2, 0.4]
+    html = (out / "report.html").read_text()
+    assert "LSD truncation" in html and "lsd-gan k=4" in html
+
+
+# -------------------------------------------------------------------------------- CLI
+def test_compare_denoise_cli_skips_missing_families(tmp_path, capsys):
+    from latentdyn.cli import main
+
+    run = tmp_path / "vae"
+    assert main(["train", "--model", "vae", "--dataset", DATASET, "--nz", "4", "--hidden", "16",
+                 "--epochs", "1", "--batch-size", "40", "--device", "cpu", "--out", str(run),
+                 "--quiet"]) == 0
+    out = tmp_path / "cmp"
+    rc = main(["compare", "denoise", "--vae", str(run), "--dataset", DATASET, "--out", str(out),
+               "--noise", "swap", "--levels", "0.2", "--steps", "1,3", "--n-test", "20",
+               "--examples", "0", "--no-progress"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "skipped lsd-gan" in err and "skipped lsd-vae" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert {r["family"] for r in summary["rows"]} == {"clean", "input", "vae-inference"}
+    assert set(summary["skipped"]) == {"lsd-gan", "lsd-vae", "accuracy"}
+    html = (out / "report.html").read_text()
+    assert "skipped" in html and "classifier" in html
+    assert main(["compare", "denoise", "--profile", "huge"]) != 0
+    assert main(["compare", "denoise", "--levels", "a,b", "--out", str(out)]) == 2
