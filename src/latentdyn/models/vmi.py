@@ -1,0 +1,594 @@
+"""The VAE of the variational mutual-information framework (Serdega & Kim 2020, SPEC §2).
+
+Latent: ``n_gauss`` Gaussian units z_g with a N(0, I) prior, plus (optionally) one
+``n_cat``-way categorical unit c with a uniform prior. During training c is relaxed with
+Gumbel-softmax at a temperature that decays exponentially with the number of training
+steps, from ``temp_start`` to the floor ``temp_min`` (reached after ``temp_steps`` steps,
+then held; it never resets). At evaluation c is hard: the one-hot of the most likely
+category (or a one-hot sample in ``sample_joint``). The categorical KL is to the uniform
+prior, KL(q(c|x) ‖ U) = Σ q log q + log K.
+
+The MI regulariser: an auxiliary network Q(c | x̃) sees decoded images x̃ (the
+reconstructions of the batch, and with ``q_source="both"`` or ``"prior"`` decodings of
+prior samples) and predicts the *chosen codes*: a subset of the Gaussian units (Q gives
+a diagonal Gaussian) and/or the categorical unit (Q gives logits). The targets are the
+codes the decoder was given: the Gaussian sample, and the category argmax(logits + g) of
+the Gumbel draw — an exact sample of q(c|x) whose relaxation the decoder saw. The VAE
+minimises
+
+    −E[log p(x|z, c)] + kl_weight · (KL_g + KL_c) + lam · E[−log Q(c | x̃)],
+
+and Q minimises E[−log Q(c | x̃)] on the same decodings with its own optimiser (the
+trainer's task holds one Adam per part). I(c; x̃) ≥ H(c) − E[−log Q(c | x̃)], so a small
+cross-entropy means the decoder cannot ignore c. Q lives inside the model (``model.q``),
+so a run's weights and ``load_run`` carry it.
+
+Protocol (SPEC §4). ``encode(x) -> (mu, logvar)`` of the **Gaussian part only**, so every
+analysis (hierarchy, distances, geometry, dynamics) runs on the continuous latent
+unchanged. The categorical code is exposed separately: ``encode_categorical(x)`` gives
+its logits, ``categorical_probs(x)`` the probabilities. ``decode(z)`` accepts
+
+* z of width ``n_gauss + n_cat``: the last ``n_cat`` entries are the categorical part
+  (a one-hot, or probabilities), used as given;
+* z of width ``n_gauss``: the categorical part is set to its prior mean, the uniform
+  vector 1/K (the plug-in of E[c], as the deterministic dynamics plug in E[z]).
+
+So ``run_dynamics(model, x0)`` works and iterates the Gaussian part with the category
+averaged out. To iterate the full latent (the category carried from step to step, as
+the VMI VAE actually infers), run the dynamics on :class:`JointLatent` ``(model)``: its
+``encode`` returns ``[mu, one-hot of the most likely category]``; split the trajectory
+with :meth:`JointLatent.split`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from latentdyn.errors import ConfigError
+from latentdyn.models.vae import ACTIVATIONS, bernoulli_log_prob
+
+_LOG_2PI = math.log(2 * math.pi)
+ARCHS = ("conv", "fc")
+LIKELIHOODS = ("bernoulli", "gaussian")
+Q_SOURCES = ("posterior", "prior", "both")
+CAT = "cat"
+# Q's Gaussian log-variance is squashed into (-Q_LOGVAR_MAX, Q_LOGVAR_MAX): a perfectly
+# recoverable code gives a large but finite bound instead of a diverging one.
+Q_LOGVAR_MAX = 10.0
+
+
+# ------------------------------------------------------------------------ codes
+def parse_codes(spec, n_gauss: int, n_cat: int) -> tuple[tuple[int, ...], bool]:
+    """The chosen codes as ``(Gaussian unit indices, categorical chosen?)``.
+
+    ``spec``: ``"auto"`` (the categorical unit when there is one, else Gaussian units
+    0 and 1 — the paper's MNIST setting), ``"all"`` (every unit), ``"none"``, or a
+    comma-separated list of unit indices, ``a-b`` ranges and ``cat``, e.g.
+    ``"cat,0,1"``; also an int or a list of those tokens.
+    """
+    if isinstance(spec, bool):
+        raise ConfigError(f"codes must name latent units, got {spec!r}")
+    if isinstance(spec, int):
+        tokens = [str(spec)]
+    elif isinstance(spec, (list, tuple)):
+        tokens = [str(t) for t in spec]
+    elif isinstance(spec, str):
+        tokens = [t.strip() for t in spec.split(",") if t.strip()]
+    else:
+        raise ConfigError(f"codes must be a string such as 'cat,0,1', got {spec!r}")
+    if tokens == ["auto"]:
+        return ((), True) if n_cat > 0 else (tuple(range(min(2, n_gauss))), False)
+    if tokens == ["all"]:
+        return tuple(range(n_gauss)), n_cat > 0
+    if tokens in (["none"], []):
+        return (), False
+    units: set[int] = set()
+    use_cat = False
+    for tok in tokens:
+        if tok.lower() in (CAT, "c", "categorical"):
+            if n_cat <= 0:
+                raise ConfigError("codes name the categorical unit but the model has none "
+                                  "(n_cat = 0)")
+            use_cat = True
+            continue
+        m = re.fullmatch(r"(?:g|z)?(\d+)(?:-(\d+))?", tok)
+        if not m:
+            raise ConfigError(f"bad code {tok!r}; use unit indices (0,1 or 0-3), 'cat', "
+                              "'auto', 'all' or 'none'")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi < lo or hi >= n_gauss:
+            raise ConfigError(f"code {tok!r} is outside the Gaussian units 0..{n_gauss - 1}")
+        units.update(range(lo, hi + 1))
+    return tuple(sorted(units)), use_cat
+
+
+def format_codes(units, use_cat: bool) -> str:
+    """The canonical spelling of chosen codes, e.g. ``"0,1,cat"`` (``"none"`` if empty)."""
+    parts = [str(u) for u in units] + ([CAT] if use_cat else [])
+    return ",".join(parts) if parts else "none"
+
+
+def code_names(units, use_cat: bool) -> list[str]:
+    """Display names: ``z0``, ``z1``, …, ``cat``."""
+    return [f"z{u}" for u in units] + ([CAT] if use_cat else [])
+
+
+# ------------------------------------------------------------------------ config
+@dataclass
+class VMIConfig:
+    input_dim: int = 784
+    n_gauss: int = 16
+    n_cat: int = 10  # 0: a Gaussian-only model
+    arch: str = "conv"  # "conv" (square images, side divisible by 4) or "fc"
+    hidden: int = 256  # fc hidden units / the dense layer of the conv nets
+    channels: int = 32  # first conv layer's channels (the second has twice as many)
+    activation: str = "relu"
+    likelihood: str = "bernoulli"  # or "gaussian" (fixed std obs_std, means in [0, 1])
+    obs_std: float = 0.1
+    n_samples: int = 1  # reparameterised samples L per image in training
+    kl_weight: float = 1.0
+    lam: float = 0.0  # λ, weight of the MI term
+    codes: str = "auto"  # chosen codes, see parse_codes
+    q_source: str = "posterior"  # decodings Q trains on: posterior, prior or both
+    q_hidden: int = 256
+    temp_start: float = 1.0
+    temp_min: float = 0.5
+    temp_steps: int = 10000  # steps for the exponential decay to reach temp_min
+
+    def validate(self) -> "VMIConfig":
+        for name in ("input_dim", "n_gauss", "hidden", "channels", "n_samples", "q_hidden",
+                     "temp_steps"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(self.n_cat, int) or isinstance(self.n_cat, bool) or self.n_cat < 0 \
+                or self.n_cat == 1:
+            raise ConfigError(f"n_cat must be 0 (no categorical unit) or >= 2, got {self.n_cat!r}")
+        if self.arch not in ARCHS:
+            raise ConfigError(f"arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
+        if self.arch == "conv":
+            conv_side(self.input_dim)
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"unknown activation {self.activation!r}; choose from "
+                              f"{', '.join(ACTIVATIONS)}")
+        if self.likelihood not in LIKELIHOODS:
+            raise ConfigError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, "
+                              f"got {self.likelihood!r}")
+        if self.q_source not in Q_SOURCES:
+            raise ConfigError(f"q_source must be one of {', '.join(Q_SOURCES)}, "
+                              f"got {self.q_source!r}")
+        for name, lo in (("obs_std", 0.0), ("temp_start", 0.0), ("temp_min", 0.0)):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) \
+                    or v <= lo:
+                raise ConfigError(f"{name} must be a positive number, got {v!r}")
+        for name in ("kl_weight", "lam"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) \
+                    or v < 0:
+                raise ConfigError(f"{name} must be a non-negative number, got {v!r}")
+        if self.temp_min > self.temp_start:
+            raise ConfigError(f"temp_min ({self.temp_min}) must not exceed temp_start "
+                              f"({self.temp_start})")
+        units, use_cat = parse_codes(self.codes, self.n_gauss, self.n_cat)
+        self.codes = format_codes(units, use_cat)
+        return self
+
+
+def conv_side(input_dim: int) -> int:
+    """The side of square images of ``input_dim`` pixels that the conv nets accept."""
+    side = math.isqrt(int(input_dim))
+    if side * side != input_dim or side % 4 != 0:
+        raise ConfigError(f"arch 'conv' needs square images with a side divisible by 4 "
+                          f"(e.g. 28x28); got {input_dim} pixels — use arch=fc")
+    return side
+
+
+# ------------------------------------------------------------------------ networks
+def image_trunk(arch: str, input_dim: int, hidden: int, channels: int, activation: str
+                ) -> nn.Sequential:
+    """Flat images (B, D) -> features (B, hidden): the encoder's and Q's body."""
+    act = ACTIVATIONS[activation]
+    if arch == "fc":
+        return nn.Sequential(nn.Linear(input_dim, hidden), act())
+    side = conv_side(input_dim)
+    small = side // 4
+    return nn.Sequential(
+        nn.Unflatten(1, (1, side, side)),
+        nn.Conv2d(1, channels, 4, 2, 1), act(),
+        nn.Conv2d(channels, 2 * channels, 4, 2, 1), act(),
+        nn.Flatten(),
+        nn.Linear(2 * channels * small * small, hidden), act(),
+    )
+
+
+def image_head(arch: str, latent: int, input_dim: int, hidden: int, channels: int,
+               activation: str) -> nn.Sequential:
+    """Latents (B, latent) -> pixel parameters (B, D): the decoder."""
+    act = ACTIVATIONS[activation]
+    if arch == "fc":
+        return nn.Sequential(nn.Linear(latent, hidden), act(), nn.Linear(hidden, input_dim))
+    side = conv_side(input_dim)
+    small = side // 4
+    return nn.Sequential(
+        nn.Linear(latent, hidden), act(),
+        nn.Linear(hidden, 2 * channels * small * small), act(),
+        nn.Unflatten(1, (2 * channels, small, small)),
+        nn.ConvTranspose2d(2 * channels, channels, 4, 2, 1), act(),
+        nn.ConvTranspose2d(channels, 1, 4, 2, 1),
+        nn.Flatten(),
+    )
+
+
+class AuxiliaryQ(nn.Module):
+    """Q(c | x̃): a diagonal Gaussian over ``n_units`` Gaussian codes and logits over
+    ``n_cat`` categories (either may be 0), from flat images (B, D)."""
+
+    def __init__(self, arch: str, input_dim: int, n_units: int, n_cat: int, hidden: int = 256,
+                 channels: int = 32, activation: str = "relu"):
+        super().__init__()
+        self.n_units, self.n_cat = int(n_units), int(n_cat)
+        self.trunk = image_trunk(arch, input_dim, hidden, channels, activation)
+        n_out = 2 * self.n_units + self.n_cat
+        self.head = nn.Linear(hidden, n_out) if n_out else None  # None: no code chosen
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(mean (B, n_units), logvar (B, n_units), cat logits (B, n_cat))``."""
+        if self.head is None:
+            out = x.new_zeros((x.shape[0], 0))
+        else:
+            out = self.head(self.trunk(x))
+        k = self.n_units
+        mean, raw, logits = out[:, :k], out[:, k:2 * k], out[:, 2 * k:]
+        logvar = Q_LOGVAR_MAX * torch.tanh(raw / Q_LOGVAR_MAX)
+        return mean, logvar, logits
+
+    def nll(self, x: Tensor, z_codes: Tensor | None, c_target: Tensor | None
+            ) -> tuple[Tensor | None, Tensor | None]:
+        """Per-image −log Q of the Gaussian codes, ``(B, n_units)`` (per unit), and of
+        the categorical code, ``(B,)``; ``c_target`` one-hot or probabilities (B, n_cat)."""
+        mean, logvar, logits = self(x)
+        g = c = None
+        if self.n_units and z_codes is not None:
+            g = 0.5 * (_LOG_2PI + logvar + (z_codes - mean).pow(2) * torch.exp(-logvar))
+        if self.n_cat and c_target is not None:
+            c = -(c_target * F.log_softmax(logits, -1)).sum(-1)
+        return g, c
+
+
+def _scale_grad(x: Tensor, scale: float) -> Tensor:
+    """``x`` in value; its gradient multiplied by ``scale`` on the way back."""
+    if scale == 1.0:
+        return x
+    d = x.detach()
+    return d + scale * (x - d)
+
+
+def gumbel_softmax(logits: Tensor, tau: float, generator: torch.Generator | None) -> Tensor:
+    """A relaxed one-hot sample softmax((logits + g) / tau), g ~ Gumbel(0, 1)."""
+    u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
+    g = -torch.log((-torch.log(u.clamp_min(1e-20))).clamp_min(1e-20))
+    return F.softmax((logits + g) / tau, dim=-1)
+
+
+# ------------------------------------------------------------------------ the model
+class VMIVAE(nn.Module):
+    """VAE with Gaussian (+ categorical) latents and the auxiliary network ``q``."""
+
+    kind = "vmi"
+    config_class = VMIConfig
+
+    def __init__(self, config: VMIConfig | None = None, **kwargs):
+        super().__init__()
+        self.config = (config or VMIConfig(**kwargs)).validate()
+        c = self.config
+        self.encoder = image_trunk(c.arch, c.input_dim, c.hidden, c.channels, c.activation)
+        self.enc_gauss = nn.Linear(c.hidden, 2 * c.n_gauss)
+        self.enc_cat = nn.Linear(c.hidden, c.n_cat) if c.n_cat else None
+        self.decoder = image_head(c.arch, c.n_gauss + c.n_cat, c.input_dim, c.hidden,
+                                  c.channels, c.activation)
+        units, use_cat = parse_codes(c.codes, c.n_gauss, c.n_cat)
+        self.code_units: tuple[int, ...] = units
+        self.code_cat: bool = use_cat
+        self.q = AuxiliaryQ(c.arch, c.input_dim, len(units), c.n_cat if use_cat else 0,
+                            c.q_hidden, c.channels, c.activation)
+        # training steps taken: drives the temperature schedule; checkpointed with the weights
+        self.register_buffer("steps", torch.zeros((), dtype=torch.int64))
+
+    # --- shape ----------------------------------------------------------------------
+    @property
+    def nz(self) -> int:
+        """Width of the continuous latent (what ``encode`` returns)."""
+        return self.config.n_gauss
+
+    @property
+    def n_gauss(self) -> int:
+        return self.config.n_gauss
+
+    @property
+    def n_cat(self) -> int:
+        return self.config.n_cat
+
+    @property
+    def chosen_codes(self) -> list[str]:
+        return code_names(self.code_units, self.code_cat)
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    def vae_parameters(self):
+        """Everything but Q (the VAE optimiser's parameters)."""
+        return [p for n, p in self.named_parameters() if not n.startswith("q.")]
+
+    # --- temperature ----------------------------------------------------------------
+    def temperature_at(self, step: int) -> float:
+        """τ(step) = max(temp_min, temp_start · (temp_min / temp_start)^(step / temp_steps))."""
+        c = self.config
+        frac = min(1.0, max(0, int(step)) / c.temp_steps)
+        return max(c.temp_min, c.temp_start * (c.temp_min / c.temp_start) ** frac)
+
+    @property
+    def temperature(self) -> float:
+        return self.temperature_at(int(self.steps))
+
+    # --- the encode/decode protocol -------------------------------------------------
+    def _features(self, x: Tensor) -> tuple[Tensor, tuple[int, ...]]:
+        lead = x.shape[:-1]
+        return self.encoder(x.reshape(-1, x.shape[-1])), lead
+
+    def encode_joint(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``(mu, logvar, categorical logits or None)`` in one pass."""
+        h, lead = self._features(x)
+        mu, logvar = self.enc_gauss(h).chunk(2, dim=-1)
+        logits = self.enc_cat(h).reshape(*lead, -1) if self.enc_cat is not None else None
+        return mu.reshape(*lead, -1), logvar.reshape(*lead, -1), logits
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Posterior mean and log-variance of the Gaussian units, each ``(..., n_gauss)``."""
+        mu, logvar, _ = self.encode_joint(x)
+        return mu, logvar
+
+    def encode_categorical(self, x: Tensor) -> Tensor:
+        """Logits of q(c | x), ``(..., n_cat)``."""
+        if self.enc_cat is None:
+            raise ConfigError("this VMI model has no categorical unit (n_cat = 0)")
+        return self.encode_joint(x)[2]
+
+    def categorical_probs(self, x: Tensor) -> Tensor:
+        """q(c | x), ``(..., n_cat)``."""
+        return F.softmax(self.encode_categorical(x), dim=-1)
+
+    def categorical_code(self, x: Tensor) -> Tensor:
+        """The most likely category of each image, ``(...,)`` int64."""
+        return self.encode_categorical(x).argmax(-1)
+
+    def full_latent(self, z: Tensor) -> Tensor:
+        """``z`` with the categorical part appended at its prior mean 1/K when absent."""
+        c = self.config
+        if z.shape[-1] == c.n_gauss + c.n_cat:
+            return z
+        if z.shape[-1] == c.n_gauss:
+            if c.n_cat == 0:
+                return z
+            fill = z.new_full((*z.shape[:-1], c.n_cat), 1.0 / c.n_cat)
+            return torch.cat([z, fill], dim=-1)
+        raise ConfigError(f"decode needs z of width {c.n_gauss} (Gaussian part) or "
+                          f"{c.n_gauss + c.n_cat} (Gaussian + categorical), got {z.shape[-1]}")
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        z = self.full_latent(z)
+        lead = z.shape[:-1]
+        return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*lead, -1)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Pixel means E_p[x | z] in [0, 1] (see the module doc for the width of z)."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    def sample_latent(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """z_g ~ q(z_g | x), the Gaussian part."""
+        mu, logvar = self.encode(x)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * eps
+
+    def sample_joint(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """[z_g, one-hot c] with z_g ~ q(z_g | x) and c ~ q(c | x)."""
+        mu, logvar, logits = self.encode_joint(x)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        if logits is None:
+            return z
+        probs = F.softmax(logits, -1).reshape(-1, self.n_cat)
+        idx = torch.multinomial(probs, 1, generator=generator).reshape(logits.shape[:-1])
+        return torch.cat([z, F.one_hot(idx, self.n_cat).to(z.dtype)], dim=-1)
+
+    def sample_data(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """x ~ p(x | z): binary pixels (Bernoulli) or clipped Gaussian noise around the mean."""
+        mean = self.decode(z)
+        if self.config.likelihood == "bernoulli":
+            return torch.bernoulli(mean, generator=generator)
+        eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        return (mean + self.config.obs_std * eps).clamp(0.0, 1.0)
+
+    def sample_prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` draws of [z_g ~ N(0, I), c ~ uniform one-hot], width n_gauss + n_cat."""
+        device = self.enc_gauss.weight.device
+        z = torch.randn((n, self.n_gauss), generator=generator, device=device)
+        if not self.n_cat:
+            return z
+        idx = torch.randint(0, self.n_cat, (n,), generator=generator, device=device)
+        return torch.cat([z, F.one_hot(idx, self.n_cat).to(z.dtype)], dim=-1)
+
+    # --- objectives -----------------------------------------------------------------
+    def log_likelihood_terms(self, logits: Tensor, x: Tensor) -> Tensor:
+        """log p(x | decoder output), summed over pixels."""
+        if self.config.likelihood == "bernoulli":
+            return bernoulli_log_prob(logits, x)
+        s = self.config.obs_std
+        mean = torch.sigmoid(logits)
+        return -0.5 * (((x - mean) / s).pow(2) + _LOG_2PI + 2 * math.log(s)).sum(-1)
+
+    @staticmethod
+    def kl_gauss(mu: Tensor, logvar: Tensor) -> Tensor:
+        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+
+    def kl_cat(self, logits: Tensor | None) -> Tensor | None:
+        """KL(q(c | x) ‖ uniform) = Σ q log q + log K, per image."""
+        if logits is None:
+            return None
+        logq = F.log_softmax(logits, -1)
+        return (logq.exp() * logq).sum(-1) + math.log(self.n_cat)
+
+    def training_terms(self, x: Tensor, generator: torch.Generator | None = None) -> dict:
+        """One training forward pass (model in train mode): every term, batch-averaged.
+
+        Returns ``vae_loss`` (the VAE objective: −rec + kl_weight·KL + lam·CE),
+        ``backward`` (a scalar whose gradient is the VAE objective's for the VAE's
+        parameters and the plain CE's for Q's), and the detached parts ``rec``, ``kl_g``,
+        ``kl_c``, ``ce_gauss`` (per chosen unit, (k,)), ``ce_cat`` and ``temperature``.
+        """
+        c = self.config
+        B = x.shape[0]
+        L = c.n_samples
+        tau = self.temperature
+        mu, logvar, logits = self.encode_joint(x)
+        eps = torch.randn((L, *mu.shape), generator=generator, device=x.device, dtype=mu.dtype)
+        zg = mu + torch.exp(0.5 * logvar) * eps  # (L, B, n_gauss)
+        parts = [zg]
+        y = None
+        if logits is not None:
+            y = gumbel_softmax(logits.expand(L, *logits.shape), tau, generator)
+            parts.append(y)
+        z = torch.cat(parts, -1)
+        dec = self.decode_logits(z)  # (L, B, D)
+        rec = self.log_likelihood_terms(dec, x).mean(0)  # (B,)
+        kl_g = self.kl_gauss(mu, logvar)
+        kl_c = self.kl_cat(logits)
+        kl = kl_g + (kl_c if kl_c is not None else 0.0)
+        nelbo_w = (-rec + c.kl_weight * kl).mean()
+
+        # the MI term on decoded images; targets are the codes the decoder was given
+        decodings, targets_g, targets_c = [], [], []
+        if c.q_source in ("posterior", "both"):
+            decodings.append(torch.sigmoid(dec).reshape(L * B, -1))
+            targets_g.append(zg.reshape(L * B, -1))
+            targets_c.append(y.reshape(L * B, -1) if y is not None else None)
+        if c.q_source in ("prior", "both"):
+            zp = torch.randn((B, c.n_gauss), generator=generator, device=x.device, dtype=mu.dtype)
+            pp = [zp]
+            yp = None
+            if c.n_cat:
+                yp = gumbel_softmax(torch.zeros((B, c.n_cat), device=x.device, dtype=mu.dtype),
+                                    tau, generator)
+                pp.append(yp)
+            decodings.append(self.decode(torch.cat(pp, -1)))
+            targets_g.append(zp)
+            targets_c.append(yp)
+        xt = torch.cat(decodings, 0)
+        units = list(self.code_units)
+        tg = torch.cat(targets_g, 0)[:, units].detach() if units else None
+        tc = None
+        if self.code_cat:
+            # the category drawn is argmax(logits + g), an exact sample of q(c|x) (Gumbel-max);
+            # the decoder saw its relaxation y, Q must name the category itself
+            y_all = torch.cat(targets_c, 0).detach()
+            tc = F.one_hot(y_all.argmax(-1), c.n_cat).to(y_all.dtype)
+        # Q gets the full gradient of its CE; the VAE gets lam times it (through x̃ only)
+        nll_g, nll_c = self.q.nll(_scale_grad(xt, c.lam), tg, tc)
+        ce_g = nll_g.mean(0) if nll_g is not None else x.new_zeros(0)
+        ce_c = nll_c.mean() if nll_c is not None else None
+        ce = ce_g.sum() + (ce_c if ce_c is not None else 0.0)
+        return {
+            "vae_loss": (nelbo_w + c.lam * ce).detach(),
+            "backward": nelbo_w + ce,
+            "rec": rec.mean().detach(),
+            "kl_g": kl_g.mean().detach(),
+            "kl_c": kl_c.mean().detach() if kl_c is not None else None,
+            "ce_gauss": ce_g.detach(),
+            "ce_cat": ce_c.detach() if ce_c is not None else None,
+            "temperature": tau,
+        }
+
+    @torch.no_grad()
+    def elbo(self, x: Tensor, n_samples: int = 1, generator: torch.Generator | None = None,
+             return_terms: bool = False):
+        """Per-image ELBO in nats (summed over pixels), ``(B,)``, with hard categories.
+
+        The reconstruction term is the exact expectation over the K categories under
+        q(c | x) (K decodes per Gaussian sample), averaged over ``n_samples`` Gaussian
+        samples; both KL terms are analytic (kl_weight is not applied: this is the ELBO).
+        ``return_terms`` also returns ``(rec, kl_g, kl_c)``.
+        """
+        mu, logvar, logits = self.encode_joint(x)
+        eps = torch.randn((n_samples, *mu.shape), generator=generator, device=x.device,
+                          dtype=mu.dtype)
+        zg = mu + torch.exp(0.5 * logvar) * eps  # (L, B, g)
+        if logits is None:
+            rec = self.log_likelihood_terms(self.decode_logits(zg), x).mean(0)
+            kl_c = torch.zeros_like(rec)
+        else:
+            K = self.n_cat
+            q = F.softmax(logits, -1)  # (B, K)
+            eye = torch.eye(K, device=x.device, dtype=mu.dtype)
+            zz = torch.cat([zg[:, :, None, :].expand(-1, -1, K, -1),
+                            eye.expand(*zg.shape[:2], K, K)], -1)  # (L, B, K, g + K)
+            ll = self.log_likelihood_terms(self.decode_logits(zz), x[None, :, None, :])
+            rec = (ll * q).sum(-1).mean(0)
+            kl_c = self.kl_cat(logits)
+        kl_g = self.kl_gauss(mu, logvar)
+        out = rec - kl_g - kl_c
+        return (out, (rec, kl_g, kl_c)) if return_terms else out
+
+
+class JointLatent(nn.Module):
+    """The VMI VAE seen through its *full* latent [z_g, c] for repeated inference.
+
+    ``encode(x)`` = [mu(x), one-hot of the most likely category] (``categorical="hard"``,
+    the default) or [mu(x), q(c | x)] (``"soft"``, the posterior mean of the one-hot);
+    ``decode`` takes that full width. ``sample_latent`` draws z_g ~ q(z_g|x) and
+    c ~ q(c|x). :meth:`split` cuts a trajectory ``(n, T+1, n_gauss + n_cat)`` into its
+    continuous part and its category at each step.
+    """
+
+    def __init__(self, model: VMIVAE, categorical: str = "hard"):
+        super().__init__()
+        if categorical not in ("hard", "soft"):
+            raise ConfigError(f"categorical must be 'hard' or 'soft', got {categorical!r}")
+        self.model = model
+        self.categorical = categorical
+
+    @property
+    def n_gauss(self) -> int:
+        return self.model.n_gauss
+
+    def encode(self, x: Tensor) -> Tensor:
+        mu, _, logits = self.model.encode_joint(x)
+        if logits is None:
+            return mu
+        if self.categorical == "soft":
+            c = F.softmax(logits, -1)
+        else:
+            c = F.one_hot(logits.argmax(-1), self.model.n_cat).to(mu.dtype)
+        return torch.cat([mu, c], -1)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.model.decode(z)
+
+    def sample_latent(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        return self.model.sample_joint(x, generator=generator)
+
+    def sample_data(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        return self.model.sample_data(z, generator=generator)
+
+    def split(self, z: Tensor) -> tuple[Tensor, Tensor | None]:
+        """``(z_g (..., n_gauss), category (...,) int64 or None)`` of full latents."""
+        g = self.model.n_gauss
+        if not self.model.n_cat:
+            return z[..., :g], None
+        return z[..., :g], z[..., g:].argmax(-1)
