@@ -42,7 +42,7 @@ class TrainingDiverged(LatentdynError):
     """The loss became NaN or infinite."""
 
 
-def _prepare_out(out: Path, config: TrainConfig, resume: bool, overwrite: bool) -> bool:
+def prepare_out(out: Path, config: TrainConfig, resume: bool, overwrite: bool) -> bool:
     """Check what ``out`` holds; return True when an earlier run should be resumed."""
     cfg_path = out / "config.json"
     if out.exists() and not out.is_dir():
@@ -77,7 +77,7 @@ def _prepare_out(out: Path, config: TrainConfig, resume: bool, overwrite: bool) 
     )
 
 
-def _metrics_csv(rows: list[dict]) -> str:
+def metrics_csv(rows: list[dict]) -> str:
     if not rows:
         return ""
     seen: list[str] = []
@@ -121,7 +121,7 @@ def train(
     config.validate()
     task_cls = get_task(config.model)
     out = Path(out)
-    do_resume = _prepare_out(out, config, resume, overwrite)
+    do_resume = prepare_out(out, config, resume, overwrite)
     device = resolve_device(config.device)
     data = dataset if dataset is not None else load_dataset(config.dataset, config.data_dir)
 
@@ -183,7 +183,7 @@ def train(
             "epoch": epoch, "optimizers": opt_meta,
             "metrics": rows, "manifest": manifest.data,
         })
-        write_text(out / "metrics.csv", _metrics_csv(rows))
+        write_text(out / "metrics.csv", metrics_csv(rows))
 
     bar = tqdm(total=config.epochs * steps, initial=start_epoch * steps, unit="step",
                disable=not progress, dynamic_ncols=True, leave=True)
@@ -245,7 +245,7 @@ def train(
         save_model(out / "model.safetensors", task.model,
                    {"model": config.model, "model_config": task.model.config_dict(),
                     "config": config.to_dict()})
-        write_text(out / "metrics.csv", _metrics_csv(rows))
+        write_text(out / "metrics.csv", metrics_csv(rows))
         manifest.update(final_metrics=rows[-1] if rows else {})
         manifest.write("completed")
     else:

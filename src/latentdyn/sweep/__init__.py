@@ -1,0 +1,19 @@
+"""Sweeps: train a grid of VAEs (Nz × lr × batch size × seed), many models at once.
+
+* :func:`run_sweep` -- the plain-function core behind ``latentdyn sweep``: each grid
+  point becomes an ordinary run folder under ``out``, plus ``sweep.json`` and
+  ``summary.csv``; reruns resume.
+* :func:`read_summary`, :func:`best_by`, :func:`format_summary` -- the summary table.
+* :class:`SweepSpec` -- shared options plus the grid axes.
+* :class:`VAEEnsemble`, :func:`train_ensemble` -- same-shape VAEs trained as one batched
+  computation, each exactly as ``train()`` would train it alone.
+"""
+
+from latentdyn.sweep.engine import DEFAULT_LL_K, run_sweep
+from latentdyn.sweep.ensemble import VAEEnsemble, train_ensemble
+from latentdyn.sweep.spec import GRID_FIELDS, Point, SweepSpec, parse_list, point_name
+from latentdyn.sweep.summary import best_by, format_summary, read_summary
+
+__all__ = ["DEFAULT_LL_K", "GRID_FIELDS", "Point", "SweepSpec", "VAEEnsemble", "best_by",
+           "format_summary", "parse_list", "point_name", "read_summary", "run_sweep",
+           "train_ensemble"]
