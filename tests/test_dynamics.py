@@ -171,9 +171,10 @@ def test_contraction_converges_to_fixed_point():
 
 def test_module_runs_in_eval_without_grad_and_mode_is_restored():
     model = ModeSpy().train()
-    traj = run_dynamics(model, torch.rand(4, D), steps=3, progress=True)
+    model.lin.eval()  # a deliberately frozen part stays so
+    traj = run_dynamics(model, torch.rand(4, D), steps=3, progress=True, device="cpu")
     assert model.seen == {(False, False)}
-    assert model.training
+    assert model.training and not model.lin.training
     assert not traj.z.requires_grad and traj.z.device.type == "cpu"
 
 
@@ -201,7 +202,7 @@ def test_step_maps():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(mode="langevin"), "unknown dynamics mode 'langevin'; choose from deterministic, sampling"),
+        (dict(mode="langevin"), "mode 'langevin'; choose from deterministic, sampling"),
         (dict(steps=-1), "steps must be >= 0"),
         (dict(steps=2.5), "steps must be an integer"),
         (dict(chunk_size=0), "chunk_size must be >= 1"),

@@ -43,24 +43,22 @@ def corrupt(
 def swap(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> Tensor:
     """Permute the intensities of the pixels selected with probability ``p``, per image.
 
-    Vectorised over the batch with two sorts of per-pixel integer keys. Sorting
-    ``pos + D * selected`` lists each image's unselected positions in order, then its
-    selected ones in order; sorting ``pos`` (unselected) or ``D + random`` (selected)
-    lists the same unselected positions first, then the selected ones in a uniformly
-    random order. Writing the values read in the second order to the positions of the
-    first applies a uniform random permutation to each image's selected pixels and
-    leaves the others where they are.
+    Vectorised over the batch with one sort. Each pixel draws u ~ U[0, 1) and is selected
+    when u < p; given the selection, the selected pixels' u are i.i.d. uniform on [0, p),
+    so sorting each image by u (the unselected ones last) lists its selected pixels in
+    a uniformly random order. The k-th selected pixel in position order (k from a
+    cumulative sum) takes the value of the k-th in that random order: a uniform random
+    permutation of each image's selected pixels, the others left in place. u is float64
+    so that ties, which would fall back to position order, practically never occur.
     """
     flat, p = _prepare(x, p)
-    d = flat.shape[1]
-    if p == 0.0 or d < 2:
+    if p == 0.0 or flat.shape[1] < 2:
         return x.clone()
-    selected = _select(flat, p, generator)
-    pos = torch.arange(d, device=flat.device)
-    dest = torch.argsort(torch.where(selected, pos + d, pos), dim=1)
-    keys = torch.randint(0, 2**62, flat.shape, generator=generator, device=flat.device)
-    source = torch.argsort(torch.where(selected, keys + d, pos), dim=1)
-    out = torch.empty_like(flat).scatter_(1, dest, flat.gather(1, source))
+    u = torch.rand(flat.shape, generator=generator, device=flat.device, dtype=torch.float64)
+    selected = u < p
+    shuffled = torch.argsort(u.masked_fill_(~selected, 2.0), dim=1)
+    rank = (selected.cumsum(dim=1) - 1).clamp_(min=0)
+    out = torch.where(selected, flat.gather(1, shuffled.gather(1, rank)), flat)
     return out.view_as(x)
 
 
@@ -106,12 +104,10 @@ def _prepare(x, p) -> tuple[Tensor, float]:
     if not x.is_floating_point():
         raise ConfigError(f"x must be a floating-point tensor with values in [0, 1], got {x.dtype}")
     if x.ndim < 2:
-        raise ConfigError(
-            f"x must be a batch of shape (N, ...), got shape {tuple(x.shape)}; use x[None] for one image"
-        )
-    if isinstance(p, bool) or not isinstance(p, (int, float)) and not (
-        isinstance(p, Tensor) and p.numel() == 1
-    ):
+        raise ConfigError(f"x must be a batch of shape (N, ...), got shape {tuple(x.shape)}; "
+                          "use x[None] for one image")
+    number = isinstance(p, (int, float)) or isinstance(p, Tensor) and p.numel() == 1
+    if isinstance(p, bool) or not number:
         raise ConfigError(f"noise level p must be a number in [0, 1], got {p!r}")
     p = float(p)
     if not math.isfinite(p) or not 0.0 <= p <= 1.0:

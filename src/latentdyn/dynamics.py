@@ -209,21 +209,27 @@ def _params(model):
 
 @contextmanager
 def _running(model, dev: torch.device):
-    """Eval mode on ``dev`` for the run; the module's mode and device restored after."""
+    """Eval mode on ``dev`` for the run; each submodule's mode and the device restored after."""
+    if not isinstance(model, torch.nn.Module):  # a plain wrapper: eval() it if it can
+        training = getattr(model, "training", False)
+        if callable(getattr(model, "eval", None)):
+            model.eval()
+        try:
+            yield
+        finally:
+            if training and callable(getattr(model, "train", None)):
+                model.train()
+        return
     home = _normalise(model_device(model))
-    move = isinstance(model, torch.nn.Module) and home != dev
-    training = getattr(model, "training", False)
-    if move:
-        model.to(dev)
-    if callable(getattr(model, "eval", None)):
-        model.eval()
+    modes = [(m, m.training) for m in model.modules()]
+    model.to(dev).eval()
     try:
         yield
     finally:
-        if move:
+        if home != dev:
             model.to(home)
-        if training and callable(getattr(model, "train", None)):
-            model.train()
+        for m, training in modes:
+            m.training = training
 
 
 def _probe(model, x: Tensor) -> tuple[int, int, torch.dtype, torch.dtype]:
