@@ -16,6 +16,9 @@ The task interface (duck-typed; see :class:`VAETask`):
 * ``evaluate(x, y, generator) -> dict``: held-out metrics (deterministic).
 * optional ``on_epoch_end(epoch, out) -> dict``: extra metrics / files per epoch.
 * ``self.model.config_dict()`` records the model's shape, ``input_dim`` included.
+* optional classmethod/staticmethod ``apply_defaults(config)``: set the kind's own
+  defaults (e.g. its learning rate) in place before the run folder is checked.
+* optional ``manifest_extra() -> dict``: extra manifest fields (e.g. input runs).
 """
 
 from __future__ import annotations

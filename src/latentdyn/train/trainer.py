@@ -120,6 +120,9 @@ def train(
     """
     config.validate()
     task_cls = get_task(config.model)
+    defaults = getattr(task_cls, "apply_defaults", None)
+    if callable(defaults):  # a model kind's own learning rate etc., before any comparison
+        defaults(config)
     out = Path(out)
     do_resume = prepare_out(out, config, resume, overwrite)
     device = resolve_device(config.device)
@@ -158,6 +161,9 @@ def train(
                              "train": len(data.train_labels), "test": len(data.test_labels)},
         argv=argv, previous=previous,
     )
+    extra = getattr(task, "manifest_extra", None)
+    if callable(extra):  # e.g. the runs a GAN encoder was built from, with checksums
+        manifest.update(**extra())
     manifest.write("running")
 
     train_x = data.train_images.to(device)

@@ -1,0 +1,132 @@
+"""``latentdyn classifier``: train and evaluate the CNN digit classifier (SPEC §1, Fig. B.2).
+
+``classifier train`` takes the options of ``latentdyn train`` (minus the VAE's shape
+options) and writes an ordinary run folder (``latentdyn.load_run`` loads it);
+``classifier eval`` prints a trained classifier's test accuracy.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from latentdyn.cli.train import build_config, train as _train_command
+from latentdyn.errors import ConfigError
+from latentdyn.train import read_config_file, train as train_fn
+
+# the Keras MNIST CNN recipe; epochs and batch from it, Adam at a constant 1e-3
+KIND_DEFAULTS = {"model": "classifier", "epochs": 12, "batch_size": 128, "lr": 1e-3,
+                 "lr_factors": [1.0], "lr_milestones": []}
+_SKIP = {"model", "nz", "hidden", "activation", "samples"}  # the VAE's options
+_CHANGED = {
+    "epochs": dict(default=12),
+    "batch_size": dict(default=128),
+    "lr": dict(default=1e-3, help="Adam learning rate (constant unless --lr-milestones)."),
+    "lr_milestones": dict(default="", show_default=False,
+                          help="Fractions of the epochs at which the learning rate steps "
+                               "×0.2 then ×0.1 (none by default)."),
+    "options": dict(help="Architecture option (repeatable), e.g. --option num_classes=10, "
+                         "conv1, conv2, dense, dropout_conv, dropout_dense, channels."),
+    "eval_every": dict(help="Test accuracy every N epochs."),
+    "out": dict(help="Run folder [default: runs/classifier-<dataset>-seed<seed>]."),
+}
+
+
+def _train_params() -> list[click.Parameter]:
+    """The options of ``latentdyn train``, with the classifier's defaults."""
+    params = []
+    for p in _train_command.params:
+        if p.name in _SKIP:
+            continue
+        p = copy.copy(p)
+        for attr, value in _CHANGED.get(p.name, {}).items():
+            setattr(p, attr, value)
+        params.append(p)
+    return params
+
+
+def _default_out(config) -> str:
+    return f"runs/classifier-{config.dataset.replace(':', '_').replace('/', '_')}-seed{config.seed}"
+
+
+def _build(ctx: click.Context, params: dict, base: dict | None = None):
+    base = dict(KIND_DEFAULTS if base is None else base)
+    if ctx.get_parameter_source("lr_milestones") == ParameterSource.COMMANDLINE:
+        # user-chosen steps use the usual factors: ×0.2, then ×0.1 of the base lr
+        steps = len([t for t in params["lr_milestones"].split(",") if t.strip()])
+        if steps <= 2:
+            base["lr_factors"] = [1.0, 0.2, 0.1][:steps + 1]
+        else:
+            base.pop("lr_factors", None)
+    config = build_config(ctx, params, base)
+    if config.model != "classifier":
+        raise ConfigError(f"`classifier train` trains classifiers, but the config asks for "
+                          f"model {config.model!r}; use `latentdyn train` for that")
+    return config
+
+
+@click.group()
+def classifier() -> None:
+    """The CNN digit classifier of Fig. B.2 (conv-conv-pool-dropout-dense-dropout-softmax)."""
+
+
+@click.command("train", context_settings={"show_default": True})
+@click.pass_context
+def train(ctx: click.Context, **params) -> None:
+    """Train the classifier into a run folder (config.json, manifest.json, metrics.csv
+    with train/test accuracy and loss, model.safetensors, checkpoint.safetensors)."""
+    config = _build(ctx, params)
+    out = Path(params["out"] or _default_out(config))
+    if params["resume"] and not params["config"] and (out / "config.json").is_file():
+        config = _build(ctx, params, read_config_file(out / "config.json"))
+    path = train_fn(config, out, resume=params["resume"], overwrite=params["overwrite"],
+                    progress=not params["quiet"], argv=["latentdyn", *sys.argv[1:]])
+    summary = ""
+    if (path / "manifest.json").is_file():
+        final = json.loads((path / "manifest.json").read_text()).get("final_metrics") or {}
+        if "test_acc" in final:
+            summary = (f" (test accuracy {100 * final['test_acc']:.2f} %, "
+                       f"test loss {final['test_loss']:.4f})")
+    click.echo(f"run written to {path}{summary}; metrics in {path / 'metrics.csv'}")
+
+
+train.params = _train_params()
+classifier.add_command(train)
+
+
+@classifier.command("eval")
+@click.option("--model", "run", required=True, type=click.Path(file_okay=False),
+              help="A classifier run folder.")
+@click.option("--dataset", default=None, help="Data set [default: the run's own].")
+@click.option("--data-dir", default=None, help="Folder with downloaded data sets.")
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, or auto.")
+def evaluate(run: str, dataset: str | None, data_dir: str | None, split: str, device: str) -> None:
+    """Print a trained classifier's accuracy on a data set's test (or train) images."""
+    from latentdyn import load_run
+    from latentdyn.data import load_dataset
+    from latentdyn.manifest import resolve_device
+
+    path = Path(run)
+    if (path / "config.json").is_file():
+        kind = json.loads((path / "config.json").read_text()).get("model")
+        if kind != "classifier":
+            raise ConfigError(f"{path}: is a {kind!r} run, not a classifier")
+    dev = resolve_device(device)
+    model, config = load_run(path, dev)
+    data = load_dataset(dataset or config.dataset, data_dir)
+    if data.dim != model.config.input_dim:
+        raise ConfigError(f"{data.name}: images have {data.dim} values; the classifier takes "
+                          f"{model.config.input_dim}")
+    x = (data.test_images if split == "test" else data.train_images).to(dev)
+    y = (data.test_labels if split == "test" else data.train_labels).to(dev)
+    correct = int((model.predict(x) == y).sum())
+    n = int(y.numel())
+    acc = correct / n if n else float("nan")
+    click.echo(f"{split} accuracy of {path} on {data.name}: {100 * acc:.2f} % "
+               f"({correct} of {n})")

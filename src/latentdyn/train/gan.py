@@ -1,0 +1,563 @@
+"""Training the DCGAN (``--model gan``) and its encoder (``--model gan-encoder``), SPEC §3.
+
+**GAN.** Each ``train_step`` takes one discriminator step (non-saturating BCE on a real
+and a generated batch) and then one generator step; both Adam optimizers are
+checkpointed. Kind defaults (used where the config still holds the generic VAE
+values): lr 2e-4 for both networks, constant. Options (``--option KEY=VALUE``):
+
+* architecture: ``g_width`` (256), ``d_width`` (64), ``dropout`` (0.25), ``g_norm``
+  (``feature``), ``g_act`` (``leaky_relu``), ``channels`` (1); the latent size is
+  ``--nz`` (100);
+* optimiser: ``beta1`` (0.5), ``beta2`` (0.99), ``lr_d`` (the discriminator's lr;
+  default ``--lr``);
+* monitoring: ``grid`` (64 samples per PNG), ``diversity_samples`` (256),
+  ``collapse_ratio`` (0.2), ``collapse_entropy`` (0.5), ``collapse_patience`` (2),
+  ``d_floor`` (0.05), ``g_ceiling`` (5.0), ``diverge_patience`` (3), ``eval_size``
+  (2000 test images), ``classifier`` (a classifier run, optional).
+
+Metrics per epoch: ``train_d_loss``, ``train_g_loss``, ``train_d_real`` (mean D(x)),
+``train_d_fake`` (mean D(G(z)) before the D step), the same on held-out images as
+``test_*``, and from :meth:`GANTask.on_epoch_end`: ``diversity`` (summed pixel variance
+of a fixed batch of generated images relative to that of the epoch's real images;
+≈ 1 for a healthy GAN, 0 when every sample is the same), ``label_entropy`` and
+``classes_seen`` (when ``classifier`` is given: entropy of C's labels of the fixed
+batch over ln(num_classes)), ``collapse_epochs`` / ``collapse`` (diversity below
+``collapse_ratio`` or label entropy below ``collapse_entropy`` for
+``collapse_patience`` epochs running) and ``diverging_epochs`` / ``diverged`` (D loss
+below ``d_floor`` while G loss exceeds ``g_ceiling``, for ``diverge_patience`` epochs
+running). Either condition prints one warning line. A sample grid of the fixed batch
+goes to ``<run>/samples/epoch-NNNN.png`` after every epoch.
+
+**Encoder.** E maps an image to (μ, log σ²); trained with G and the classifier C
+frozen on ``rec_weight · ‖G(z) − x‖² + ce_weight · CE(C(G(z)), y) + kl_weight ·
+KL(q(z|x) ‖ N(0, I))`` with z = μ + σ·ε, the squared error summed over pixels in
+G's [−1, 1] scale. Defaults 1, 100, 1/25 (SPEC §3); Adam lr 1e-3, constant. Needs
+``--option gan=RUN --option classifier=RUN``; architecture ``e_width`` (64),
+``e_hidden`` (512), and ``g_width``/``g_norm``/``g_act``/``channels``/``--nz``
+matching the GAN (a mismatch is a one-line error naming the option to pass). G's
+weights are copied into the encoder run, so the run loads and decodes without the GAN
+run; both inputs' paths and md5 checksums are recorded in the weights' metadata
+(``model_config.sources``) and in ``<run>/inputs.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import struct
+import sys
+import zlib
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from latentdyn.errors import ConfigError
+from latentdyn.io import md5_file, write_bytes, write_json
+from latentdyn.models.gan import GAN, EncoderConfig, GANConfig, GANEncoder
+from latentdyn.train.classifier import apply_kind_defaults, check_labels, split_options
+from latentdyn.train.config import TrainConfig
+from latentdyn.train.tasks import make_adam, seeded_init
+
+
+# --- sample grids ---------------------------------------------------------------------
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """Encode a uint8 array ``(H, W)`` (grey) or ``(H, W, 3)`` (RGB) as a PNG file."""
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    h, w = pixels.shape[:2]
+    colour = 0 if pixels.ndim == 2 else 2
+    raw = b"".join(b"\x00" + pixels[i].tobytes() for i in range(h))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+def image_grid(images: Tensor, side: int, channels: int = 1, cols: int | None = None,
+               gap: int = 1, scale: int = 2) -> np.ndarray:
+    """Tile flattened images ``(N, D)`` in [0, 1] into one uint8 picture."""
+    imgs = images.detach().float().cpu().clamp(0, 1).reshape(-1, channels, side, side).numpy()
+    n = imgs.shape[0]
+    cols = cols or max(1, math.ceil(math.sqrt(n)))
+    rows = max(1, math.ceil(n / cols))
+    cell = side + gap
+    canvas = np.full((channels, rows * cell + gap, cols * cell + gap), 0.25, dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        top, left = gap + r * cell, gap + c * cell
+        canvas[:, top:top + side, left:left + side] = imgs[i]
+    canvas = np.round(canvas * 255).astype(np.uint8)
+    if scale > 1:
+        canvas = canvas.repeat(scale, axis=1).repeat(scale, axis=2)
+    return np.moveaxis(canvas, 0, -1) if channels == 3 else canvas[0]
+
+
+def write_sample_grid(path: str | Path, images: Tensor, side: int, channels: int = 1) -> Path:
+    """Write a PNG grid of ``images`` atomically to ``path``."""
+    path = Path(path)
+    write_bytes(path, png_bytes(image_grid(images, side, channels)))
+    return path
+
+
+# --- reading the runs an encoder is trained from ------------------------------------------
+def _run_kind(path: Path, option: str) -> str:
+    import json
+
+    try:
+        kind = json.loads((path / "config.json").read_text()).get("model")
+    except (OSError, ValueError, AttributeError):
+        raise ConfigError(f"{path}: not a readable run folder (--option {option}=RUN)") from None
+    return kind
+
+
+def load_input_run(path: str | Path, kind: str, option: str, device):
+    """Load the run at ``path``, refusing one of another model kind in one line.
+
+    Returns ``(model, source)`` where ``source`` records the path and md5 of its weights.
+    """
+    from latentdyn.runs import load_run
+
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"{path}: no run there (--option {option}=RUN needs a run folder)")
+    got = _run_kind(path, option)
+    if got != kind:
+        raise ConfigError(
+            f"{path}: is a {got!r} run; --option {option}=RUN needs a run trained with "
+            f"--model {kind}"
+        )
+    model, _ = load_run(path, device)
+    weights = path / "model.safetensors"
+    if not weights.is_file():
+        weights = path / "checkpoint.safetensors"
+    source = {"path": str(path), "resolved": str(path.resolve()),
+              "weights": weights.name, "md5": md5_file(weights)}
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval(), source
+
+
+def _bce(logits: Tensor, target: float) -> Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def _check_range(opts: dict, name: str, lo: float, hi: float, kind: str,
+                 integer: bool = False) -> None:
+    v = opts[name]
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi
+    if integer:
+        ok = ok and isinstance(v, int)
+    if not ok:
+        what = "an integer" if integer else "a number"
+        raise ConfigError(f"{kind}: option {name} must be {what} in [{lo:g}, {hi:g}], got {v!r}")
+
+
+# --- the GAN ----------------------------------------------------------------------------
+GAN_TRAIN_OPTIONS = {
+    "beta1": 0.5, "beta2": 0.99, "lr_d": None,
+    "grid": 64, "diversity_samples": 256, "eval_size": 2000,
+    "collapse_ratio": 0.2, "collapse_entropy": 0.5, "collapse_patience": 2,
+    "d_floor": 0.05, "g_ceiling": 5.0, "diverge_patience": 3,
+    "classifier": None,
+}
+
+
+def _warn(message: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(f"warning: {message}", file=sys.stderr)
+
+
+class GANTask:
+    """DCGAN: alternating D and G steps, per-epoch sample grids, collapse/divergence checks."""
+
+    metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
+    DEFAULT_LR = 2e-4
+    ARCH_OPTIONS = {f.name for f in fields(GANConfig)} - {"input_dim", "nz"}
+
+    @classmethod
+    def apply_defaults(cls, config: TrainConfig) -> TrainConfig:
+        return apply_kind_defaults(config, cls.DEFAULT_LR)
+
+    def __init__(self, config: TrainConfig, input_dim: int, device: torch.device):
+        self.apply_defaults(config)
+        self.config = config
+        opts = dict(config.model_options)
+        split_options(opts, self.ARCH_OPTIONS | set(GAN_TRAIN_OPTIONS), "gan")
+        arch = GANConfig(input_dim=input_dim, nz=config.nz,
+                         **{k: v for k, v in opts.items() if k in self.ARCH_OPTIONS}).validate()
+        o = {**GAN_TRAIN_OPTIONS, **{k: v for k, v in opts.items() if k in GAN_TRAIN_OPTIONS}}
+        for name in ("beta1", "beta2"):
+            _check_range(o, name, 0.0, 0.999999, "gan")
+        for name in ("grid", "diversity_samples", "eval_size", "collapse_patience",
+                     "diverge_patience"):
+            _check_range(o, name, 1, 1e9, "gan", integer=True)
+        _check_range(o, "diversity_samples", 2, 1e9, "gan", integer=True)
+        for name in ("collapse_ratio", "collapse_entropy", "d_floor"):
+            _check_range(o, name, 0.0, 1e9, "gan")
+        _check_range(o, "g_ceiling", 0.0, 1e9, "gan")
+        if o["lr_d"] is not None:
+            _check_range(o, "lr_d", 1e-12, 10.0, "gan")
+        if o["classifier"] is not None and not isinstance(o["classifier"], str):
+            raise ConfigError("gan: option classifier must be the path of a classifier run")
+        self.options = o
+        self.device = device
+
+        self.model = seeded_init(config.seed, lambda: GAN(arch)).to(device)
+        betas = (float(o["beta1"]), float(o["beta2"]))
+        g, d = self.model.generator, self.model.discriminator
+        self.optimizers = {
+            "d": make_adam(d.parameters(), float(o["lr_d"] or config.lr), device, betas=betas),
+            "g": make_adam(g.parameters(), config.lr, device, betas=betas),
+        }
+        # a fixed latent batch (its own seed, so the training noise is untouched)
+        n_fixed = max(o["grid"], o["diversity_samples"])
+        fixed = torch.Generator("cpu").manual_seed(config.seed + 3)
+        self.fixed_z = torch.randn((n_fixed, arch.nz), generator=fixed).to(device)
+        self._reset_epoch()
+        self._streaks: dict[str, int] | None = None
+        self._last: dict[str, float] = {}
+        self._classifier = None
+        self._classifier_source: dict | None = None
+        if o["classifier"] and (Path(o["classifier"]) / "config.json").is_file():
+            self._load_classifier()  # else reported after the first epoch, when it is used
+
+    def _reset_epoch(self) -> None:
+        dev, dim = self.device, self.model.config.input_dim
+        self._acc = torch.zeros(4, device=dev)  # d_loss, g_loss, D(x), D(G(z)) (× batch)
+        self._seen = 0
+        self._xsum = torch.zeros(dim, device=dev, dtype=torch.float64)
+        self._x2sum = torch.zeros(dim, device=dev, dtype=torch.float64)
+
+    # -- training ------------------------------------------------------------------------
+    def train_step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> Tensor:
+        model = self.model
+        model.train()
+        G, D = model.generator, model.discriminator
+        b = x.shape[0]
+        real = x * 2.0 - 1.0
+        z = torch.randn((b, model.nz), generator=generator, device=x.device)
+        fake = G(z)
+
+        # discriminator: real -> 1, generated -> 0
+        d_real = D(real, generator)
+        d_fake = D(fake.detach(), generator)
+        loss_d = _bce(d_real, 1.0) + _bce(d_fake, 0.0)
+        opt_d = self.optimizers["d"]
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+
+        # generator: non-saturating loss, -log D(G(z))
+        D.requires_grad_(False)
+        try:
+            loss_g = _bce(D(fake, generator), 1.0)
+            opt_g = self.optimizers["g"]
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+        finally:
+            D.requires_grad_(True)
+
+        with torch.no_grad():
+            self._acc += torch.stack([loss_d.detach(), loss_g.detach(),
+                                      torch.sigmoid(d_real).mean(),
+                                      torch.sigmoid(d_fake).mean()]) * b
+            self._seen += b
+            xd = x.detach().double()
+            self._xsum += xd.sum(0)
+            self._x2sum += (xd * xd).sum(0)
+        return (loss_d + loss_g).detach()
+
+    def train_metrics(self, mean_loss: float) -> dict[str, float]:
+        vals = (self._acc / max(1, self._seen)).tolist()
+        self._last = dict(zip(self.metric_names, vals))
+        return dict(self._last)
+
+    @torch.no_grad()
+    def evaluate(self, x: Tensor, y: Tensor, generator: torch.Generator, chunk: int = 500):
+        """D's losses and mean outputs on held-out real images and as many generated ones."""
+        model = self.model
+        was = model.training
+        model.eval()
+        n = min(int(self.options["eval_size"]), x.shape[0])
+        sums = torch.zeros(4, dtype=torch.float64)
+        for start in range(0, n, chunk):
+            xb = x[start:min(n, start + chunk)] * 2.0 - 1.0
+            z = torch.randn((xb.shape[0], model.nz), generator=generator, device=x.device)
+            d_real = model.discriminator(xb)
+            d_fake = model.discriminator(model.generator(z))
+            ones, zeros = torch.ones_like(d_real), torch.zeros_like(d_fake)
+            sums += torch.stack([
+                F.binary_cross_entropy_with_logits(d_real, ones, reduction="sum")
+                + F.binary_cross_entropy_with_logits(d_fake, zeros, reduction="sum"),
+                F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake),
+                                                   reduction="sum"),
+                torch.sigmoid(d_real).sum(), torch.sigmoid(d_fake).sum(),
+            ]).double().cpu()
+        model.train(was)
+        vals = (sums / max(1, n)).tolist()
+        return dict(zip(self.metric_names, vals))
+
+    # -- per-epoch monitoring ----------------------------------------------------------
+    def _load_classifier(self):
+        if self._classifier is None and self.options["classifier"]:
+            self._classifier, self._classifier_source = load_input_run(
+                self.options["classifier"], "classifier", "classifier", self.device)
+            c_dim = self._classifier.config.input_dim
+            if c_dim != self.model.config.input_dim:
+                raise ConfigError(f"{self.options['classifier']}: the classifier takes images of "
+                                  f"{c_dim} values, the GAN makes {self.model.config.input_dim}")
+        return self._classifier
+
+    def manifest_extra(self) -> dict:
+        """What the trainer may add to the manifest: the classifier run used, if any."""
+        if not self._classifier_source:
+            return {}
+        return {"inputs": {"classifier": self._classifier_source}}
+
+    def _previous_streaks(self, epoch: int, out: Path) -> dict[str, int]:
+        """Streak counters of the epoch before ``epoch`` (from metrics.csv after a resume)."""
+        streaks = {"collapse_epochs": 0, "diverging_epochs": 0}
+        path = out / "metrics.csv"
+        if epoch <= 1 or not path.is_file():
+            return streaks
+        try:
+            with open(path, newline="") as fh:
+                for row in csv.DictReader(fh):
+                    if int(float(row.get("epoch") or 0)) == epoch - 1:
+                        for k in streaks:
+                            streaks[k] = int(float(row.get(k) or 0))
+        except (OSError, ValueError):
+            pass
+        return streaks
+
+    @torch.no_grad()
+    def on_epoch_end(self, epoch: int, out) -> dict[str, float]:
+        out = Path(out)
+        o, model = self.options, self.model
+        was = model.training
+        model.eval()
+        images = model.decode(self.fixed_z)  # (M, D) in [0, 1]
+        model.train(was)
+        c = model.config
+        write_sample_grid(out / "samples" / f"epoch-{epoch:04d}.png", images[:o["grid"]],
+                          c.side, c.channels)
+
+        metrics: dict[str, float] = {}
+        sample = images[:o["diversity_samples"]].double()
+        gen_var = float(sample.var(0).sum())
+        n = self._seen
+        if n > 1:
+            mean = self._xsum / n
+            real_var = float(((self._x2sum / n - mean * mean).clamp_min(0).sum()) * n / (n - 1))
+        else:
+            real_var = float("nan")
+        diversity = gen_var / real_var if real_var > 0 else float("nan")
+        metrics["diversity"] = diversity
+        collapsed_now = diversity == diversity and diversity < o["collapse_ratio"]
+        why = f"sample diversity {diversity:.3f} of the data's"
+        clf = self._load_classifier()
+        if clf is not None:
+            labels = clf.predict(images[:o["diversity_samples"]])
+            k = clf.num_classes
+            p = torch.bincount(labels, minlength=k).double() / labels.numel()
+            entropy = max(0.0, float(-(p[p > 0] * p[p > 0].log()).sum() / math.log(k)))
+            metrics["label_entropy"] = entropy
+            metrics["classes_seen"] = int((p > 0).sum())
+            if entropy < o["collapse_entropy"]:
+                collapsed_now = True
+                why = (f"classifier label entropy {entropy:.2f} "
+                       f"({metrics['classes_seen']} of {k} classes)")
+
+        if self._streaks is None:
+            self._streaks = self._previous_streaks(epoch, out)
+        s = self._streaks
+        s["collapse_epochs"] = s["collapse_epochs"] + 1 if collapsed_now else 0
+        d_loss, g_loss = self._last.get("d_loss", math.nan), self._last.get("g_loss", math.nan)
+        d_wins = d_loss < o["d_floor"] and g_loss > o["g_ceiling"]
+        s["diverging_epochs"] = s["diverging_epochs"] + 1 if d_wins else 0
+        collapse = s["collapse_epochs"] >= o["collapse_patience"]
+        diverged = s["diverging_epochs"] >= o["diverge_patience"]
+        metrics.update(collapse_epochs=s["collapse_epochs"], collapse=int(collapse),
+                       diverging_epochs=s["diverging_epochs"], diverged=int(diverged))
+        if collapse:
+            _warn(f"epoch {epoch}: possible mode collapse ({why}, "
+                  f"{s['collapse_epochs']} epochs running); see {out / 'samples'}")
+        if diverged:
+            _warn(f"epoch {epoch}: training is diverging (D loss {d_loss:.3g}, G loss "
+                  f"{g_loss:.3g} for {s['diverging_epochs']} epochs running); consider "
+                  f"stopping, a lower --lr, or the last good checkpoint")
+        self._reset_epoch()
+        return metrics
+
+
+# --- the encoder ----------------------------------------------------------------------
+ENCODER_TRAIN_OPTIONS = {
+    "gan": None, "classifier": None,
+    "rec_weight": 1.0, "ce_weight": 100.0, "kl_weight": 1.0 / 25.0,
+    "eval_size": 2000,
+}
+
+
+class EncoderTask:
+    """Encoder E trained on a frozen GAN generator G and classifier C."""
+
+    metric_names = ("loss", "rec", "ce", "kl", "acc")
+    DEFAULT_LR = 1e-3
+    ARCH_OPTIONS = {f.name for f in fields(EncoderConfig)} - {"input_dim", "nz"}
+
+    @classmethod
+    def apply_defaults(cls, config: TrainConfig) -> TrainConfig:
+        return apply_kind_defaults(config, cls.DEFAULT_LR)
+
+    def __init__(self, config: TrainConfig, input_dim: int, device: torch.device):
+        self.apply_defaults(config)
+        self.config = config
+        opts = dict(config.model_options)
+        split_options(opts, self.ARCH_OPTIONS | set(ENCODER_TRAIN_OPTIONS), "gan-encoder")
+        o = {**ENCODER_TRAIN_OPTIONS,
+             **{k: v for k, v in opts.items() if k in ENCODER_TRAIN_OPTIONS}}
+        for name in ("gan", "classifier"):
+            if not isinstance(o[name], str) or not o[name]:
+                raise ConfigError(
+                    "gan-encoder needs --option gan=RUN (a --model gan run) and "
+                    "--option classifier=RUN (a --model classifier run)"
+                )
+        for name in ("rec_weight", "ce_weight", "kl_weight"):
+            _check_range(o, name, 0.0, 1e9, "gan-encoder")
+        _check_range(o, "eval_size", 1, 1e9, "gan-encoder", integer=True)
+        self.options = o
+        self.device = device
+        arch = EncoderConfig(input_dim=input_dim, nz=config.nz,
+                             **{k: v for k, v in opts.items() if k in self.ARCH_OPTIONS})
+        arch.validate()
+        self.model = seeded_init(config.seed, lambda: GANEncoder(arch)).to(device)
+        self.model.sources = {"gan": {"path": o["gan"]}, "classifier": {"path": o["classifier"]}}
+        self.optimizers = {"adam": make_adam(self.model.encoder.parameters(), config.lr, device)}
+        self.classifier = None
+        # Loading a finished encoder run needs neither input (its model holds G); training
+        # does, so a missing input is reported at the first step.
+        self._missing: str | None = None
+        for name in ("gan", "classifier"):
+            if not (Path(o[name]) / "config.json").is_file():
+                self._missing = (f"{o[name]}: no run there (--option {name}=RUN needs a "
+                                 f"--model {name} run folder)")
+        # a run of the wrong kind is refused at once
+        for name in ("gan", "classifier"):
+            if (Path(o[name]) / "config.json").is_file():
+                got = _run_kind(Path(o[name]), name)
+                if got != name:
+                    raise ConfigError(f"{o[name]}: is a {got!r} run; --option {name}=RUN needs "
+                                      f"a run trained with --model {name}")
+        if (Path(o["gan"]) / "config.json").is_file():
+            self._attach_gan(Path(o["gan"]))
+        if (Path(o["classifier"]) / "config.json").is_file():
+            self._attach_classifier()
+        self._inputs_written = False
+        self._acc = torch.zeros(5, device=device)
+        self._seen = 0
+
+    def _attach_gan(self, path: Path) -> None:
+        gan, source = load_input_run(path, "gan", "gan", torch.device("cpu"))
+        g, e = gan.config, self.model.config
+        theirs = {"nz": g.nz, "g_width": g.g_width, "g_norm": g.g_norm, "g_act": g.g_act,
+                  "channels": g.channels, "input_dim": g.input_dim}
+        mine = {k: getattr(e, k) for k in theirs}
+        if theirs != mine:
+            k = next(k for k in theirs if theirs[k] != mine[k])
+            hint = {"nz": f"--nz {g.nz}", "input_dim": "the GAN's data set"}.get(
+                k, f"--option {k}={theirs[k]}")
+            raise ConfigError(f"{path}: the GAN has {k}={theirs[k]}, this encoder run "
+                              f"{k}={mine[k]}; use {hint}")
+        self.model.generator.load_state_dict(gan.generator.state_dict())
+        self.model.generator.eval()
+        self.model.sources["gan"] = source
+
+    def _attach_classifier(self) -> None:
+        path = Path(self.options["classifier"])
+        clf, source = load_input_run(path, "classifier", "classifier", self.device)
+        if clf.config.input_dim != self.model.config.input_dim:
+            raise ConfigError(f"{path}: the classifier takes images of {clf.config.input_dim} "
+                              f"values, the GAN makes {self.model.config.input_dim}")
+        self.classifier = clf
+        self.model.sources["classifier"] = source
+
+    def _ready(self) -> None:
+        if self._missing:
+            raise ConfigError(self._missing)
+        if self.classifier is None:
+            self._attach_classifier()
+
+    def _losses(self, x: Tensor, y: Tensor, z: Tensor, mu: Tensor, logvar: Tensor):
+        xg = self.model.generator(z)  # [-1, 1]
+        rec = (xg - (x * 2.0 - 1.0)).pow(2).sum(-1)
+        logits = self.classifier((xg + 1.0) * 0.5)
+        ce = F.cross_entropy(logits, y, reduction="none")
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+        o = self.options
+        loss = o["rec_weight"] * rec + o["ce_weight"] * ce + o["kl_weight"] * kl
+        acc = (logits.argmax(-1) == y).to(x.dtype)
+        return loss, rec, ce, kl, acc
+
+    def train_step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> Tensor:
+        self._ready()
+        if self._seen == 0:
+            check_labels(y, self.classifier.num_classes)
+        self.model.train()
+        mu, logvar = self.model.encode(x)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        parts = self._losses(x, y, z, mu, logvar)
+        loss = parts[0].mean()
+        opt = self.optimizers["adam"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            self._acc += torch.stack([p.detach().sum() for p in parts])
+            self._seen += x.shape[0]
+        return loss.detach()
+
+    def train_metrics(self, mean_loss: float) -> dict[str, float]:
+        vals = (self._acc / max(1, self._seen)).tolist()
+        self._acc.zero_()
+        self._seen = 0
+        return dict(zip(self.metric_names, vals))
+
+    @torch.no_grad()
+    def evaluate(self, x: Tensor, y: Tensor, generator: torch.Generator, chunk: int = 500):
+        """Losses at z = μ(x) and the classifier's accuracy on G(μ(x)), held-out images."""
+        self._ready()
+        was = self.model.training
+        self.model.eval()
+        n = min(int(self.options["eval_size"]), x.shape[0])
+        sums = torch.zeros(5, dtype=torch.float64)
+        for start in range(0, n, chunk):
+            xb, yb = x[start:min(n, start + chunk)], y[start:min(n, start + chunk)]
+            mu, logvar = self.model.encode(xb)
+            parts = self._losses(xb, yb, mu, mu, logvar)
+            sums += torch.stack([p.sum() for p in parts]).double().cpu()
+        self.model.train(was)
+        return dict(zip(self.metric_names, (sums / max(1, n)).tolist()))
+
+    def manifest_extra(self) -> dict:
+        """What the trainer may add to the manifest: the runs this one was trained from."""
+        return {"inputs": dict(self.model.sources)}
+
+    def on_epoch_end(self, epoch: int, out) -> dict[str, float]:
+        if not self._inputs_written:
+            write_json(Path(out) / "inputs.json", self.manifest_extra()["inputs"])
+            self._inputs_written = True
+        return {}
+
+
+__all__ = ["GANTask", "EncoderTask", "write_sample_grid", "image_grid", "png_bytes",
+           "load_input_run"]
