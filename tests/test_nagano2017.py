@@ -25,35 +25,39 @@ def smoke(tmp_path_factory):
 
 def test_reproduce_writes_report_figures_data_and_scorecard(smoke):
     for stem in ("fig1_sequence", "fig2_distance", "fig3a_concepts", "fig3b_pca",
-                 "fig3c_cosine", "fig4_stages", "figA1_pca"):
+                 "fig3c_cosine", "fig4_stages", "figA1_pca", "fig6_latent_size", "fig7_elbo",
+                 "figB2_attribution"):
         assert (smoke / "figures" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (smoke / "figures" / f"{stem}.pdf").read_bytes()[:4] == b"%PDF"
         assert (smoke / "data" / f"{stem}.csv").stat().st_size > 0
     claims = json.loads((smoke / "claims.json").read_text())
     ids = [c["id"] for c in claims["claims"]]
-    assert ids == ["C1", "C2", "C3", "C4", "C5"]
+    assert ids == ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"]
     for c in claims["claims"]:
         assert c["verdict"] in ("reproduced", "NOT reproduced", "not evaluated")
         assert c["run_value"] is not None
     html = (smoke / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 7 and "C5" in html
+    assert html.count("data:image/png;base64,") >= 10 and "C8" in html
     manifest = json.loads((smoke / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["config"]["profile"] == "smoke"
     assert manifest["data"]["checksums"]
-    # the model run it trained is a normal run folder
+    # the model, the sweep points and the classifier are normal run folders
     assert (smoke / "model" / "model.safetensors").is_file()
+    assert (smoke / "classifier" / "model.safetensors").is_file()
+    assert (smoke / "sweep" / "summary.csv").is_file()
 
 
 def test_reproduce_is_deterministic(smoke, tmp_path):
     again = tmp_path / "b"
     # reuse the trained model so only the experiments are repeated
     assert cli("reproduce", "nagano2017", "--profile", "smoke", "--dataset", DATA, "--nz", 6,
-               "--out", again, "--quiet", "--device", "cpu", "--model", smoke / "model") == 0
+               "--out", again, "--quiet", "--device", "cpu", "--model", smoke / "model",
+               "--no-latent-size") == 0
     for name in ("fig2_distance.csv", "fig4_stages.csv", "fig3c_cosine.csv"):
         assert (smoke / "data" / name).read_bytes() == (again / "data" / name).read_bytes()
     a = json.loads((smoke / "claims.json").read_text())["claims"]
     b = json.loads((again / "claims.json").read_text())["claims"]
-    assert [c["run_value"] for c in a] == [c["run_value"] for c in b]
+    assert [c["run_value"] for c in a[:5]] == [c["run_value"] for c in b]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -110,8 +110,10 @@ def run(
     device: str = "auto",
     progress: bool = True,
     overwrite: bool = False,
+    latent_size: bool = True,
 ) -> Path:
-    """Reproduce figures 1-4 and A.1 and claims C1-C5 into ``out``; return ``out``."""
+    """Reproduce figures 1-4, 6, 7, A.1 and B.2 and claims C1-C8 into ``out``; return
+    ``out``. ``latent_size=False`` skips the latent-size study (figures 6, 7, B.2)."""
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r}; choose quick or paper")
     if noise not in NOISE_KINDS:
@@ -136,7 +138,11 @@ def run(
     dev = resolve_device(device)
     settings = {"profile": profile, **asdict(prof), "dataset": dataset, "noise": noise,
                 "mode": mode, "nz": nz, "seed": seed, "model_run": model_run,
-                "device": str(dev)}
+                "device": str(dev), "latent_size_study": latent_size}
+    if latent_size:
+        from latentdyn.reproduce.latent_size import STUDY_PROFILES
+
+        settings["latent_size"] = asdict(STUDY_PROFILES[profile])
     t_start = time.perf_counter()
     data = load_dataset(dataset, data_dir)
     manifest = Manifest(out / "manifest.json", kind="reproduce nagano2017", config=settings,
@@ -251,7 +257,18 @@ def run(
                       figdir, "figA1_pca", data_dir=datadir)
     stage("figures")
 
-    # 7. the scorecard
+    # 7. figures 6, 7, B.2: the latent-size study and digit attribution
+    extra_sections, extra_claims = [], []
+    if latent_size:
+        from latentdyn.reproduce.latent_size import latent_size_study
+
+        extra_sections, extra_claims, study_timings, study_info = latent_size_study(
+            out, profile, data, data_dir=data_dir, noise=noise, mode=mode, p=prof.p_fig2,
+            seed=seed, device=dev, progress=progress, main_model=model, main_hierarchy=hier)
+        timings.update(study_timings)
+        manifest.update(latent_size=study_info)
+
+    # 8. the scorecard
     n_dip = sum(bool(d["has_dip"]) for d in dips.values())
     claims = [
         Claim("C1", "Trajectories dip toward their concept, then leave it (Fig. 2), for every "
@@ -280,10 +297,10 @@ def run(
               "closest level of min_t distance as p grows", "memory → concept → abstract",
               "runs are exactly memory, concept, abstract, each over >= 1 noise level",
               " → ".join(f"{lv} [{a:g}, {b:g}]" for lv, a, b in sweep.stages), sweep.ordered),
-    ]
+    ] + extra_claims
     write_scorecard(claims, out)
 
-    # 8. the report
+    # 9. the report
     dip_txt = ", ".join(f"'{c}': t*={d['t_star']}" for c, d in dips.items())
     sections = [
         Section("Fig. 1: repeated inference from a corrupted '6'", f1.png, f1.caption,
@@ -310,7 +327,7 @@ def run(
                 data=f4.csv),
         Section("Fig. A.1: PCA embedding of the memories", fa1.png, fa1.caption,
                 "ten visible clusters.", "see the embedding.", data=fa1.csv),
-    ]
+    ] + extra_sections
     notes = [f"Model: {model_path}.", f"Stage timings (s): {timings}."]
     if profile == "quick":
         notes.append(f"Quick profile: the model is trained for {prof.epochs} epochs (paper "
@@ -323,7 +340,8 @@ def run(
                  "in repeated inference — reproduction",
                  "Repeated inference z(t) = E_q[z|x(t)], x(t+1) = E_p[x|z(t)] from corrupted "
                  "training images of a VAE, measured against the hierarchy of memories, "
-                 "concepts and the abstract concept (figures 1-4 and A.1, claims C1-C5).",
+                 "concepts and the abstract concept (figures 1-4, 6, 7, A.1 and B.2, claims "
+                 "C1-C8).",
                  settings, sections, claims, notes)
     manifest.update(timings=timings, claims={c.id: c.verdict for c in claims},
                     model_run=model_path)
@@ -351,12 +369,15 @@ def run(
 @click.option("--steps", type=int, default=None, help="Override T.")
 @click.option("--device", default="auto")
 @click.option("--overwrite", is_flag=True, help="Replace results of another setting in --out.")
+@click.option("--latent-size/--no-latent-size", default=True,
+              help="Run the latent-size study (figures 6, 7, B.2; claims C6-C8).")
 @click.option("--quiet", is_flag=True)
 def command(profile, out, dataset, data_dir, model_run, noise, mode, nz, seed, epochs, trials,
-            steps, device, overwrite, quiet):
-    """Figures 1-4 and A.1 of Nagano et al. (2017) with the claims scorecard C1-C5 and a
-    self-contained report.html."""
+            steps, device, overwrite, latent_size, quiet):
+    """Figures 1-4, 6, 7, A.1 and B.2 of Nagano et al. (2017) with the claims scorecard
+    C1-C8 and a self-contained report.html."""
     path = run(out, profile, dataset=dataset, data_dir=data_dir, model_run=model_run,
                noise=noise, mode=mode, nz=nz, seed=seed, epochs=epochs, trials=trials,
-               steps=steps, device=device, progress=not quiet, overwrite=overwrite)
+               steps=steps, device=device, progress=not quiet, overwrite=overwrite,
+               latent_size=latent_size)
     click.echo(f"report: {path / 'report.html'}")
