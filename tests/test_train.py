@@ -46,7 +46,7 @@ def test_train_writes_run_folder(tmp_path):
     assert manifest["data"]["checksums"] and manifest["wall_time_s"] > 0
     assert {"torch", "latentdyn", "python"} <= set(manifest["versions"])
     # the learning rate steps down at 50 % and 80 % of the epochs
-    lrs = [float(l.split(",")[1]) for l in lines[1:]]
+    lrs = [float(line.split(",")[1]) for line in lines[1:]]
     assert lrs == pytest.approx([5e-4, 5e-4, 1e-4, 1e-4])
     ten = TrainConfig(**{**TINY, "epochs": 10})
     assert [ten.lr_at(e) for e in range(10)] == pytest.approx([5e-4] * 5 + [1e-4] * 3 + [5e-5] * 2)
@@ -55,7 +55,7 @@ def test_train_writes_run_folder(tmp_path):
 
 def test_training_improves_elbo(tmp_path):
     out = train(TrainConfig(**{**TINY, "epochs": 8, "lr": 1e-2}), tmp_path / "run", progress=False)
-    rows = [l.split(",") for l in (out / "metrics.csv").read_text().splitlines()[1:]]
+    rows = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()[1:]]
     assert float(rows[-1][3]) > float(rows[0][3])  # test ELBO rises
     assert float(rows[-1][2]) > float(rows[0][2])  # and so does the training ELBO
 

@@ -33,8 +33,8 @@ def test_elbo_matches_hand_computation():
     eps = torch.randn(2, 4, 3)
     mu, logvar = m.encode(x)
     rec = 0.0
-    for l in range(2):
-        z = mu + torch.exp(0.5 * logvar) * eps[l]
+    for s in range(2):
+        z = mu + torch.exp(0.5 * logvar) * eps[s]
         p = m.decode(z)
         rec = rec + (x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(-1) / 2
     kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(-1)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from itertools import groupby
 
 import torch
-from torch import Tensor
 
 from latentdyn.analysis._inputs import as_float, as_labels
 from latentdyn.analysis.distances import distance_to, mean_sem

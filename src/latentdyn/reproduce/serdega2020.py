@@ -671,10 +671,11 @@ def _study(profile: Profile, data, family: str, lams: list[float], seeds: list[i
             run_value={"λ>0": round(a1[0], 4), "λ=0": round(a0[0], 4)}, reproduced=ok3,
             details=(f"sd over seeds {a1[1]:.4f} (λ>0) / {a0[1]:.4f} (λ=0)" if len(seeds) > 1
                      else "one training seed: no spread over seeds")))
-    summary = {"stats": {_lam_tag(l): {c: list(v) for c, v in s.items()} for l, s in stats.items()},
-               "test_elbo": {_lam_tag(l): [r.test_elbo for r in results[l]] for l in lams},
-               "cat_acc": {_lam_tag(l): [r.cat_acc for r in results[l]] for l in lams},
-               "runs": {_lam_tag(l): [str(r.run) for r in results[l]] for l in lams}}
+    summary = {"stats": {_lam_tag(lam): {c: list(v) for c, v in s.items()}
+                         for lam, s in stats.items()},
+               "test_elbo": {_lam_tag(lam): [r.test_elbo for r in results[lam]] for lam in lams},
+               "cat_acc": {_lam_tag(lam): [r.cat_acc for r in results[lam]] for lam in lams},
+               "runs": {_lam_tag(lam): [str(r.run) for r in results[lam]] for lam in lams}}
     return sections, claims, summary
 
 
