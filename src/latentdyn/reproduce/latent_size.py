@@ -7,7 +7,6 @@ here before any run.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from latentdyn.io import write_json
 from latentdyn.report import Section
 from latentdyn.runs import load_run
 from latentdyn.sweep import best_by, read_summary, run_sweep
-from latentdyn.train import TrainConfig, train
+from latentdyn.train import TrainConfig, ensure_trained
 
 FIG6_NZ = (2, 5, 10, 20, 100)
 DIP_ABSENT_NZ, DIP_PRESENT_NZ = (2, 5), (10, 20, 100)
@@ -76,15 +75,9 @@ def _spearman(x, y) -> float:
 
 
 def _classifier(folder: Path, dataset: str, data_dir, epochs: int, seed: int, device, progress):
-    from latentdyn.train.tasks import get_task
-
     config = TrainConfig(model="classifier", dataset=dataset, data_dir=data_dir, epochs=epochs,
                          seed=seed, device=str(device))
-    get_task("classifier").apply_defaults(config)  # as train() will, so reruns compare equal
-    cfg = folder / "config.json"
-    same = cfg.is_file() and json.loads(cfg.read_text()) == config.to_dict()
-    if not ((folder / "model.safetensors").is_file() and same):
-        train(config, folder, resume=same, overwrite=not same, progress=progress)
+    ensure_trained(config, folder, progress=progress)
     model, _ = load_run(folder, device=device)
     return model
 

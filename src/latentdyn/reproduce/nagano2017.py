@@ -37,7 +37,7 @@ from latentdyn.manifest import Manifest, resolve_device
 from latentdyn.models.protocol import data_mean
 from latentdyn.report import Section, write_report
 from latentdyn.runs import load_run
-from latentdyn.train import TrainConfig, train
+from latentdyn.train import TrainConfig, ensure_trained
 
 # --- claim thresholds, fixed before any run (SPEC §1, "Claims") ---------------------
 PAPER_ACTIVE_UNITS = 14
@@ -85,11 +85,7 @@ def _model(config: TrainConfig, folder: Path, model_run: str | None, device, pro
     with the same config, resuming an interrupted one)."""
     if model_run:
         return load_run(model_run, device=device), str(model_run)
-    done = folder / "model.safetensors"
-    same = (folder / "config.json").is_file() and json.loads(
-        (folder / "config.json").read_text()) == config.to_dict()
-    if not (done.is_file() and same):
-        train(config, folder, resume=same, overwrite=not same, progress=progress)
+    ensure_trained(config, folder, progress=progress)
     return load_run(folder, device=device), str(folder)
 
 

@@ -257,3 +257,22 @@ def train(
     else:
         manifest.write("stopped")
     return out
+
+
+def ensure_trained(config: TrainConfig, out: str | Path, *, progress: bool = True,
+                   dataset: Dataset | None = None) -> Path:
+    """The run of ``config`` in ``out``: reused when it finished with the same config,
+    resumed when it was interrupted, trained (replacing anything else there) otherwise.
+    What the reproductions use to keep the runs they train between invocations."""
+    out = Path(out)
+    defaults = getattr(get_task(config.model), "apply_defaults", None)
+    if callable(defaults):  # compare with the config train() will record
+        defaults(config)
+    cfg = out / "config.json"
+    try:
+        same = cfg.is_file() and json.loads(cfg.read_text()) == config.to_dict()
+    except ValueError:
+        same = False
+    if not (same and (out / "model.safetensors").is_file()):
+        train(config, out, resume=same, overwrite=not same, progress=progress, dataset=dataset)
+    return out
