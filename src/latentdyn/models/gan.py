@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from latentdyn.errors import ConfigError
+from latentdyn.models.protocol import gaussian_sample
 from latentdyn.models.classifier import dropout, square_side
 
 
@@ -283,9 +284,7 @@ class GANEncoder(nn.Module):
         return (self.generator(z) + 1.0) * 0.5
 
     def sample_latent(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        mu, logvar = self.encode(x)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        return mu + torch.exp(0.5 * logvar) * eps
+        return gaussian_sample(*self.encode(x), generator)
 
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         device = self.generator.fc.weight.device

@@ -58,6 +58,13 @@ def data_mean(model, z: Tensor) -> Tensor:
     return model.decode(z)
 
 
+def gaussian_sample(mu: Tensor, logvar: Tensor,
+                    generator: torch.Generator | None = None) -> Tensor:
+    """z = mu + exp(logvar / 2) * eps with eps ~ N(0, I) drawn from ``generator``."""
+    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
 def sample_latent(model, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """z ~ q(z | x), from the model's own sampler or its Gaussian posterior."""
     own = getattr(model, "sample_latent", None)
@@ -69,8 +76,7 @@ def sample_latent(model, x: Tensor, generator: torch.Generator | None = None) ->
             f"{type(model).__name__} has no sample_latent() and encode() gives no log-variance; "
             "the sampling dynamics need one of them"
         )
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    return mu + torch.exp(0.5 * logvar) * eps
+    return gaussian_sample(mu, logvar, generator)
 
 
 def sample_data(model, z: Tensor, generator: torch.Generator | None = None) -> Tensor:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from latentdyn.errors import ConfigError
+from latentdyn.models.protocol import gaussian_sample
 
 ACTIVATIONS = {
     "tanh": nn.Tanh,
@@ -96,9 +97,7 @@ class VAE(nn.Module):
 
     def sample_latent(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """z ~ q(z | x)."""
-        mu, logvar = self.encode(x)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        return mu + torch.exp(0.5 * logvar) * eps
+        return gaussian_sample(*self.encode(x), generator)
 
     def sample_data(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """x ~ p(x | z), binary pixels."""

@@ -52,6 +52,7 @@ from torch import Tensor, nn
 
 from latentdyn.errors import ConfigError
 from latentdyn.models.vae import ACTIVATIONS, bernoulli_log_prob
+from latentdyn.models.protocol import gaussian_sample
 
 _LOG_2PI = math.log(2 * math.pi)
 ARCHS = ("conv", "fc")
@@ -393,9 +394,7 @@ class VMIVAE(nn.Module):
 
     def sample_latent(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """z_g ~ q(z_g | x), the Gaussian part."""
-        mu, logvar = self.encode(x)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        return mu + torch.exp(0.5 * logvar) * eps
+        return gaussian_sample(*self.encode(x), generator)
 
     def sample_joint(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """[z_g, one-hot c] with z_g ~ q(z_g | x) and c ~ q(c | x)."""

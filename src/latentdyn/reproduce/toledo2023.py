@@ -44,6 +44,7 @@ import click
 import numpy as np
 import torch
 
+from latentdyn.reproduce import profile_callback
 from latentdyn.errors import ConfigError
 
 # --- claim thresholds, fixed before any run (never tuned to an outcome) --------------
@@ -170,21 +171,15 @@ def _paper_dataset(data_dir) -> str:
 
 # --------------------------------------------------------------------------- runs
 def _ensure(config, folder: Path, data, progress: bool, inputs: dict | None = None) -> Path:
-    """Train ``config`` into ``folder``, reusing a finished run with the same config and
-    resuming an interrupted one. ``inputs`` (name -> run folder): runs this one was
-    trained from; when the weights of one of them changed since (its md5 differs from
-    the one recorded in ``inputs.json``), the run is trained again."""
-    from latentdyn.train import train
+    """Train ``config`` into ``folder`` (see :func:`latentdyn.train.ensure_trained`).
+    ``inputs`` (name -> run folder): runs this one was trained from; when the weights of
+    one of them changed since (its md5 differs from the one recorded in
+    ``inputs.json``), the run is trained again."""
+    from latentdyn.train import ensure_trained
 
-    cfg = folder / "config.json"
-    same = cfg.is_file() and json.loads(cfg.read_text()) == json.loads(
-        json.dumps(config.to_dict()))
-    if same and inputs and _inputs_changed(folder, inputs):
-        same = False
-    if not ((folder / "model.safetensors").is_file() and same):
-        train(config, folder, resume=same, overwrite=not same, progress=progress, dataset=data,
-              argv=["latentdyn", "reproduce", "toledo2023"])
-    return folder
+    return ensure_trained(config, folder, progress=progress, dataset=data,
+                          stale=(lambda f: _inputs_changed(f, inputs)) if inputs else None,
+                          argv=["latentdyn", "reproduce", "toledo2023"])
 
 
 def _inputs_changed(folder: Path, inputs: dict) -> bool:
@@ -1123,10 +1118,7 @@ def _notes(prof: Profile, data, v: dict) -> list[str]:
 
 
 # --------------------------------------------------------------------------- CLI
-def _profile_option(ctx, param, value):
-    if value not in PROFILES:
-        raise click.BadParameter(f"choose from {', '.join(PUBLIC_PROFILES)}")
-    return value
+_profile_option = profile_callback(PROFILES, PUBLIC_PROFILES)
 
 
 @click.command("toledo2023", context_settings={"show_default": True})

@@ -260,19 +260,26 @@ def train(
 
 
 def ensure_trained(config: TrainConfig, out: str | Path, *, progress: bool = True,
-                   dataset: Dataset | None = None) -> Path:
+                   dataset: Dataset | None = None, stale=None,
+                   argv: list[str] | None = None) -> Path:
     """The run of ``config`` in ``out``: reused when it finished with the same config,
     resumed when it was interrupted, trained (replacing anything else there) otherwise.
-    What the reproductions use to keep the runs they train between invocations."""
+    ``stale(out) -> bool`` may declare a finished run out of date (e.g. its inputs
+    changed). What the reproductions use to keep the runs they train between calls."""
     out = Path(out)
     defaults = getattr(get_task(config.model), "apply_defaults", None)
     if callable(defaults):  # compare with the config train() will record
         defaults(config)
     cfg = out / "config.json"
     try:
-        same = cfg.is_file() and json.loads(cfg.read_text()) == config.to_dict()
+        # compare as JSON: tuples in the config are lists in config.json
+        same = cfg.is_file() and json.loads(cfg.read_text()) == json.loads(
+            json.dumps(config.to_dict()))
     except ValueError:
         same = False
+    if same and stale is not None and stale(out):
+        same = False
     if not (same and (out / "model.safetensors").is_file()):
-        train(config, out, resume=same, overwrite=not same, progress=progress, dataset=dataset)
+        train(config, out, resume=same, overwrite=not same, progress=progress, dataset=dataset,
+              argv=argv)
     return out
