@@ -39,6 +39,7 @@ import click
 import numpy as np
 import torch
 
+from latentdyn.reproduce import profile_callback
 from latentdyn.errors import ConfigError
 
 # --------------------------------------------------------------------------- claims
@@ -822,10 +823,7 @@ def _notes(prof: Profile) -> list[str]:
 
 
 # --------------------------------------------------------------------------- CLI
-def _profile_option(ctx, param, value):
-    if value not in PROFILES:
-        raise click.BadParameter(f"choose from {', '.join(PUBLIC_PROFILES)}")
-    return value
+_profile_option = profile_callback(PROFILES, PUBLIC_PROFILES)
 
 
 @click.command("serdega2020", context_settings={"show_default": True})
