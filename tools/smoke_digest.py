@@ -1,0 +1,62 @@
+"""Run every study and the denoising comparison at toy size and print a digest of its
+outputs (claims.json and every CSV under data/), one line per file.
+
+Used to show that a refactoring changed no result: run it before and after, with the
+same seed on the same machine, and diff the two listings (docs/architecture.md).
+
+    python tools/smoke_digest.py OUT_DIR [--legacy]
+
+``--legacy``: the profile names of the code before the architecture change (the hidden
+``tiny`` profile of serdega2020 and toledo2023 is ``smoke`` after it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TOLEDO_DATA = "synthetic:k=3,m=60,side=8,test=20"
+NAGANO_DATA = "synthetic:m=20,side=6,test=5"
+
+
+def sh(*args: str) -> None:
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    subprocess.run(["latentdyn", *args], check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def digest(folder: Path) -> list[str]:
+    files = [folder / "claims.json"] if (folder / "claims.json").is_file() else []
+    files += sorted((folder / "data").glob("*.csv")) if (folder / "data").is_dir() else []
+    files += sorted(folder.glob("*.csv"))
+    out = []
+    for f in files:
+        out.append(f"{hashlib.sha256(f.read_bytes()).hexdigest()[:16]}  {f.relative_to(folder.parent)}")
+    return out
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    legacy = "--legacy" in sys.argv
+    small = "tiny" if legacy else "smoke"
+    out.mkdir(parents=True, exist_ok=True)
+    q = ["--quiet", "--device", "cpu"]
+    sh("reproduce", "nagano2017", "--profile", "smoke", "--dataset", NAGANO_DATA, "--nz", "6",
+       "--out", str(out / "nagano2017"), *q)
+    sh("reproduce", "serdega2020", "--profile", small, "--out", str(out / "serdega2020"), *q)
+    sh("reproduce", "toledo2023", "--profile", small, "--out", str(out / "toledo2023"), *q)
+    runs = out / "toledo2023" / "runs"
+    sh("train", "--dataset", TOLEDO_DATA, "--nz", "12", "--hidden", "32", "--epochs", "3",
+       "--out", str(out / "vae"), "--quiet", "--device", "cpu")
+    sh("compare", "denoise", "--vae", str(out / "vae"), "--gan", str(runs / "encoder"),
+       "--classifier", str(runs / "classifier"), "--dataset", TOLEDO_DATA, "--n-test", "20",
+       "--levels", "0.1,0.3", "--steps", "1,3", "--ks", "1,3", "--examples", "2",
+       "--out", str(out / "denoise"), "--no-progress", "--device", "cpu")
+    for study in ("nagano2017", "serdega2020", "toledo2023", "denoise"):
+        print("\n".join(digest(out / study)))
+
+
+if __name__ == "__main__":
+    main()
