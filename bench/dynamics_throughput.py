@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from common import _sync, machine, matmul_peak_gflops  # noqa: E402
 
-from latentdyn.corruption import corrupt  # noqa: E402
+from latentdyn.data.corruption import corrupt  # noqa: E402
 from latentdyn.dynamics import run_dynamics  # noqa: E402
 from latentdyn.models import VAE, VAEConfig  # noqa: E402
 from latentdyn.models.protocol import data_mean, latent_mean  # noqa: E402

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latentdyn.corruption import NOISE_KINDS, corrupt, flip, gaussian, mask, salt_pepper, swap
+from latentdyn.data.corruption import NOISE_KINDS, corrupt, flip, gaussian, mask, salt_pepper, swap
 from latentdyn.errors import ConfigError
 
 

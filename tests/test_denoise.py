@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from latentdyn.data import load_dataset
-from latentdyn.denoise import (
+from latentdyn.reproduce.denoise import (
     COLUMNS,
     Method,
     compare_denoising,
@@ -24,7 +24,7 @@ from latentdyn.denoise import (
     write_tables,
 )
 from latentdyn.errors import ConfigError
-from latentdyn.lsd import basis_from_model
+from latentdyn.analysis.lsd import basis_from_model
 
 torch.set_num_threads(1)
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from latentdyn.errors import ConfigError
-from latentdyn.lsd import (
+from latentdyn.analysis.lsd import (
     analyse,
     coefficients,
     collect_latents,

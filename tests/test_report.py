@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from latentdyn.claims import (
+from latentdyn.reporting.claims import (
     NOT_EVALUATED,
     NOT_REPRODUCED,
     REPRODUCED,
@@ -17,7 +17,7 @@ from latentdyn.claims import (
     write_scorecard,
 )
 from latentdyn.figures import fig3b_pca, save_figure
-from latentdyn.report import RawHTML, Section, render_report, write_report
+from latentdyn.reporting.report import RawHTML, Section, render_report, write_report
 
 PNG_1x1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"

@@ -10,7 +10,7 @@ from latentdyn.cli import main
 from latentdyn.dynamics import run_dynamics
 from latentdyn.errors import ConfigError
 from latentdyn.models.vmi import JointLatent, VMIConfig, VMIVAE, format_codes, parse_codes
-from latentdyn.runs import load_run
+from latentdyn.train.runs import load_run
 from latentdyn.train import TrainConfig, train
 
 

@@ -9,8 +9,8 @@ __all__ = ["__version__", "LatentdynError"]
 
 
 def load_run(path, device="cpu"):
-    """Return ``(model, config)`` of a run folder; see :func:`latentdyn.runs.load_run`."""
-    from latentdyn.runs import load_run as _load_run
+    """Return ``(model, config)`` of a run folder; see :func:`latentdyn.train.runs.load_run`."""
+    from latentdyn.train.runs import load_run as _load_run
 
     return _load_run(path, device)
 

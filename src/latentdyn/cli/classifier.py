@@ -110,7 +110,7 @@ def evaluate(run: str, dataset: str | None, data_dir: str | None, split: str, de
     """Print a trained classifier's accuracy on a data set's test (or train) images."""
     from latentdyn import load_run
     from latentdyn.data import load_dataset
-    from latentdyn.manifest import resolve_device
+    from latentdyn.reporting.manifest import resolve_device
 
     path = Path(run)
     if (path / "config.json").is_file():

@@ -62,7 +62,7 @@ def denoise(profile, out, vae, gan, classifier, basis_vae, basis_gan, noise, lev
     """Denoise the same corrupted test images by (a) the VAE's repeated inference,
     (b) LSD truncation in the GAN, (c) LSD truncation in the VAE and (d) nothing;
     write a table (CSV + Markdown), figures, report.html and manifest.json."""
-    from latentdyn.denoise import run_comparison
+    from latentdyn.reproduce.denoise import run_comparison
 
     if n_test is not None and n_test < 1:
         raise ConfigError(f"--n-test must be >= 1, got {n_test}")

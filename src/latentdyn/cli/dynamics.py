@@ -10,7 +10,7 @@ import click
 import numpy as np
 from tqdm.auto import tqdm
 
-from latentdyn.corruption import NOISE_KINDS
+from latentdyn.data.corruption import NOISE_KINDS
 from latentdyn.errors import ConfigError
 from latentdyn.io import atomic_path, write_json
 
@@ -49,9 +49,9 @@ def dynamics(model_run, dataset, data_dir, noise, ps, trials, label, steps, mode
     concept, and a JSON summary beside it."""
     from latentdyn.analysis import build_hierarchy
     from latentdyn.data import load_dataset
-    from latentdyn.experiments import trajectories_by_noise
-    from latentdyn.manifest import Manifest, resolve_device
-    from latentdyn.runs import load_run
+    from latentdyn.analysis.trials import trajectories_by_noise
+    from latentdyn.reporting.manifest import Manifest, resolve_device
+    from latentdyn.train.runs import load_run
 
     p_list = _ps(ps)
     if trials < 2:

@@ -11,7 +11,7 @@ from latentdyn.errors import ConfigError
 
 def load_model(path, device):
     """The model of a run folder (a seam the tests replace)."""
-    from latentdyn.runs import load_run
+    from latentdyn.train.runs import load_run
 
     return load_run(path, device)
 
@@ -49,8 +49,8 @@ def lsd(model_path, classifier_path, dataset, data_dir, out, max_per_class, prio
     """
     from latentdyn.data import load_dataset
     from latentdyn.io import write_json
-    from latentdyn.lsd import analyse, save_basis
-    from latentdyn.manifest import Manifest, resolve_device
+    from latentdyn.analysis.lsd import analyse, save_basis
+    from latentdyn.reporting.manifest import Manifest, resolve_device
 
     dev = resolve_device(device)
     run = load_model(model_path, dev)

@@ -44,9 +44,9 @@ def mi(run, codes, source, n_fits, steps, batch_size, n_train, n_test, q_arch, q
     fits. Prints a table (nats); --out writes JSON.
     """
     from latentdyn.io import write_json
-    from latentdyn.manifest import resolve_device, versions
-    from latentdyn.mi import estimate_mi
-    from latentdyn.runs import load_run
+    from latentdyn.reporting.manifest import resolve_device, versions
+    from latentdyn.analysis.mi import estimate_mi
+    from latentdyn.train.runs import load_run
 
     dev = resolve_device(device)
     model, config = load_run(run, device=dev)

@@ -11,11 +11,15 @@ Data sets (``load_dataset(name)``):
 * ``npz:PATH``: your own arrays;
 * ``synthetic[:OPTIONS]``: a generated concept -> memory hierarchy with ground truth.
 
+:func:`corrupt` (:mod:`~latentdyn.data.corruption`) makes the corrupted inputs that
+repeated inference starts from.
+
 The data dir is ``--data-dir``, else ``$LATENTDYN_DATA``, else the per-user cache. Only
 :func:`download` touches the network.
 """
 
 from latentdyn.data.base import Dataset, resolve_data_dir
+from latentdyn.data.corruption import NOISE_KINDS, corrupt
 from latentdyn.data.download import download
 from latentdyn.data.idx import read_idx, read_idx_pair
 from latentdyn.data.registry import (
@@ -28,6 +32,8 @@ from latentdyn.data.registry import (
 
 __all__ = [
     "DEFAULT_DATASET",
+    "NOISE_KINDS",
+    "corrupt",
     "Dataset",
     "dataset_names",
     "describe",

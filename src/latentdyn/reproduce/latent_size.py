@@ -21,12 +21,12 @@ from latentdyn.analysis import (
     mean_abs_offdiagonal,
     mean_sem,
 )
-from latentdyn.claims import Claim
-from latentdyn.experiments import concept_time_course, corrupted_trials
+from latentdyn.reporting.claims import Claim
+from latentdyn.analysis.trials import concept_time_course, corrupted_trials
 from latentdyn.dynamics import run_dynamics
 from latentdyn.io import write_json
-from latentdyn.report import Section
-from latentdyn.runs import load_run
+from latentdyn.reporting.report import Section
+from latentdyn.train.runs import load_run
 from latentdyn.sweep import best_by, read_summary, run_sweep
 from latentdyn.train import TrainConfig, ensure_trained
 

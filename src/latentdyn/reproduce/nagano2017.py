@@ -26,17 +26,17 @@ from latentdyn.analysis import (
     pca_2d,
     pca_cumulative,
 )
-from latentdyn.claims import Claim, format_scorecard, write_scorecard
-from latentdyn.corruption import NOISE_KINDS
+from latentdyn.reporting.claims import Claim, format_scorecard, write_scorecard
+from latentdyn.data.corruption import NOISE_KINDS
 from latentdyn.data import load_dataset, list_datasets
 from latentdyn.dynamics import MODES, run_dynamics
 from latentdyn.errors import ConfigError
-from latentdyn.experiments import concept_time_course, corrupted_trials, noise_sweep
+from latentdyn.analysis.trials import concept_time_course, corrupted_trials, noise_sweep
 from latentdyn.io import write_json
-from latentdyn.manifest import Manifest, resolve_device
+from latentdyn.reporting.manifest import Manifest, resolve_device
 from latentdyn.models.protocol import data_mean
-from latentdyn.report import Section, write_report
-from latentdyn.runs import load_run
+from latentdyn.reporting.report import Section, write_report
+from latentdyn.train.runs import load_run
 from latentdyn.train import TrainConfig, ensure_trained
 
 # --- claim thresholds, fixed before any run (SPEC §1, "Claims") ---------------------

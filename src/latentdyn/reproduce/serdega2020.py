@@ -5,7 +5,7 @@ Serdega & Kim (2020) (paper 003; SPEC §2). The same VAE architecture is trained
 chosen codes), for each training seed, and then:
 
 * the MI lower bound H(c) − CE of *every* latent code (chosen or not) is measured on the
-  frozen models with a fresh auxiliary network Q per fit (:func:`latentdyn.mi.estimate_mi`,
+  frozen models with a fresh auxiliary network Q per fit (:func:`latentdyn.analysis.mi.estimate_mi`,
   codes drawn from the prior, so H(c) is exact), repeated over Q fits;
 * the categorical code is scored as an unsupervised classifier on the test set (each
   category mapped to its majority label);
@@ -247,7 +247,7 @@ def _train_config(profile: Profile, data, family: str, lam: float, seed: int, de
 
 
 def _train_one(profile, data, family, lam, seed, runs_dir: Path, device, overwrite, progress):
-    from latentdyn.runs import load_run
+    from latentdyn.train.runs import load_run
     from latentdyn.train import train
 
     config = _train_config(profile, data, family, lam, seed, device)
@@ -260,7 +260,7 @@ def _train_one(profile, data, family, lam, seed, runs_dir: Path, device, overwri
 
 
 def _evaluate_mi(model, profile: Profile, seed: int, device, progress):
-    from latentdyn.mi import estimate_mi
+    from latentdyn.analysis.mi import estimate_mi
 
     return estimate_mi(model, None, "all", source="prior", n_fits=profile.mi_fits,
                        steps=profile.mi_steps, batch_size=profile.mi_batch,
@@ -274,9 +274,9 @@ def _dynamics(model, data, profile: Profile, seed: int, device) -> DynResult:
     from latentdyn.analysis import (active_units, build_hierarchy, cosine_matrix,
                                     dip_statistic_from_trials, distance_to,
                                     mean_abs_offdiagonal, mean_sem)
-    from latentdyn.corruption import corrupt
+    from latentdyn.data.corruption import corrupt
     from latentdyn.dynamics import run_dynamics
-    from latentdyn.mi import majority_mapping
+    from latentdyn.analysis.mi import majority_mapping
     from latentdyn.models.vmi import JointLatent
 
     hier = build_hierarchy(model, data.train_images, data.train_labels, device=device)
@@ -401,9 +401,9 @@ def _html_table(header: list[str], rows: list[list[Any]]) -> str:
 # --------------------------------------------------------------------------- one study
 def _study(profile: Profile, data, family: str, lams: list[float], seeds: list[int], out: Path,
            device, overwrite: bool, progress: bool, tag: str, timings: dict, log):
-    from latentdyn.claims import Claim
+    from latentdyn.reporting.claims import Claim
     from latentdyn.figures import curves, fig2_distance_curves, image_grid
-    from latentdyn.report import Section
+    from latentdyn.reporting.report import Section
 
     runs_dir = out / "runs" / _ds_tag(data.name)
     results: dict[float, list[ModelResult]] = {lam: [] for lam in lams}
@@ -686,10 +686,10 @@ def run(profile: str = "quick", out: str | Path = "results/serdega2020", *,
         lam: float | None = None, data_dir=None, device: str = "auto", overwrite: bool = False,
         progress: bool = True, argv: list[str] | None = None) -> Path:
     """Run the whole reproduction into ``out`` and return it (see the module doc)."""
-    from latentdyn.claims import format_scorecard, summarise, write_scorecard
+    from latentdyn.reporting.claims import format_scorecard, summarise, write_scorecard
     from latentdyn.data import load_dataset
-    from latentdyn.manifest import Manifest, resolve_device
-    from latentdyn.report import write_report
+    from latentdyn.reporting.manifest import Manifest, resolve_device
+    from latentdyn.reporting.report import write_report
 
     prof = get_profile(profile)
     if lam is not None:

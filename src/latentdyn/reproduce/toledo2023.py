@@ -15,7 +15,7 @@ never takes part in training the GAN or the encoder and reads every image the cl
 are measured on (the encoder is trained to please C, so C's own readings of G(E(x))
 are biased toward success). Then it measures
 
-* the quasi-eigenvectors (:func:`latentdyn.lsd.basis_from_model`), their Gram
+* the quasi-eigenvectors (:func:`latentdyn.analysis.lsd.basis_from_model`), their Gram
   matrices and their decodings (at a stated scale);
 * the label-sub-space fraction of the test images (the abstract's 98 %), the LSD
   accuracy and the rank of the true label, with amplitude histograms of |c_i|;
@@ -197,7 +197,7 @@ def _inputs_changed(folder: Path, inputs: dict) -> bool:
 
 
 def _load(path, kind: str, option: str, device):
-    from latentdyn.runs import load_run
+    from latentdyn.train.runs import load_run
 
     path = Path(path)
     cfg = path / "config.json"
@@ -321,7 +321,7 @@ def _last_metrics(run_path: str) -> dict:
 
 # ------------------------------------------------------------------------ measures
 def _accuracy(classifier, x, y) -> float:
-    from latentdyn.lsd import predict_labels
+    from latentdyn.analysis.lsd import predict_labels
 
     return float((predict_labels(classifier, x) == y).double().mean())
 
@@ -335,7 +335,7 @@ def _score_ratio(probs: torch.Tensor) -> float:
 
 
 def _gan_quality(model, judge, classifier, nz: int, n: int, seed: int, test_x) -> dict:
-    from latentdyn.lsd import decode_all, predict_proba
+    from latentdyn.analysis.lsd import decode_all, predict_proba
 
     gen = torch.Generator().manual_seed(seed + 4242)
     z = torch.randn((n, nz), generator=gen)
@@ -356,7 +356,7 @@ def _gan_quality(model, judge, classifier, nz: int, n: int, seed: int, test_x) -
 def _histograms(c: torch.Tensor, labels: torch.Tensor, basis, bins: int = 60) -> dict:
     """Amplitude histograms of |c_i| by group and the distribution of the true label's
     rank."""
-    from latentdyn.lsd import true_label_rank
+    from latentdyn.analysis.lsd import true_label_rank
 
     a = c.abs().double()
     k = basis.num_label
@@ -401,7 +401,7 @@ def _histograms(c: torch.Tensor, labels: torch.Tensor, basis, bins: int = 60) ->
 def _decoded_vectors(model, basis, classifier, judge) -> dict:
     """Decodings of the class means and of the label vectors at scales of
     s_k = <m_k, ξ_k>, with both classifiers' readings."""
-    from latentdyn.lsd import decode_all, predict_labels
+    from latentdyn.analysis.lsd import decode_all, predict_labels
 
     k = basis.num_label
     xi = basis.vectors[:k]
@@ -422,7 +422,7 @@ def _decoded_vectors(model, basis, classifier, judge) -> dict:
 def _rotations(model, basis, judge, classifier, test_x, test_y, per_class: int, steps: int):
     """Every ordered pair (i, j): the first ``per_class`` test images of digit i rotated
     by π/2 in the plane of (ξ_i, ξ_j) in ``steps`` steps, read by the judge."""
-    from latentdyn.lsd import encode_all, predict_labels, read_rotation, rotation_path
+    from latentdyn.analysis.lsd import encode_all, predict_labels, read_rotation, rotation_path
 
     classes = basis.classes.tolist()
     k = len(classes)
@@ -487,9 +487,9 @@ def _rotations(model, basis, judge, classifier, test_x, test_y, per_class: int, 
 def _paired(model, basis, judge, clean, labels, noise: str, level: float, k: int, seed: int):
     """Per-image correctness of the judge on the corrupted input and on its LSD
     truncation to ``k`` coefficients (the same corrupted images as the sweep)."""
-    from latentdyn.corruption import corrupt
-    from latentdyn.denoise import corruption_seed, psnr
-    from latentdyn.lsd import denoise_lsd, predict_labels
+    from latentdyn.data.corruption import corrupt
+    from latentdyn.reproduce.denoise import corruption_seed, psnr
+    from latentdyn.analysis.lsd import denoise_lsd, predict_labels
 
     gen = torch.Generator().manual_seed(corruption_seed(seed, noise, level))
     noisy = corrupt(clean, noise, level, gen)
@@ -522,16 +522,16 @@ def run(out: str | Path = "results/toledo2023", profile: str = "quick", *,
     """Reproduce the abstract's claims T1-T5 into ``out`` and return ``out`` (see the
     module doc). ``*_run``: finished runs to use instead of training them (an encoder
     run holds its generator, so ``gan_run`` is then only recorded)."""
-    from latentdyn.claims import Claim, format_scorecard, summarise, write_scorecard
+    from latentdyn.reporting.claims import Claim, format_scorecard, summarise, write_scorecard
     from latentdyn.data import load_dataset
-    from latentdyn.denoise import compare_denoising, lsd_method
+    from latentdyn.reproduce.denoise import compare_denoising, lsd_method
     from latentdyn.figures import image_grid, save_figure
     from latentdyn.figures.toledo import (amplitude_histograms, denoise_curves, gram_matrices,
                                           rotation_summary)
     from latentdyn.io import write_json
-    from latentdyn.lsd import analyse, coefficients, encode_all, reconstruct, save_basis
-    from latentdyn.manifest import Manifest, resolve_device
-    from latentdyn.report import write_report
+    from latentdyn.analysis.lsd import analyse, coefficients, encode_all, reconstruct, save_basis
+    from latentdyn.reporting.manifest import Manifest, resolve_device
+    from latentdyn.reporting.report import write_report
 
     prof = get_profile(profile)
     if gan_epochs is not None:
@@ -638,7 +638,7 @@ def run(out: str | Path = "results/toledo2023", profile: str = "quick", *,
         labels_k = basis.classes.tolist()
         acc = {"classifier_test": _accuracy(clf, test_x, test_y),
                "judge_test": _accuracy(judge, test_x, test_y)}
-        from latentdyn.lsd import decode_all
+        from latentdyn.analysis.lsd import decode_all
 
         recon_x = decode_all(model, z_test.float())
         acc["classifier_reconstructions"] = _accuracy(clf, recon_x, test_y)
@@ -733,7 +733,7 @@ def run(out: str | Path = "results/toledo2023", profile: str = "quick", *,
             f"G(E(x))). Dash-dotted: accuracy on the clean images; dotted: the moderate level "
             f"of claim T2. PSNR ± SEM over images. Each (noise, level) is corrupted once; "
             f"every variant sees the same images.")), "denoise_curves")
-        from latentdyn.denoise import write_tables
+        from latentdyn.reproduce.denoise import write_tables
 
         write_tables(rows, datadir, "denoise_table")
         grids = []
@@ -927,7 +927,7 @@ def _pct(v) -> str:
 
 def _sections(v: dict) -> list:
     """The report's sections, from the local variables of :func:`run`."""
-    from latentdyn.report import Section
+    from latentdyn.reporting.report import Section
 
     q, t, acc, rot = v["q"], v["t"], v["acc"], v["rot"]
     k_lab, nz, paired = v["k_lab"], v["nz"], v["paired"]
@@ -1101,7 +1101,7 @@ def _notes(prof: Profile, data, v: dict) -> list[str]:
         "per image, averaged; the corrupted images of each (noise, level) are drawn once "
         "from a seed of (seed, noise, level) and shared by every variant. Noise kinds: "
         "additive Gaussian (level = std), salt-and-pepper and swap (level = fraction of "
-        "pixels); see latentdyn.corruption.",
+        "pixels); see latentdyn.data.corruption.",
         "T2's paired standard error is that of the per-image difference of the judge's "
         "correctness (k = 10 output minus corrupted input) on the same images.",
         f"Stage timings (s): {v.get('timings')}.",

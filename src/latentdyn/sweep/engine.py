@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import ConfigError, LatentdynError
 from latentdyn.io import write_json
-from latentdyn.manifest import now_iso, resolve_device, versions
+from latentdyn.reporting.manifest import now_iso, resolve_device, versions
 from latentdyn.sweep.spec import Point, SweepSpec
 from latentdyn.sweep.summary import COLUMNS, read_summary, write_summary
 from latentdyn.train.config import TrainConfig
@@ -195,7 +195,7 @@ def _run_job(job: dict, progress=None) -> list[dict]:
             row.update(metrics.get(p.name, {}))
             rows.append(row)
     else:  # finished earlier: evaluate from the run folders
-        from latentdyn.runs import load_run
+        from latentdyn.train.runs import load_run
 
         models = [load_run(out / p.name, device).model for p in points]
         evals = _evaluate(models, [p.config for p in points], data, device, ll_k, ll_images)

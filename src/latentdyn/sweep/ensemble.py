@@ -41,7 +41,7 @@ from torch import Tensor
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import CheckpointError, ConfigError
 from latentdyn.io import write_json, write_text
-from latentdyn.manifest import Manifest, resolve_device
+from latentdyn.reporting.manifest import Manifest, resolve_device
 from latentdyn.models.vae import ACTIVATIONS, VAE
 from latentdyn.train.checkpoint import (
     flatten_optimizer,

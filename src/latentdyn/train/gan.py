@@ -122,7 +122,7 @@ def load_input_run(path: str | Path, kind: str, option: str, device):
 
     Returns ``(model, source)`` where ``source`` records the path and md5 of its weights.
     """
-    from latentdyn.runs import load_run
+    from latentdyn.train.runs import load_run
 
     path = Path(path)
     if not (path / "config.json").is_file():

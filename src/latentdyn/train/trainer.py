@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import CheckpointError, ConfigError, LatentdynError
 from latentdyn.io import write_json, write_text
-from latentdyn.manifest import Manifest, resolve_device
+from latentdyn.reporting.manifest import Manifest, resolve_device
 from latentdyn.train.checkpoint import (
     flatten_optimizer,
     load_model_weights,

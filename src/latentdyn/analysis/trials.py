@@ -28,7 +28,7 @@ from latentdyn.analysis import (
     stage_intervals,
     stages_ordered,
 )
-from latentdyn.corruption import corrupt
+from latentdyn.data.corruption import corrupt
 from latentdyn.dynamics import Trajectory, run_dynamics
 from latentdyn.errors import ConfigError
 

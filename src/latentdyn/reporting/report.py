@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from latentdyn import __version__
-from latentdyn.claims import Claim, format_value, summarise, summary_line
+from latentdyn.reporting.claims import Claim, format_value, summarise, summary_line
 from latentdyn.io import write_text
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",

@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from latentdyn.errors import ConfigError
-from latentdyn.lsd import DEFAULT_KS, QuasiEigenbasis, lsd_truncations, predict_labels
+from latentdyn.analysis.lsd import DEFAULT_KS, QuasiEigenbasis, lsd_truncations, predict_labels
 
 NOISES = ("swap", "flip", "salt_pepper", "gaussian")
 FAMILIES = ("input", "vae-inference", "lsd-gan", "lsd-vae", "gan-inference")
@@ -168,7 +168,7 @@ def compare_denoising(methods: Mapping[str, Any], classifier, clean: Tensor, lab
 
     ``methods``: name -> :class:`Method` (or a callable x -> x_hat or -> {variant: x_hat});
     the name is the row's ``family``. ``classifier``: anything
-    :func:`latentdyn.lsd.predict_labels` accepts, or ``None`` (accuracy left as NaN).
+    :func:`latentdyn.analysis.lsd.predict_labels` accepts, or ``None`` (accuracy left as NaN).
     ``image_shape`` (H, W): also compute SSIM. ``examples``: a dict to fill with the
     first ``n_examples`` images per (noise, level): ``{(noise, level): {"clean",
     "corrupted", method: image}}``.
@@ -176,7 +176,7 @@ def compare_denoising(methods: Mapping[str, Any], classifier, clean: Tensor, lab
     Returns one row (dict with :data:`COLUMNS`) per (family, variant, noise, level),
     after a reference row for the clean images (family ``clean``, noise ``none``).
     """
-    from latentdyn.corruption import NOISE_KINDS, corrupt
+    from latentdyn.data.corruption import NOISE_KINDS, corrupt
 
     clean = torch.as_tensor(clean)
     if clean.dim() < 2 or clean.shape[0] == 0:
@@ -424,7 +424,7 @@ def _load(spec, device):
     if spec is None:
         return None
     if isinstance(spec, (str, Path)):
-        from latentdyn.runs import load_run
+        from latentdyn.train.runs import load_run
 
         return load_run(spec, device).model
     return spec
@@ -462,8 +462,8 @@ def run_comparison(out: str | Path = "results/compare-denoise", profile: str = "
     """
     from latentdyn.data import load_dataset
     from latentdyn.io import write_json
-    from latentdyn.lsd import basis_from_model, load_basis, save_basis
-    from latentdyn.manifest import Manifest, resolve_device
+    from latentdyn.analysis.lsd import basis_from_model, load_basis, save_basis
+    from latentdyn.reporting.manifest import Manifest, resolve_device
 
     s = resolve_settings(profile, **overrides)
     out = Path(out)
@@ -578,7 +578,7 @@ def _figures_and_report(out, s, ds, rows, examples, image_shape, skipped, method
         fig_dir, "denoise_curves", data_dir=data_dir)
     files["figure"] = saved.png
     sections = []
-    from latentdyn.report import Section, write_report
+    from latentdyn.reporting.report import Section, write_report
 
     sections.append(Section(
         title="Denoising across model families", figure=saved.png, caption=saved.caption,
