@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from latentdyn.errors import ConfigError
+from latentdyn.models.inference import predict_labels, predict_proba
 from latentdyn.analysis.lsd import (
     analyse,
     coefficients,
@@ -21,8 +22,6 @@ from latentdyn.analysis.lsd import (
     lsd_statistics,
     lsd_truncations,
     orthonormal_completion,
-    predict_labels,
-    predict_proba,
     quasi_eigenvectors,
     reconstruct,
     rotate_digits,

@@ -25,7 +25,7 @@ import math
 import torch
 from torch import Tensor
 
-from latentdyn.analysis._inputs import as_float, need_rows
+from latentdyn.checks import as_float, need_rows
 from latentdyn.errors import ConfigError
 
 

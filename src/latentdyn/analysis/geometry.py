@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from latentdyn.analysis._inputs import as_float, need_rows
+from latentdyn.checks import as_float, need_rows
 from latentdyn.errors import ConfigError
 
 ACTIVITY_CRITERIA = ("variance", "variance_fraction", "kl")

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from latentdyn.analysis._inputs import as_float, as_labels, need_rows
+from latentdyn.checks import as_float, as_labels, need_rows
 from latentdyn.errors import ConfigError
-from latentdyn.models.protocol import latent_mean, model_device
+from latentdyn.models.inference import inference_mode
+from latentdyn.models.protocol import check_model, latent_mean, model_device
 
 
 @dataclass
@@ -121,13 +122,11 @@ def build_hierarchy(model, images, labels, batch_size: int = 2048, device=None,
                     classes=None) -> Hierarchy:
     """Encode the *training* ``images`` to memories E_q[z | x] (eq. 9), then concepts.
 
-    Batched, under ``torch.no_grad()``, with the model in eval mode during the pass (its
-    train/eval state is restored afterwards). ``device`` defaults to the model's; the
+    Batched, in :func:`~latentdyn.models.inference.inference_mode` (eval mode, no
+    gradients, train/eval states restored afterwards). ``device`` defaults to the model's; the
     returned tensors are on the CPU.
     """
-    if not callable(getattr(model, "encode", None)):
-        raise ConfigError(f"{type(model).__name__} lacks encode(); the hierarchy needs "
-                          "encode(x) -> latent mean")
+    check_model(model)
     if isinstance(images, np.ndarray) or not isinstance(images, Tensor):
         images = torch.as_tensor(np.asarray(images))
     if images.dim() < 2 or images.shape[0] == 0:
@@ -142,16 +141,9 @@ def build_hierarchy(model, images, labels, batch_size: int = 2048, device=None,
     if int(batch_size) < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     device = torch.device(device) if device is not None else model_device(model)
-    was_training = getattr(model, "training", None)
-    if was_training and callable(getattr(model, "eval", None)):
-        model.eval()
-    try:
-        with torch.no_grad():
-            parts = [latent_mean(model, images[i:i + batch_size].to(device)).detach().cpu()
-                     for i in range(0, images.shape[0], int(batch_size))]
-    finally:
-        if was_training and callable(getattr(model, "train", None)):
-            model.train(True)
+    with inference_mode(model):
+        parts = [latent_mean(model, images[i:i + batch_size].to(device)).detach().cpu()
+                 for i in range(0, images.shape[0], int(batch_size))]
     memories = torch.cat(parts, 0)
     if memories.dim() != 2 or memories.shape[0] != images.shape[0]:
         raise ConfigError(f"encode() gave latent means of shape {tuple(memories.shape)}; "

@@ -27,7 +27,6 @@ Then the few functions that call a model: :func:`collect_latents`, :func:`encode
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,11 +36,18 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from latentdyn.analysis._inputs import as_float, as_labels
+from latentdyn.checks import as_float, as_labels
 from latentdyn.analysis.geometry import cosine_matrix
 from latentdyn.analysis.hierarchy import hierarchy_from_latents
 from latentdyn.errors import CheckpointError, ConfigError
-from latentdyn.models.protocol import check_model, data_mean, latent_mean, model_device
+from latentdyn.models.inference import (
+    decode_all,
+    encode_all,
+    latent_dim,
+    predict_labels,
+    predict_proba,
+)
+from latentdyn.models.protocol import check_model
 
 DEFAULT_KS = (1, 2, 3, 4, 10)
 SOURCE_ENCODER = 0
@@ -453,108 +459,6 @@ def rotation_path(z, basis_or_vectors, i: int, j: int, steps: int = 8,
                         j=int(j))
 
 
-# --------------------------------------------------------------- model & classifier
-@contextlib.contextmanager
-def inference_mode(*modules):
-    """Eval mode and no gradients for the duration; train/eval states restored."""
-    states = [(m, getattr(m, "training", None)) for m in modules]
-    for m, training in states:
-        if training and callable(getattr(m, "eval", None)):
-            m.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        for m, training in states:
-            if training and callable(getattr(m, "train", None)):
-                m.train(True)
-
-
-def _batched(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int, device) -> Tensor:
-    batch_size = int(batch_size)
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-    if x.shape[0] == 0:
-        raise ConfigError("no inputs (an empty batch)")
-    parts = [fn(x[s:s + batch_size].to(device)).detach().cpu()
-             for s in range(0, x.shape[0], batch_size)]
-    return torch.cat(parts, 0)
-
-
-def _model_dtype(model, fallback=torch.float32):
-    params = getattr(model, "parameters", None)
-    if callable(params):
-        for p in params():
-            if p.is_floating_point():
-                return p.dtype
-    return fallback
-
-
-def encode_all(model, x: Tensor, batch_size: int = 1000) -> Tensor:
-    """E_q[z | x] of every row of ``x`` (batched, CPU result)."""
-    check_model(model)
-    x = as_float(x, "x")
-    dev, dt = model_device(model), _model_dtype(model, x.dtype)
-    with inference_mode(model):
-        z = _batched(lambda b: latent_mean(model, b.to(dt)), x, batch_size, dev)
-    return z.reshape(z.shape[0], -1)
-
-
-def decode_all(model, z: Tensor, batch_size: int = 1000) -> Tensor:
-    """E_p[x | z] of every row of ``z``, flattened to (n, D) (batched, CPU result)."""
-    check_model(model)
-    z = as_float(z, "z", 2)
-    dev, dt = model_device(model), _model_dtype(model, z.dtype)
-    with inference_mode(model):
-        x = _batched(lambda b: data_mean(model, b.to(dt)), z, batch_size, dev)
-    return x.reshape(x.shape[0], -1)
-
-
-def predict_proba(classifier, x: Tensor, batch_size: int = 1000) -> Tensor:
-    """(n, C) class probabilities: ``classifier.predict_proba``, else the softmax of
-    ``classifier(x)`` (logits), else one-hot ``classifier.predict``."""
-    x = as_float(x, "x")
-    dev = model_device(classifier)
-    if callable(getattr(classifier, "predict_proba", None)):
-        fn = classifier.predict_proba
-    elif isinstance(classifier, torch.nn.Module) or (
-            callable(classifier) and not callable(getattr(classifier, "predict", None))):
-        fn = lambda b: torch.softmax(classifier(b), dim=-1)  # noqa: E731
-    elif callable(getattr(classifier, "predict", None)):
-        labels = predict_labels(classifier, x, batch_size)
-        return torch.nn.functional.one_hot(labels, int(labels.max()) + 1).float()
-    else:
-        raise ConfigError(f"{type(classifier).__name__} offers no predict_proba(), predict() "
-                          "or logits when called")
-    with inference_mode(classifier):
-        return _batched(lambda b: torch.as_tensor(fn(b)), x, batch_size, dev)
-
-
-def predict_labels(classifier, x: Tensor, batch_size: int = 1000) -> Tensor:
-    """(n,) int64 predicted classes: ``classifier.predict``, else the argmax of
-    :func:`predict_proba`."""
-    if callable(getattr(classifier, "predict", None)):
-        x = as_float(x, "x")
-        dev = model_device(classifier)
-        with inference_mode(classifier):
-            return _batched(lambda b: torch.as_tensor(classifier.predict(b)), x, batch_size,
-                            dev).long().reshape(-1)
-    return predict_proba(classifier, x, batch_size).argmax(1)
-
-
-def latent_dim(model, x: Tensor | None = None) -> int:
-    """nz of ``model``: its ``nz`` / ``latent_dim`` attribute (or config's), else one
-    encoding of ``x``."""
-    for owner in (model, getattr(model, "config", None)):
-        for name in ("nz", "latent_dim", "z_dim"):
-            v = getattr(owner, name, None) if owner is not None else None
-            if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-                return v
-    if x is not None:
-        return int(encode_all(model, x[:2]).shape[1])
-    raise ConfigError(f"cannot tell the latent size of {type(model).__name__}; give nz")
-
-
 @dataclass
 class LabelledLatents:
     """Latent vectors ``z`` (N, nz) with their classes C(decode(z)) (N,) and ``source``
@@ -842,10 +746,10 @@ def load_basis(path: str | Path) -> QuasiEigenbasis:
 __all__ = [
     "DEFAULT_KS", "LSDClassification", "LabelledLatents", "QuasiEigenbasis", "RotationPath",
     "RotationReading", "basis_from_model", "coefficients", "collect_latents",
-    "concept_comparison", "decode_all", "denoise_lsd", "encode_all", "first_per_class",
-    "analyse", "label_subspace_fraction", "latent_dim", "load_basis", "lsd_classify",
+    "concept_comparison", "denoise_lsd", "first_per_class",
+    "analyse", "label_subspace_fraction", "load_basis", "lsd_classify",
     "lsd_statistics",
-    "lsd_truncations", "orthonormal_completion", "predict_labels", "predict_proba",
+    "lsd_truncations", "orthonormal_completion",
     "quasi_eigenvectors", "read_rotation", "reconstruct", "rotate_digits", "rotation",
     "rotation_path", "save_basis", "true_label_rank", "truncate",
 ]

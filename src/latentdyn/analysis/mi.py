@@ -26,10 +26,9 @@ Where the codes come from (``source``):
   this mode the Gaussian numbers are estimates, not guaranteed lower bounds.
 
 The model interface: ``decode(z)`` on z of width ``n_gauss`` (+ ``n_cat`` for a model
-with a categorical unit: the one-hot is appended after the Gaussian units);
-``n_gauss`` is read from ``model.n_gauss`` or ``model.nz``, else from the width of
-``encode`` on one image; ``n_cat`` from ``model.n_cat`` (default 0). For the posterior
-source a categorical model also needs ``categorical_probs(x)``.
+with a categorical unit: the one-hot is appended after the Gaussian units), with the
+codes declared as :func:`latentdyn.models.codes.code_spec` reads them. For the
+posterior source a categorical model also needs ``categorical_probs(x)``.
 """
 
 from __future__ import annotations
@@ -43,8 +42,11 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from latentdyn.errors import ConfigError
-from latentdyn.models.protocol import check_model, latent_mean, model_device, sample_latent
-from latentdyn.models.vmi import ARCHS, AuxiliaryQ, code_names, parse_codes
+from latentdyn.models.auxiliary import ARCHS, AuxiliaryQ
+from latentdyn.models.build import make_adam, seeded_init
+from latentdyn.models.codes import code_names, code_spec, parse_codes
+from latentdyn.models.inference import inference_mode
+from latentdyn.models.protocol import check_model, model_device, sample_latent
 
 GAUSS_ENTROPY = 0.5 * math.log(2 * math.pi * math.e)  # h(N(0, 1)) in nats
 SOURCES = ("prior", "posterior")
@@ -142,20 +144,6 @@ class MIResult:
         return "\n".join(lines)
 
 
-def _latent_sizes(model, images) -> tuple[int, int]:
-    n_cat = int(getattr(model, "n_cat", 0) or 0)
-    for attr in ("n_gauss", "nz"):
-        v = getattr(model, attr, None)
-        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            return v, n_cat
-    if images is None:
-        raise ConfigError(f"{type(model).__name__} declares no n_gauss or nz; pass images "
-                          "so the latent width can be read from encode()")
-    with torch.no_grad():
-        z = latent_mean(model, images[:1].to(model_device(model)))
-    return int(z.shape[-1]), n_cat
-
-
 def _decode_flat(model, z: Tensor, chunk: int) -> Tensor:
     out = [model.decode(z[i:i + chunk]).reshape(min(chunk, z.shape[0] - i), -1)
            for i in range(0, z.shape[0], chunk)]
@@ -187,6 +175,73 @@ def _draw(model, n: int, n_gauss: int, n_cat: int, source: str, images, gen, dev
     return zg, c, _decode_flat(model, z, chunk)
 
 
+def _check_options(source, q_arch, lr, ints: dict) -> None:
+    if source not in SOURCES:
+        raise ConfigError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    if q_arch not in ARCHS:
+        raise ConfigError(f"q_arch must be one of {', '.join(ARCHS)}, got {q_arch!r}")
+    for name, v in ints.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise ConfigError(f"lr must be positive, got {lr!r}")
+
+
+def _entropies(units, use_cat: bool, n_cat: int, source: str, zg: Tensor,
+               c: Tensor | None) -> list[float]:
+    """H of each code as drawn: exact for the prior, the aggregate posterior's otherwise."""
+    h = []
+    for u in units:
+        if source == "prior":
+            h.append(GAUSS_ENTROPY)
+        else:
+            var = float(zg[:, u].double().var())
+            h.append(0.5 * math.log(2 * math.pi * math.e * max(var, 1e-12)))
+    if use_cat:
+        if source == "prior":
+            h.append(math.log(n_cat))
+        else:
+            p = c.double().mean(0)
+            h.append(float(-(p[p > 0] * p[p > 0].log()).sum()))
+    return h
+
+
+def _fit_q(q: AuxiliaryQ, xt, tg, tc, *, n_train: int, steps: int, batch_size: int, lr: float,
+           gen, dev, bar) -> None:
+    """``steps`` Adam steps of Q's cross-entropy on random batches of the training pool."""
+    opt = make_adam(q.parameters(), lr, dev)
+    with torch.enable_grad():
+        for _ in range(steps):
+            idx = torch.randint(0, n_train, (min(batch_size, n_train),), generator=gen,
+                                device=dev)
+            g, cc = q.nll(xt[idx], tg[idx] if tg is not None else None,
+                          tc[idx] if tc is not None else None)
+            loss = (g.mean(0).sum() if g is not None else 0.0) + \
+                (cc.mean() if cc is not None else 0.0)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            bar.update()
+    q.eval()
+
+
+def _heldout_ce(q: AuxiliaryQ, xt, tg, tc, n_train: int, n_test: int, n_codes: int,
+                chunk: int) -> list[float]:
+    """Q's mean cross-entropy of each code on the held-out pool."""
+    sums = torch.zeros(n_codes, dtype=torch.float64)
+    for i in range(n_train, n_train + n_test, chunk):
+        j = min(i + chunk, n_train + n_test)
+        g, cc = q.nll(xt[i:j], tg[i:j] if tg is not None else None,
+                      tc[i:j] if tc is not None else None)
+        parts = []
+        if g is not None:
+            parts.append(g.sum(0).double().cpu())
+        if cc is not None:
+            parts.append(cc.sum().double().cpu().reshape(1))
+        sums += torch.cat(parts)
+    return (sums / n_test).tolist()
+
+
 def estimate_mi(
     model,
     images: Tensor | None = None,
@@ -210,24 +265,16 @@ def estimate_mi(
     """The MI lower bound H(c) − CE of each chosen code of a frozen ``model`` (module doc).
 
     ``codes``: ``"all"`` (every Gaussian unit and the categorical unit), or a list such
-    as ``"cat,0,1"`` (see :func:`latentdyn.models.vmi.parse_codes`). One Q per fit
+    as ``"cat,0,1"`` (see :func:`latentdyn.models.codes.parse_codes`). One Q per fit
     predicts all of them jointly (a shared trunk; the Gaussian head is diagonal, so each
     code's cross-entropy is reported separately). Fit ``i`` uses ``seed + i`` for Q's
     weights and for its pairs. ``images`` are needed for ``source="posterior"`` (and to
     read the latent width of a model that does not declare it).
     """
     check_model(model)
-    if source not in SOURCES:
-        raise ConfigError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
-    if q_arch not in ARCHS:
-        raise ConfigError(f"q_arch must be one of {', '.join(ARCHS)}, got {q_arch!r}")
-    for name, v in (("n_fits", n_fits), ("steps", steps), ("batch_size", batch_size),
-                    ("n_train", n_train), ("n_test", n_test), ("q_hidden", q_hidden),
-                    ("q_channels", q_channels), ("chunk", chunk)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {v!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise ConfigError(f"lr must be positive, got {lr!r}")
+    _check_options(source, q_arch, lr, dict(
+        n_fits=n_fits, steps=steps, batch_size=batch_size, n_train=n_train, n_test=n_test,
+        q_hidden=q_hidden, q_channels=q_channels, chunk=chunk))
     if images is not None:
         images = torch.as_tensor(images).float()
         images = images.reshape(images.shape[0], -1)
@@ -235,93 +282,44 @@ def estimate_mi(
             raise ConfigError("images is empty")
     if source == "posterior" and images is None:
         raise ConfigError("source 'posterior' needs images to encode")
-    n_gauss, n_cat = _latent_sizes(model, images)
+    spec = code_spec(model, images)
+    n_gauss, n_cat = spec.n_gauss, spec.n_cat
     units, use_cat = parse_codes(codes, n_gauss, n_cat)
     if not units and not use_cat:
         raise ConfigError("no codes chosen; nothing to estimate")
     if source == "posterior" and n_cat and not callable(getattr(model, "categorical_probs", None)):
         raise ConfigError(f"{type(model).__name__} has n_cat = {n_cat} but no "
                           "categorical_probs(x); the posterior source needs it")
-    chosen_attr = getattr(model, "chosen_codes", None)
-    chosen = set(chosen_attr) if isinstance(chosen_attr, (list, tuple)) else None
     dev = torch.device(device) if device is not None else model_device(model)
     names = code_names(units, use_cat)
-
-    was_training = getattr(model, "training", False)
-    if callable(getattr(model, "eval", None)):
-        model.eval()
     ces: list[list[float]] = [[] for _ in names]
     entropies: list[list[float]] = [[] for _ in names]
     bar = tqdm(total=n_fits * steps, disable=not progress, desc="MI (Q fits)", unit="step")
-    try:
-        for fit in range(n_fits):
-            fit_seed = seed + fit
-            gen = torch.Generator(dev).manual_seed(fit_seed)
-            with torch.no_grad():
-                zg, c, xt = _draw(model, n_train + n_test, n_gauss, n_cat, source, images, gen,
-                                  dev, chunk)
-            tg = zg[:, list(units)] if units else None
-            tc = c if use_cat else None
-            # entropies of the codes as drawn
-            h = []
-            for u in units:
-                if source == "prior":
-                    h.append(GAUSS_ENTROPY)
-                else:
-                    var = float(zg[:, u].double().var())
-                    h.append(0.5 * math.log(2 * math.pi * math.e * max(var, 1e-12)))
-            if use_cat:
-                if source == "prior":
-                    h.append(math.log(n_cat))
-                else:
-                    p = c.double().mean(0)
-                    h.append(float(-(p[p > 0] * p[p > 0].log()).sum()))
-            for i, v in enumerate(h):
-                entropies[i].append(v)
-
-            from latentdyn.train.tasks import make_adam, seeded_init  # no import cycle
-
-            with torch.enable_grad():
-                q = seeded_init(fit_seed, lambda: AuxiliaryQ(
+    with inference_mode(model):
+        try:
+            for fit in range(n_fits):
+                gen = torch.Generator(dev).manual_seed(seed + fit)
+                zg, c, xt = _draw(model, n_train + n_test, n_gauss, n_cat, source, images,
+                                  gen, dev, chunk)
+                tg = zg[:, list(units)] if units else None
+                tc = c if use_cat else None
+                for i, v in enumerate(_entropies(units, use_cat, n_cat, source, zg, c)):
+                    entropies[i].append(v)
+                q = seeded_init(seed + fit, lambda: AuxiliaryQ(
                     q_arch, xt.shape[1], len(units), n_cat if use_cat else 0, q_hidden,
                     q_channels, "relu")).to(dev)
-                opt = make_adam(q.parameters(), lr, dev)
-                for _ in range(steps):
-                    idx = torch.randint(0, n_train, (min(batch_size, n_train),), generator=gen,
-                                        device=dev)
-                    g, cc = q.nll(xt[idx], tg[idx] if tg is not None else None,
-                                  tc[idx] if tc is not None else None)
-                    loss = (g.mean(0).sum() if g is not None else 0.0) + \
-                        (cc.mean() if cc is not None else 0.0)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    bar.update()
-            q.eval()
-            with torch.no_grad():
-                sums = torch.zeros(len(names), dtype=torch.float64)
-                for i in range(n_train, n_train + n_test, chunk):
-                    j = min(i + chunk, n_train + n_test)
-                    g, cc = q.nll(xt[i:j], tg[i:j] if tg is not None else None,
-                                  tc[i:j] if tc is not None else None)
-                    parts = []
-                    if g is not None:
-                        parts.append(g.sum(0).double().cpu())
-                    if cc is not None:
-                        parts.append(cc.sum().double().cpu().reshape(1))
-                    sums += torch.cat(parts)
-            for i, v in enumerate((sums / n_test).tolist()):
-                ces[i].append(v)
-    finally:
-        bar.close()
-        if was_training and callable(getattr(model, "train", None)):
-            model.train(True)
-
-    out = []
-    for i, name in enumerate(names):
-        kind = "categorical" if name == "cat" else "gaussian"
-        out.append(CodeMI(code=name, kind=kind, entropy=statistics.fmean(entropies[i]),
-                          ce=ces[i], chosen=(name in chosen) if chosen is not None else None))
+                _fit_q(q, xt, tg, tc, n_train=n_train, steps=steps, batch_size=batch_size,
+                       lr=lr, gen=gen, dev=dev, bar=bar)
+                for i, v in enumerate(_heldout_ce(q, xt, tg, tc, n_train, n_test, len(names),
+                                                  chunk)):
+                    ces[i].append(v)
+        finally:
+            bar.close()
+    chosen = set(spec.chosen) if spec.chosen is not None else None
+    out = [CodeMI(code=name, kind="categorical" if name == "cat" else "gaussian",
+                  entropy=statistics.fmean(entropies[i]), ce=ces[i],
+                  chosen=(name in chosen) if chosen is not None else None)
+           for i, name in enumerate(names)]
     note = ("H(c) = ln K (uniform prior) and h = ½ ln 2πe per N(0,1) unit"
             if source == "prior" else
             "H(c) of the aggregate posterior (Gaussian units: Gaussian-fit upper bound)")

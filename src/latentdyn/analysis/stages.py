@@ -14,7 +14,7 @@ from itertools import groupby
 
 import torch
 
-from latentdyn.analysis._inputs import as_float, as_labels
+from latentdyn.checks import as_float, as_labels
 from latentdyn.analysis.distances import distance_to, mean_sem
 from latentdyn.analysis.hierarchy import Hierarchy
 from latentdyn.errors import ConfigError

@@ -19,7 +19,6 @@ size; sampling results are reproducible for a given (seed, chunk size).
 from __future__ import annotations
 
 import operator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -28,6 +27,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from latentdyn.errors import ConfigError
+from latentdyn.models.inference import inference_mode, model_dtype, normalise_device
 from latentdyn.models.protocol import (
     check_model,
     data_mean,
@@ -103,13 +103,13 @@ def run_dynamics(
     chunk_size = _count(chunk_size, "chunk_size", minimum=1)
     _check_input(x0)
     x_steps = _x_steps(record_x, steps)
-    dev = _normalise(torch.device(device) if device is not None else model_device(model))
+    dev = normalise_device(torch.device(device) if device is not None else model_device(model))
     gen = _device_generator(generator, dev)
     n = x0.shape[0]
     slot = {t: k for k, t in enumerate(x_steps)}
     encode, decode = step_maps(model, mode, gen)
-    with _running(model, dev), torch.no_grad():
-        dtype = next((p.dtype for p in _params(model) if p.is_floating_point()), x0.dtype)
+    with inference_mode(model, device=dev):
+        dtype = model_dtype(model, x0.dtype)
         nz, d, z_dtype, x_dtype = _probe(model, x0[:2].to(dev, dtype))
         z_out = torch.empty((n, steps + 1, nz), dtype=z_dtype)
         x_out = torch.empty((n, len(x_steps), d), dtype=x_dtype) if x_steps else None
@@ -183,12 +183,6 @@ def _x_steps(record_x, steps: int) -> tuple[int, ...]:
     return tuple(ts)
 
 
-def _normalise(dev: torch.device) -> torch.device:
-    if dev.type == "cuda" and dev.index is None:
-        return torch.device("cuda", torch.cuda.current_device())
-    return dev
-
-
 def _device_generator(generator, dev: torch.device) -> torch.Generator | None:
     if generator is None:
         return None
@@ -196,40 +190,10 @@ def _device_generator(generator, dev: torch.device) -> torch.Generator | None:
         return torch.Generator(device=dev).manual_seed(generator)
     if not isinstance(generator, torch.Generator):
         raise ConfigError(f"generator must be a torch.Generator or an int seed, got {generator!r}")
-    if _normalise(torch.device(generator.device)) == dev:
+    if normalise_device(torch.device(generator.device)) == dev:
         return generator
     seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator))
     return torch.Generator(device=dev).manual_seed(seed)
-
-
-def _params(model):
-    params = getattr(model, "parameters", None)
-    return params() if callable(params) else ()
-
-
-@contextmanager
-def _running(model, dev: torch.device):
-    """Eval mode on ``dev`` for the run; each submodule's mode and the device restored after."""
-    if not isinstance(model, torch.nn.Module):  # a plain wrapper: eval() it if it can
-        training = getattr(model, "training", False)
-        if callable(getattr(model, "eval", None)):
-            model.eval()
-        try:
-            yield
-        finally:
-            if training and callable(getattr(model, "train", None)):
-                model.train()
-        return
-    home = _normalise(model_device(model))
-    modes = [(m, m.training) for m in model.modules()]
-    model.to(dev).eval()
-    try:
-        yield
-    finally:
-        if home != dev:
-            model.to(home)
-        for m, training in modes:
-            m.training = training
 
 
 def _probe(model, x: Tensor) -> tuple[int, int, torch.dtype, torch.dtype]:

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from latentdyn.errors import ConfigError
-from latentdyn.models.protocol import gaussian_sample
+from latentdyn.models.distributions import gaussian_sample
 from latentdyn.models.classifier import dropout, square_side
 
 

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from latentdyn.errors import ConfigError
+from latentdyn.models.distributions import gaussian_sample
 
 
 @runtime_checkable
@@ -56,13 +57,6 @@ def latent_mean(model, x: Tensor) -> Tensor:
 def data_mean(model, z: Tensor) -> Tensor:
     """E_p[x | z]."""
     return model.decode(z)
-
-
-def gaussian_sample(mu: Tensor, logvar: Tensor,
-                    generator: torch.Generator | None = None) -> Tensor:
-    """z = mu + exp(logvar / 2) * eps with eps ~ N(0, I) drawn from ``generator``."""
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    return mu + torch.exp(0.5 * logvar) * eps
 
 
 def sample_latent(model, x: Tensor, generator: torch.Generator | None = None) -> Tensor:

@@ -43,7 +43,6 @@ with :meth:`JointLatent.split`.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass
 
 import torch
@@ -51,74 +50,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from latentdyn.errors import ConfigError
-from latentdyn.models.vae import ACTIVATIONS, bernoulli_log_prob
-from latentdyn.models.protocol import gaussian_sample
+from latentdyn.models.auxiliary import ARCHS, AuxiliaryQ, conv_side, image_head, image_trunk
+from latentdyn.models.vae import ACTIVATIONS
+from latentdyn.models.codes import CodeSpec, code_names, format_codes, parse_codes
+from latentdyn.models.distributions import (
+    LOG_2PI,
+    bernoulli_log_prob,
+    gaussian_kl,
+    gaussian_sample,
+    reparameterise,
+)
 
-_LOG_2PI = math.log(2 * math.pi)
-ARCHS = ("conv", "fc")
 LIKELIHOODS = ("bernoulli", "gaussian")
 Q_SOURCES = ("posterior", "prior", "both")
-CAT = "cat"
-# Q's Gaussian log-variance is squashed into (-Q_LOGVAR_MAX, Q_LOGVAR_MAX): a perfectly
-# recoverable code gives a large but finite bound instead of a diverging one.
-Q_LOGVAR_MAX = 10.0
-
-
-# ------------------------------------------------------------------------ codes
-def parse_codes(spec, n_gauss: int, n_cat: int) -> tuple[tuple[int, ...], bool]:
-    """The chosen codes as ``(Gaussian unit indices, categorical chosen?)``.
-
-    ``spec``: ``"auto"`` (the categorical unit when there is one, else Gaussian units
-    0 and 1 — the paper's MNIST setting), ``"all"`` (every unit), ``"none"``, or a
-    comma-separated list of unit indices, ``a-b`` ranges and ``cat``, e.g.
-    ``"cat,0,1"``; also an int or a list of those tokens.
-    """
-    if isinstance(spec, bool):
-        raise ConfigError(f"codes must name latent units, got {spec!r}")
-    if isinstance(spec, int):
-        tokens = [str(spec)]
-    elif isinstance(spec, (list, tuple)):
-        tokens = [str(t) for t in spec]
-    elif isinstance(spec, str):
-        tokens = [t.strip() for t in spec.split(",") if t.strip()]
-    else:
-        raise ConfigError(f"codes must be a string such as 'cat,0,1', got {spec!r}")
-    if tokens == ["auto"]:
-        return ((), True) if n_cat > 0 else (tuple(range(min(2, n_gauss))), False)
-    if tokens == ["all"]:
-        return tuple(range(n_gauss)), n_cat > 0
-    if tokens in (["none"], []):
-        return (), False
-    units: set[int] = set()
-    use_cat = False
-    for tok in tokens:
-        if tok.lower() in (CAT, "c", "categorical"):
-            if n_cat <= 0:
-                raise ConfigError("codes name the categorical unit but the model has none "
-                                  "(n_cat = 0)")
-            use_cat = True
-            continue
-        m = re.fullmatch(r"(?:g|z)?(\d+)(?:-(\d+))?", tok)
-        if not m:
-            raise ConfigError(f"bad code {tok!r}; use unit indices (0,1 or 0-3), 'cat', "
-                              "'auto', 'all' or 'none'")
-        lo = int(m.group(1))
-        hi = int(m.group(2)) if m.group(2) is not None else lo
-        if hi < lo or hi >= n_gauss:
-            raise ConfigError(f"code {tok!r} is outside the Gaussian units 0..{n_gauss - 1}")
-        units.update(range(lo, hi + 1))
-    return tuple(sorted(units)), use_cat
-
-
-def format_codes(units, use_cat: bool) -> str:
-    """The canonical spelling of chosen codes, e.g. ``"0,1,cat"`` (``"none"`` if empty)."""
-    parts = [str(u) for u in units] + ([CAT] if use_cat else [])
-    return ",".join(parts) if parts else "none"
-
-
-def code_names(units, use_cat: bool) -> list[str]:
-    """Display names: ``z0``, ``z1``, …, ``cat``."""
-    return [f"z{u}" for u in units] + ([CAT] if use_cat else [])
 
 
 # ------------------------------------------------------------------------ config
@@ -183,87 +127,6 @@ class VMIConfig:
         return self
 
 
-def conv_side(input_dim: int) -> int:
-    """The side of square images of ``input_dim`` pixels that the conv nets accept."""
-    side = math.isqrt(int(input_dim))
-    if side * side != input_dim or side % 4 != 0:
-        raise ConfigError(f"arch 'conv' needs square images with a side divisible by 4 "
-                          f"(e.g. 28x28); got {input_dim} pixels — use arch=fc")
-    return side
-
-
-# ------------------------------------------------------------------------ networks
-def image_trunk(arch: str, input_dim: int, hidden: int, channels: int, activation: str
-                ) -> nn.Sequential:
-    """Flat images (B, D) -> features (B, hidden): the encoder's and Q's body."""
-    act = ACTIVATIONS[activation]
-    if arch == "fc":
-        return nn.Sequential(nn.Linear(input_dim, hidden), act())
-    side = conv_side(input_dim)
-    small = side // 4
-    return nn.Sequential(
-        nn.Unflatten(1, (1, side, side)),
-        nn.Conv2d(1, channels, 4, 2, 1), act(),
-        nn.Conv2d(channels, 2 * channels, 4, 2, 1), act(),
-        nn.Flatten(),
-        nn.Linear(2 * channels * small * small, hidden), act(),
-    )
-
-
-def image_head(arch: str, latent: int, input_dim: int, hidden: int, channels: int,
-               activation: str) -> nn.Sequential:
-    """Latents (B, latent) -> pixel parameters (B, D): the decoder."""
-    act = ACTIVATIONS[activation]
-    if arch == "fc":
-        return nn.Sequential(nn.Linear(latent, hidden), act(), nn.Linear(hidden, input_dim))
-    side = conv_side(input_dim)
-    small = side // 4
-    return nn.Sequential(
-        nn.Linear(latent, hidden), act(),
-        nn.Linear(hidden, 2 * channels * small * small), act(),
-        nn.Unflatten(1, (2 * channels, small, small)),
-        nn.ConvTranspose2d(2 * channels, channels, 4, 2, 1), act(),
-        nn.ConvTranspose2d(channels, 1, 4, 2, 1),
-        nn.Flatten(),
-    )
-
-
-class AuxiliaryQ(nn.Module):
-    """Q(c | x̃): a diagonal Gaussian over ``n_units`` Gaussian codes and logits over
-    ``n_cat`` categories (either may be 0), from flat images (B, D)."""
-
-    def __init__(self, arch: str, input_dim: int, n_units: int, n_cat: int, hidden: int = 256,
-                 channels: int = 32, activation: str = "relu"):
-        super().__init__()
-        self.n_units, self.n_cat = int(n_units), int(n_cat)
-        self.trunk = image_trunk(arch, input_dim, hidden, channels, activation)
-        n_out = 2 * self.n_units + self.n_cat
-        self.head = nn.Linear(hidden, n_out) if n_out else None  # None: no code chosen
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """``(mean (B, n_units), logvar (B, n_units), cat logits (B, n_cat))``."""
-        if self.head is None:
-            out = x.new_zeros((x.shape[0], 0))
-        else:
-            out = self.head(self.trunk(x))
-        k = self.n_units
-        mean, raw, logits = out[:, :k], out[:, k:2 * k], out[:, 2 * k:]
-        logvar = Q_LOGVAR_MAX * torch.tanh(raw / Q_LOGVAR_MAX)
-        return mean, logvar, logits
-
-    def nll(self, x: Tensor, z_codes: Tensor | None, c_target: Tensor | None
-            ) -> tuple[Tensor | None, Tensor | None]:
-        """Per-image −log Q of the Gaussian codes, ``(B, n_units)`` (per unit), and of
-        the categorical code, ``(B,)``; ``c_target`` one-hot or probabilities (B, n_cat)."""
-        mean, logvar, logits = self(x)
-        g = c = None
-        if self.n_units and z_codes is not None:
-            g = 0.5 * (_LOG_2PI + logvar + (z_codes - mean).pow(2) * torch.exp(-logvar))
-        if self.n_cat and c_target is not None:
-            c = -(c_target * F.log_softmax(logits, -1)).sum(-1)
-        return g, c
-
-
 def _scale_grad(x: Tensor, scale: float) -> Tensor:
     """``x`` in value; its gradient multiplied by ``scale`` on the way back."""
     if scale == 1.0:
@@ -320,6 +183,10 @@ class VMIVAE(nn.Module):
     @property
     def chosen_codes(self) -> list[str]:
         return code_names(self.code_units, self.code_cat)
+
+    def code_spec(self) -> CodeSpec:
+        """The declared codes (:mod:`latentdyn.models.codes`)."""
+        return CodeSpec(self.n_gauss, self.n_cat, tuple(self.chosen_codes))
 
     def config_dict(self) -> dict:
         return asdict(self.config)
@@ -399,8 +266,7 @@ class VMIVAE(nn.Module):
     def sample_joint(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """[z_g, one-hot c] with z_g ~ q(z_g | x) and c ~ q(c | x)."""
         mu, logvar, logits = self.encode_joint(x)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        z = mu + torch.exp(0.5 * logvar) * eps
+        z = gaussian_sample(mu, logvar, generator)
         if logits is None:
             return z
         probs = F.softmax(logits, -1).reshape(-1, self.n_cat)
@@ -431,11 +297,11 @@ class VMIVAE(nn.Module):
             return bernoulli_log_prob(logits, x)
         s = self.config.obs_std
         mean = torch.sigmoid(logits)
-        return -0.5 * (((x - mean) / s).pow(2) + _LOG_2PI + 2 * math.log(s)).sum(-1)
+        return -0.5 * (((x - mean) / s).pow(2) + LOG_2PI + 2 * math.log(s)).sum(-1)
 
     @staticmethod
     def kl_gauss(mu: Tensor, logvar: Tensor) -> Tensor:
-        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+        return gaussian_kl(mu, logvar)
 
     def kl_cat(self, logits: Tensor | None) -> Tensor | None:
         """KL(q(c | x) ‖ uniform) = Σ q log q + log K, per image."""
@@ -458,7 +324,7 @@ class VMIVAE(nn.Module):
         tau = self.temperature
         mu, logvar, logits = self.encode_joint(x)
         eps = torch.randn((L, *mu.shape), generator=generator, device=x.device, dtype=mu.dtype)
-        zg = mu + torch.exp(0.5 * logvar) * eps  # (L, B, n_gauss)
+        zg = reparameterise(mu, logvar, eps)  # (L, B, n_gauss)
         parts = [zg]
         y = None
         if logits is not None:
@@ -527,7 +393,7 @@ class VMIVAE(nn.Module):
         mu, logvar, logits = self.encode_joint(x)
         eps = torch.randn((n_samples, *mu.shape), generator=generator, device=x.device,
                           dtype=mu.dtype)
-        zg = mu + torch.exp(0.5 * logvar) * eps  # (L, B, g)
+        zg = reparameterise(mu, logvar, eps)  # (L, B, g)
         if logits is None:
             rec = self.log_likelihood_terms(self.decode_logits(zg), x).mean(0)
             kl_c = torch.zeros_like(rec)
@@ -543,51 +409,3 @@ class VMIVAE(nn.Module):
         kl_g = self.kl_gauss(mu, logvar)
         out = rec - kl_g - kl_c
         return (out, (rec, kl_g, kl_c)) if return_terms else out
-
-
-class JointLatent(nn.Module):
-    """The VMI VAE seen through its *full* latent [z_g, c] for repeated inference.
-
-    ``encode(x)`` = [mu(x), one-hot of the most likely category] (``categorical="hard"``,
-    the default) or [mu(x), q(c | x)] (``"soft"``, the posterior mean of the one-hot);
-    ``decode`` takes that full width. ``sample_latent`` draws z_g ~ q(z_g|x) and
-    c ~ q(c|x). :meth:`split` cuts a trajectory ``(n, T+1, n_gauss + n_cat)`` into its
-    continuous part and its category at each step.
-    """
-
-    def __init__(self, model: VMIVAE, categorical: str = "hard"):
-        super().__init__()
-        if categorical not in ("hard", "soft"):
-            raise ConfigError(f"categorical must be 'hard' or 'soft', got {categorical!r}")
-        self.model = model
-        self.categorical = categorical
-
-    @property
-    def n_gauss(self) -> int:
-        return self.model.n_gauss
-
-    def encode(self, x: Tensor) -> Tensor:
-        mu, _, logits = self.model.encode_joint(x)
-        if logits is None:
-            return mu
-        if self.categorical == "soft":
-            c = F.softmax(logits, -1)
-        else:
-            c = F.one_hot(logits.argmax(-1), self.model.n_cat).to(mu.dtype)
-        return torch.cat([mu, c], -1)
-
-    def decode(self, z: Tensor) -> Tensor:
-        return self.model.decode(z)
-
-    def sample_latent(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        return self.model.sample_joint(x, generator=generator)
-
-    def sample_data(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        return self.model.sample_data(z, generator=generator)
-
-    def split(self, z: Tensor) -> tuple[Tensor, Tensor | None]:
-        """``(z_g (..., n_gauss), category (...,) int64 or None)`` of full latents."""
-        g = self.model.n_gauss
-        if not self.model.n_cat:
-            return z[..., :g], None
-        return z[..., :g], z[..., g:].argmax(-1)

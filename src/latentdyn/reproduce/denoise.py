@@ -36,7 +36,8 @@ import torch
 from torch import Tensor
 
 from latentdyn.errors import ConfigError
-from latentdyn.analysis.lsd import DEFAULT_KS, QuasiEigenbasis, lsd_truncations, predict_labels
+from latentdyn.analysis.lsd import DEFAULT_KS, QuasiEigenbasis, lsd_truncations
+from latentdyn.models.inference import predict_labels
 
 NOISES = ("swap", "flip", "salt_pepper", "gaussian")
 FAMILIES = ("input", "vae-inference", "lsd-gan", "lsd-vae", "gan-inference")

@@ -277,7 +277,7 @@ def _dynamics(model, data, profile: Profile, seed: int, device) -> DynResult:
     from latentdyn.data.corruption import corrupt
     from latentdyn.dynamics import run_dynamics
     from latentdyn.analysis.mi import majority_mapping
-    from latentdyn.models.vmi import JointLatent
+    from latentdyn.models.joint import JointLatent
 
     hier = build_hierarchy(model, data.train_images, data.train_labels, device=device)
     labels = data.test_labels

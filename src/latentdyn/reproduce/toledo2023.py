@@ -321,7 +321,7 @@ def _last_metrics(run_path: str) -> dict:
 
 # ------------------------------------------------------------------------ measures
 def _accuracy(classifier, x, y) -> float:
-    from latentdyn.analysis.lsd import predict_labels
+    from latentdyn.models.inference import predict_labels
 
     return float((predict_labels(classifier, x) == y).double().mean())
 
@@ -335,7 +335,7 @@ def _score_ratio(probs: torch.Tensor) -> float:
 
 
 def _gan_quality(model, judge, classifier, nz: int, n: int, seed: int, test_x) -> dict:
-    from latentdyn.analysis.lsd import decode_all, predict_proba
+    from latentdyn.models.inference import decode_all, predict_proba
 
     gen = torch.Generator().manual_seed(seed + 4242)
     z = torch.randn((n, nz), generator=gen)
@@ -401,7 +401,7 @@ def _histograms(c: torch.Tensor, labels: torch.Tensor, basis, bins: int = 60) ->
 def _decoded_vectors(model, basis, classifier, judge) -> dict:
     """Decodings of the class means and of the label vectors at scales of
     s_k = <m_k, ξ_k>, with both classifiers' readings."""
-    from latentdyn.analysis.lsd import decode_all, predict_labels
+    from latentdyn.models.inference import decode_all, predict_labels
 
     k = basis.num_label
     xi = basis.vectors[:k]
@@ -422,7 +422,8 @@ def _decoded_vectors(model, basis, classifier, judge) -> dict:
 def _rotations(model, basis, judge, classifier, test_x, test_y, per_class: int, steps: int):
     """Every ordered pair (i, j): the first ``per_class`` test images of digit i rotated
     by π/2 in the plane of (ξ_i, ξ_j) in ``steps`` steps, read by the judge."""
-    from latentdyn.analysis.lsd import encode_all, predict_labels, read_rotation, rotation_path
+    from latentdyn.analysis.lsd import read_rotation, rotation_path
+    from latentdyn.models.inference import encode_all, predict_labels
 
     classes = basis.classes.tolist()
     k = len(classes)
@@ -489,7 +490,8 @@ def _paired(model, basis, judge, clean, labels, noise: str, level: float, k: int
     truncation to ``k`` coefficients (the same corrupted images as the sweep)."""
     from latentdyn.data.corruption import corrupt
     from latentdyn.reproduce.denoise import corruption_seed, psnr
-    from latentdyn.analysis.lsd import denoise_lsd, predict_labels
+    from latentdyn.analysis.lsd import denoise_lsd
+    from latentdyn.models.inference import predict_labels
 
     gen = torch.Generator().manual_seed(corruption_seed(seed, noise, level))
     noisy = corrupt(clean, noise, level, gen)
@@ -529,7 +531,8 @@ def run(out: str | Path = "results/toledo2023", profile: str = "quick", *,
     from latentdyn.figures.toledo import (amplitude_histograms, denoise_curves, gram_matrices,
                                           rotation_summary)
     from latentdyn.io import write_json
-    from latentdyn.analysis.lsd import analyse, coefficients, encode_all, reconstruct, save_basis
+    from latentdyn.analysis.lsd import analyse, coefficients, reconstruct, save_basis
+    from latentdyn.models.inference import decode_all, encode_all
     from latentdyn.reporting.manifest import Manifest, resolve_device
     from latentdyn.reporting.report import write_report
 
@@ -638,8 +641,6 @@ def run(out: str | Path = "results/toledo2023", profile: str = "quick", *,
         labels_k = basis.classes.tolist()
         acc = {"classifier_test": _accuracy(clf, test_x, test_y),
                "judge_test": _accuracy(judge, test_x, test_y)}
-        from latentdyn.analysis.lsd import decode_all
-
         recon_x = decode_all(model, z_test.float())
         acc["classifier_reconstructions"] = _accuracy(clf, recon_x, test_y)
         acc["judge_reconstructions"] = _accuracy(judge, recon_x, test_y)

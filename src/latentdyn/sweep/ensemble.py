@@ -42,6 +42,13 @@ from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import CheckpointError, ConfigError
 from latentdyn.io import write_json, write_text
 from latentdyn.reporting.manifest import Manifest, resolve_device
+from latentdyn.models.distributions import (
+    bernoulli_log_prob,
+    gaussian_kl,
+    posterior_log_prob,
+    reparameterise,
+    standard_normal_log_prob,
+)
 from latentdyn.models.vae import ACTIVATIONS, VAE
 from latentdyn.train.checkpoint import (
     flatten_optimizer,
@@ -56,7 +63,6 @@ from latentdyn.train.tasks import VAETask
 from latentdyn.train.trainer import RUN_FILES, metrics_csv, prepare_out
 
 LAYERS = ("encoder.0", "encoder_out", "decoder.0", "decoder_out")
-_LOG_2PI = math.log(2 * math.pi)
 # options every member of one ensemble must share (same tensor shapes, same schedule)
 SHARED = ("model", "dataset", "hidden", "nz", "activation", "n_samples", "batch_size",
           "epochs", "lr_factors", "lr_milestones", "model_options")
@@ -279,22 +285,18 @@ class VAEEnsemble:
     def loss(self, x: Tensor, eps: Tensor) -> Tensor:
         """Each member's ``VAE.loss`` (negative ELBO averaged over the batch), (M,)."""
         mu, logvar = self.encode(x)
-        z = mu.unsqueeze(1) + torch.exp(0.5 * logvar).unsqueeze(1) * eps  # (M, L, B, nz)
+        z = reparameterise(mu.unsqueeze(1), logvar.unsqueeze(1), eps)  # (M, L, B, nz)
         logits = self.decode_logits(z)  # (M, L, B, D)
         L, B = eps.shape[1], eps.shape[2]
         rec = (F.softplus(logits).sum((1, 2, 3)) - (x * logits.sum(1)).sum((1, 2))) / (L * B)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum((1, 2)) / B
-        return rec + kl
+        return rec + gaussian_kl(mu, logvar, (1, 2)) / B
 
     @torch.no_grad()
     def elbo(self, x: Tensor, eps: Tensor) -> Tensor:
         """Per-image ELBO (M, B) of shared images ``x`` (B, D) with ``eps`` (M, L, B, nz)."""
         mu, logvar = self.encode(x)
-        z = mu.unsqueeze(1) + torch.exp(0.5 * logvar).unsqueeze(1) * eps
-        logits = self.decode_logits(z)
-        rec = (x * logits - F.softplus(logits)).sum(-1).mean(1)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
-        return rec - kl
+        logits = self.decode_logits(reparameterise(mu.unsqueeze(1), logvar.unsqueeze(1), eps))
+        return bernoulli_log_prob(logits, x).mean(1) - gaussian_kl(mu, logvar)
 
     @torch.no_grad()
     def evaluate_elbo(self, x: Tensor, generators: list, chunk: int = 2000) -> list[float]:
@@ -339,9 +341,9 @@ class VAEEnsemble:
                                                device=x.device) for g in generators])
                 z = mu.unsqueeze(1) + std.unsqueeze(1) * eps  # (M, n, B, nz)
                 logits = self.decode_logits(z)
-                log_px_z = (xb * logits - F.softplus(logits)).sum(-1)
-                log_pz = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
-                log_qz = -0.5 * (eps.pow(2) + logvar.unsqueeze(1) + _LOG_2PI).sum(-1)
+                log_px_z = bernoulli_log_prob(logits, xb)
+                log_pz = standard_normal_log_prob(z)
+                log_qz = posterior_log_prob(eps, logvar.unsqueeze(1))
                 lw = torch.logsumexp(log_px_z + log_pz - log_qz, dim=1)
                 total = lw if total is None else torch.logaddexp(total, lw)
             out.append(total - math.log(k))

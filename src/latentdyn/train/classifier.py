@@ -19,7 +19,7 @@ from torch import Tensor
 from latentdyn.errors import ConfigError
 from latentdyn.models.classifier import ClassifierConfig, CNNClassifier
 from latentdyn.train.config import TrainConfig
-from latentdyn.train.tasks import make_adam, seeded_init
+from latentdyn.models.build import make_adam, seeded_init
 
 _GENERIC = TrainConfig()
 

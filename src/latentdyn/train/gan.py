@@ -57,10 +57,11 @@ from torch import Tensor
 
 from latentdyn.errors import ConfigError
 from latentdyn.io import md5_file, write_bytes, write_json
+from latentdyn.models.distributions import gaussian_kl, gaussian_sample
 from latentdyn.models.gan import GAN, EncoderConfig, GANConfig, GANEncoder
 from latentdyn.train.classifier import apply_kind_defaults, check_labels, split_options
 from latentdyn.train.config import TrainConfig
-from latentdyn.train.tasks import make_adam, seeded_init
+from latentdyn.models.build import make_adam, seeded_init
 
 
 # --- sample grids ---------------------------------------------------------------------
@@ -501,7 +502,7 @@ class EncoderTask:
         rec = (xg - (x * 2.0 - 1.0)).pow(2).sum(-1)
         logits = self.classifier((xg + 1.0) * 0.5)
         ce = F.cross_entropy(logits, y, reduction="none")
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+        kl = gaussian_kl(mu, logvar)
         o = self.options
         loss = o["rec_weight"] * rec + o["ce_weight"] * ce + o["kl_weight"] * kl
         acc = (logits.argmax(-1) == y).to(x.dtype)
@@ -513,8 +514,7 @@ class EncoderTask:
             check_labels(y, self.classifier.num_classes)
         self.model.train()
         mu, logvar = self.model.encode(x)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        z = mu + torch.exp(0.5 * logvar) * eps
+        z = gaussian_sample(mu, logvar, generator)
         parts = self._losses(x, y, z, mu, logvar)
         loss = parts[0].mean()
         opt = self.optimizers["adam"]

@@ -27,22 +27,8 @@ import torch
 from torch import Tensor, nn
 
 from latentdyn.models import build_model
+from latentdyn.models.build import make_adam, seeded_init
 from latentdyn.train.config import TrainConfig
-
-
-def seeded_init(seed: int, build):
-    """Build a module with parameters drawn from ``seed`` without touching global RNG."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build()
-
-
-def make_adam(params, lr: float, device: torch.device, **kwargs) -> torch.optim.Adam:
-    """Adam with the fused kernel where this torch build offers it for ``device``."""
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True, **kwargs)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr, **kwargs)
 
 
 class VAETask:

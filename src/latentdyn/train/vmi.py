@@ -27,7 +27,7 @@ from latentdyn.errors import ConfigError
 from latentdyn.analysis.mi import GAUSS_ENTROPY, categorical_accuracy
 from latentdyn.models.vmi import VMIConfig, VMIVAE
 from latentdyn.train.config import TrainConfig
-from latentdyn.train.tasks import make_adam, seeded_init
+from latentdyn.models.build import make_adam, seeded_init
 
 # options that come from TrainConfig's own fields, never from --option
 _FROM_RUN = {"input_dim": "the data", "n_gauss": "--nz", "hidden": "--hidden",
