@@ -10,7 +10,8 @@ from latentdyn.errors import CheckpointError, ConfigError
 from latentdyn.models.gan import GAN, GANEncoder
 from latentdyn.models.protocol import check_model, data_mean, latent_mean, sample_latent
 from latentdyn.train import TrainConfig, train
-from latentdyn.train.gan import EncoderTask, GANTask, png_bytes
+from latentdyn.figures.samples import png_bytes
+from latentdyn.train.gan import EncoderTask, GANTask
 
 DATA = "synthetic:k=4,m=24,side=8,test=8"
 GAN_OPTS = {"g_width": 16, "d_width": 8, "grid": 16, "diversity_samples": 32}

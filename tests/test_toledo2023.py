@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from latentdyn.cli import main
+from latentdyn.train.runs import inputs_changed
 from latentdyn.errors import ConfigError
 from latentdyn.figures import save_figure
 from latentdyn.figures.save import read_csv
@@ -108,9 +109,9 @@ def test_reuse_and_determinism(result, tmp_path):
         assert (result / "data" / n).read_bytes() == before[n], n
     # the encoder is retrained when the runs it was trained from have changed
     runs = result / "runs"
-    assert not study._inputs_changed(runs / "encoder", {"gan": runs / "gan",
+    assert not inputs_changed(runs / "encoder", {"gan": runs / "gan",
                                                         "classifier": runs / "classifier"})
-    assert study._inputs_changed(runs / "encoder", {"classifier": runs / "judge"})
+    assert inputs_changed(runs / "encoder", {"classifier": runs / "judge"})
     again = json.loads((result / "claims.json").read_text())["claims"]
     assert [c["run_value"] for c in again] == [c["run_value"] for c in claims]
 

@@ -211,7 +211,7 @@ def test_train_resume_and_load(tmp_path):
     assert model.temperature == 0.5 and model.chosen_codes == ["z0", "cat"]
     assert model.config_dict()["input_dim"] == D
     # the checkpoint holds both optimisers
-    from latentdyn.train.checkpoint import load_tensors
+    from latentdyn.io import load_tensors
 
     _, meta = load_tensors(full / "checkpoint.safetensors")
     assert set(meta["optimizers"]) == {"vae", "q"}

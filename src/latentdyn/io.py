@@ -1,4 +1,5 @@
-"""Atomic file writes: write to a temporary file in the same folder, then rename.
+"""File writes and reads: atomic writes (to a temporary file in the same folder, then
+renamed), JSON, checksums, and tensors as safetensors with JSON metadata (never pickles).
 
 A reader never sees a half-written file, and a crash (even SIGKILL) leaves either the
 old file or the new one in place.
@@ -13,6 +14,12 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from latentdyn.errors import CheckpointError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -68,3 +75,35 @@ def md5_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: fh.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+# --- tensors: safetensors body, JSON metadata ------------------------------------------
+_META_KEY = "latentdyn"
+
+
+def _contiguous(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+
+
+def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    with atomic_path(path) as tmp:
+        save_file(_contiguous(tensors), str(tmp), metadata={_META_KEY: json.dumps(meta)})
+
+
+def load_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: file not found")
+    try:
+        tensors = load_file(str(path))
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as fh:
+            raw = (fh.metadata() or {}).get(_META_KEY, "{}")
+        meta = json.loads(raw)
+    except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable safetensors file ({first})") from None
+    return tensors, meta
+
+

@@ -719,7 +719,7 @@ def analyse(model, classifier, train_images: Tensor, test_images: Tensor, test_l
 # --------------------------------------------------------------------------- files
 def save_basis(path: str | Path, basis: QuasiEigenbasis, meta: dict | None = None) -> Path:
     """Write the basis as safetensors (atomically), ``meta`` in its metadata."""
-    from latentdyn.train.checkpoint import save_tensors
+    from latentdyn.io import save_tensors
 
     info = {"kind": "lsd-basis", "num_classes": basis.num_classes, **basis.meta, **(meta or {})}
     save_tensors(path, basis.to_tensors(), info)
@@ -728,7 +728,7 @@ def save_basis(path: str | Path, basis: QuasiEigenbasis, meta: dict | None = Non
 
 def load_basis(path: str | Path) -> QuasiEigenbasis:
     """Read a basis written by :func:`save_basis` (or ``latentdyn lsd``)."""
-    from latentdyn.train.checkpoint import load_tensors
+    from latentdyn.io import load_tensors
 
     path = Path(path)
     if path.is_dir():

@@ -60,7 +60,16 @@ def cli() -> None:
     latent trajectories approach memories, concepts and the abstract concept."""
 
 
+_INVOCATION: list[str] = ["latentdyn"]
+
+
+def invocation() -> list[str]:
+    """The command line of the running ``latentdyn`` call (what manifests record)."""
+    return list(_INVOCATION)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _INVOCATION[:] = ["latentdyn", *(sys.argv[1:] if argv is None else [str(a) for a in argv])]
     try:
         cli.main(args=argv, prog_name="latentdyn", standalone_mode=False)
     except LatentdynError as exc:

@@ -3,12 +3,7 @@
 import click
 
 from latentdyn.cli import LazyGroup
-
-STUDIES = {
-    "nagano2017": "latentdyn.reproduce.nagano2017:command",
-    "serdega2020": "latentdyn.reproduce.serdega2020:command",
-    "toledo2023": "latentdyn.reproduce.toledo2023:command",
-}
+from latentdyn.reproduce import STUDIES
 
 
 @click.group(cls=LazyGroup, commands=STUDIES)

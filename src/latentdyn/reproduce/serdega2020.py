@@ -247,16 +247,15 @@ def _train_config(profile: Profile, data, family: str, lam: float, seed: int, de
 
 
 def _train_one(profile, data, family, lam, seed, runs_dir: Path, device, overwrite, progress):
-    from latentdyn.train.runs import load_run
     from latentdyn.train import train
+    from latentdyn.train.runs import load_run, read_metrics
 
     config = _train_config(profile, data, family, lam, seed, device)
     run_dir = runs_dir / f"{family}-{_lam_tag(lam)}-seed{seed}"
     train(config, run_dir, resume=not overwrite, overwrite=overwrite, progress=progress,
           dataset=data, argv=["latentdyn", "reproduce", "serdega2020", f"--profile={profile.name}"])
     model, config = load_run(run_dir, device=device)
-    rows = list(csv.DictReader(io.StringIO((run_dir / "metrics.csv").read_text())))
-    return model, config, run_dir, rows
+    return model, config, run_dir, read_metrics(run_dir)
 
 
 def _evaluate_mi(model, profile: Profile, seed: int, device, progress):

@@ -176,39 +176,17 @@ def _ensure(config, folder: Path, data, progress: bool, inputs: dict | None = No
     one of them changed since (its md5 differs from the one recorded in
     ``inputs.json``), the run is trained again."""
     from latentdyn.train import ensure_trained
+    from latentdyn.train.runs import inputs_changed
 
     return ensure_trained(config, folder, progress=progress, dataset=data,
-                          stale=(lambda f: _inputs_changed(f, inputs)) if inputs else None,
+                          stale=(lambda f: inputs_changed(f, inputs)) if inputs else None,
                           argv=["latentdyn", "reproduce", "toledo2023"])
 
 
-def _inputs_changed(folder: Path, inputs: dict) -> bool:
-    from latentdyn.io import md5_file
-
-    try:
-        recorded = json.loads((folder / "inputs.json").read_text())
-    except (OSError, ValueError):
-        return True
-    for name, run in inputs.items():
-        weights = Path(run) / "model.safetensors"
-        if not weights.is_file() or (recorded.get(name) or {}).get("md5") != md5_file(weights):
-            return True
-    return False
-
-
 def _load(path, kind: str, option: str, device):
-    from latentdyn.train.runs import load_run
+    from latentdyn.train.runs import load_run_of_kind
 
-    path = Path(path)
-    cfg = path / "config.json"
-    if not cfg.is_file():
-        raise ConfigError(f"{path}: no run there ({option} needs a run folder)")
-    got = json.loads(cfg.read_text()).get("model")
-    if got != kind:
-        raise ConfigError(f"{path}: is a {got!r} run; {option} needs a run trained with "
-                          f"--model {kind}")
-    model, config = load_run(path, device=device)
-    return model.eval(), config
+    return load_run_of_kind(path, kind, option, device)
 
 
 def _classifier_config(prof: Profile, data, seed: int, device) -> "TrainConfig":  # noqa: F821
@@ -237,7 +215,9 @@ def _models(prof: Profile, data, out: Path, seed: int, device, progress: bool, g
 
     if given.get("encoder") and not given.get("classifier"):
         # an encoder run was trained against a classifier: use that one as C
-        src = _encoder_source(given["encoder"], "classifier")
+        from latentdyn.train.runs import input_run
+
+        src = input_run(given["encoder"], "classifier")
         if src:
             given = {**given, "classifier": src}
             log(f"classifier: using the encoder's own, {src}")
@@ -295,28 +275,6 @@ def _models(prof: Profile, data, out: Path, seed: int, device, progress: bool, g
     paths["encoder"] = str(folder)
     tick("train encoder")
     return models, paths, timings
-
-
-def _encoder_source(encoder_run, kind: str) -> str | None:
-    """The ``kind`` run an encoder run was trained from, when it is still there."""
-    try:
-        inputs = json.loads((Path(encoder_run) / "inputs.json").read_text())
-        path = (inputs.get(kind) or {}).get("path")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return path if path and (Path(path) / "config.json").is_file() else None
-
-
-def _last_metrics(run_path: str) -> dict:
-    """The last row of a run's metrics.csv ({} when there is none)."""
-    import csv
-
-    path = Path(run_path) / "metrics.csv"
-    if not path.is_file():
-        return {}
-    rows = list(csv.DictReader(path.read_text().splitlines()))
-    return {k: (float(v) if v not in ("", None) else None) for k, v in rows[-1].items()} \
-        if rows else {}
 
 
 # ------------------------------------------------------------------------ measures
@@ -535,6 +493,7 @@ def run(out: str | Path = "results/toledo2023", profile: str = "quick", *,
     from latentdyn.models.inference import decode_all, encode_all
     from latentdyn.reporting.manifest import Manifest, resolve_device
     from latentdyn.reporting.report import write_report
+    from latentdyn.train.runs import last_metrics
 
     prof = get_profile(profile)
     if gan_epochs is not None:
@@ -599,8 +558,8 @@ def run(out: str | Path = "results/toledo2023", profile: str = "quick", *,
         n_test = len(data.test_labels) if prof.test_images is None else \
             min(prof.test_images, len(data.test_labels))
         test_x, test_y = data.test_images[:n_test], data.test_labels[:n_test]
-        gan_metrics = _last_metrics(paths["gan"]) if Path(paths["gan"]).is_dir() else {}
-        enc_metrics = _last_metrics(paths["encoder"])
+        gan_metrics = last_metrics(paths["gan"]) if Path(paths["gan"]).is_dir() else {}
+        enc_metrics = last_metrics(paths["encoder"])
 
         # 2. GAN samples and their quality as the judge sees it
         log("lsd: GAN samples, quasi-eigenvectors, LSD statistics")

@@ -29,7 +29,8 @@ from latentdyn.reporting.manifest import now_iso, resolve_device, versions
 from latentdyn.sweep.spec import Point, SweepSpec
 from latentdyn.sweep.summary import COLUMNS, read_summary, write_summary
 from latentdyn.train.config import TrainConfig
-from latentdyn.train.trainer import RUN_FILES, prepare_out
+from latentdyn.train.runs import RUN_FILES, last_metrics, read_manifest
+from latentdyn.train.trainer import prepare_out
 
 #: IWAE samples per test image when none is given: Burda et al.'s 5000 on a GPU; 500 on
 #: a CPU, where k = 5000 over 10 000 test images costs about as much as 10 training epochs
@@ -50,14 +51,6 @@ def _checkpoint_epoch(path: Path) -> int | None:
         return None
 
 
-def _manifest(folder: Path) -> dict:
-    try:
-        data = json.loads((folder / "manifest.json").read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def _state(point: Point, folder: Path, overwrite: bool) -> tuple[str, int]:
     """("done" | "diverged" | "train", start epoch) of one point."""
     if overwrite:
@@ -66,7 +59,7 @@ def _state(point: Point, folder: Path, overwrite: bool) -> tuple[str, int]:
         return "train", 0
     if not prepare_out(folder, point.config, resume=True, overwrite=False):
         return "train", 0  # nothing there yet
-    status = _manifest(folder).get("status")
+    status = read_manifest(folder).get("status")
     epochs = point.config.epochs
     if status == "completed" and (folder / "model.safetensors").is_file():
         return "done", epochs
@@ -85,23 +78,6 @@ def _state(point: Point, folder: Path, overwrite: bool) -> tuple[str, int]:
     return "train", min(epoch, epochs)
 
 
-def _last_metrics(folder: Path) -> dict:
-    import csv
-
-    try:
-        with open(folder / "metrics.csv", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError:
-        return {}
-    out = {}
-    for k, v in (rows[-1] if rows else {}).items():
-        try:
-            out[k] = float(v)
-        except (TypeError, ValueError):
-            pass
-    return out
-
-
 def _base_row(point: Point, status: str) -> dict:
     row = {c: None for c in COLUMNS}
     row.update(point=point.name, status=status, **point.key)
@@ -110,8 +86,8 @@ def _base_row(point: Point, status: str) -> dict:
 
 def _row_from_folder(point: Point, folder: Path, status: str) -> dict:
     row = _base_row(point, status)
-    last = _last_metrics(folder)
-    man = _manifest(folder)
+    last = last_metrics(folder)
+    man = read_manifest(folder)
     row.update(epochs=int(last["epoch"]) if "epoch" in last else 0,
                train_elbo=last.get("train_elbo"), test_elbo=last.get("test_elbo"),
                wall_s=man.get("wall_time_s"),

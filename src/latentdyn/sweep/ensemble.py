@@ -60,7 +60,8 @@ from latentdyn.train.checkpoint import (
 )
 from latentdyn.train.config import TrainConfig
 from latentdyn.train.tasks import VAETask
-from latentdyn.train.trainer import RUN_FILES, metrics_csv, prepare_out
+from latentdyn.train.runs import RUN_FILES
+from latentdyn.train.trainer import metrics_csv, prepare_out
 
 LAYERS = ("encoder.0", "encoder_out", "decoder.0", "decoder_out")
 # options every member of one ensemble must share (same tensor shapes, same schedule)

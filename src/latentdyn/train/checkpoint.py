@@ -6,45 +6,14 @@ parameters, metrics so far) goes into its JSON metadata. Every write is atomic.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from latentdyn.errors import CheckpointError
-from latentdyn.io import atomic_path
-
-_META_KEY = "latentdyn"
-
-
-def _contiguous(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-
-
-def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-    with atomic_path(path) as tmp:
-        save_file(_contiguous(tensors), str(tmp), metadata={_META_KEY: json.dumps(meta)})
-
-
-def load_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: file not found")
-    try:
-        tensors = load_file(str(path))
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as fh:
-            raw = (fh.metadata() or {}).get(_META_KEY, "{}")
-        meta = json.loads(raw)
-    except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable safetensors file ({first})") from None
-    return tensors, meta
+from latentdyn.io import load_tensors, save_tensors  # noqa: F401  (re-exported)
 
 
 # --- model weights ----------------------------------------------------------------

@@ -44,105 +44,35 @@ from __future__ import annotations
 
 import csv
 import math
-import struct
 import sys
-import zlib
 from dataclasses import fields
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from latentdyn.errors import ConfigError
-from latentdyn.io import md5_file, write_bytes, write_json
+from latentdyn.io import write_json
 from latentdyn.models.distributions import gaussian_kl, gaussian_sample
 from latentdyn.models.gan import GAN, EncoderConfig, GANConfig, GANEncoder
 from latentdyn.train.classifier import apply_kind_defaults, check_labels, split_options
 from latentdyn.train.config import TrainConfig
+from latentdyn.train.runs import run_kind
+from latentdyn.figures.samples import write_sample_grid
 from latentdyn.models.build import make_adam, seeded_init
 
 
-# --- sample grids ---------------------------------------------------------------------
-def png_bytes(pixels: np.ndarray) -> bytes:
-    """Encode a uint8 array ``(H, W)`` (grey) or ``(H, W, 3)`` (RGB) as a PNG file."""
-    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-    h, w = pixels.shape[:2]
-    colour = 0 if pixels.ndim == 2 else 2
-    raw = b"".join(b"\x00" + pixels[i].tobytes() for i in range(h))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + tag + data
-                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
-
-    header = struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
-
-
-def image_grid(images: Tensor, side: int, channels: int = 1, cols: int | None = None,
-               gap: int = 1, scale: int = 2) -> np.ndarray:
-    """Tile flattened images ``(N, D)`` in [0, 1] into one uint8 picture."""
-    imgs = images.detach().float().cpu().clamp(0, 1).reshape(-1, channels, side, side).numpy()
-    n = imgs.shape[0]
-    cols = cols or max(1, math.ceil(math.sqrt(n)))
-    rows = max(1, math.ceil(n / cols))
-    cell = side + gap
-    canvas = np.full((channels, rows * cell + gap, cols * cell + gap), 0.25, dtype=np.float32)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        top, left = gap + r * cell, gap + c * cell
-        canvas[:, top:top + side, left:left + side] = imgs[i]
-    canvas = np.round(canvas * 255).astype(np.uint8)
-    if scale > 1:
-        canvas = canvas.repeat(scale, axis=1).repeat(scale, axis=2)
-    return np.moveaxis(canvas, 0, -1) if channels == 3 else canvas[0]
-
-
-def write_sample_grid(path: str | Path, images: Tensor, side: int, channels: int = 1) -> Path:
-    """Write a PNG grid of ``images`` atomically to ``path``."""
-    path = Path(path)
-    write_bytes(path, png_bytes(image_grid(images, side, channels)))
-    return path
-
-
 # --- reading the runs an encoder is trained from ------------------------------------------
-def _run_kind(path: Path, option: str) -> str:
-    import json
-
-    try:
-        kind = json.loads((path / "config.json").read_text()).get("model")
-    except (OSError, ValueError, AttributeError):
-        raise ConfigError(f"{path}: not a readable run folder (--option {option}=RUN)") from None
-    return kind
-
-
 def load_input_run(path: str | Path, kind: str, option: str, device):
-    """Load the run at ``path``, refusing one of another model kind in one line.
+    """Load the run at ``path``, frozen, refusing one of another model kind in one line.
 
     Returns ``(model, source)`` where ``source`` records the path and md5 of its weights.
     """
-    from latentdyn.train.runs import load_run
+    from latentdyn.train.runs import load_run_of_kind, weights_source
 
-    path = Path(path)
-    if not (path / "config.json").is_file():
-        raise ConfigError(f"{path}: no run there (--option {option}=RUN needs a run folder)")
-    got = _run_kind(path, option)
-    if got != kind:
-        raise ConfigError(
-            f"{path}: is a {got!r} run; --option {option}=RUN needs a run trained with "
-            f"--model {kind}"
-        )
-    model, _ = load_run(path, device)
-    weights = path / "model.safetensors"
-    if not weights.is_file():
-        weights = path / "checkpoint.safetensors"
-    source = {"path": str(path), "resolved": str(path.resolve()),
-              "weights": weights.name, "md5": md5_file(weights)}
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model.eval(), source
+    model, _ = load_run_of_kind(path, kind, f"--option {option}=RUN", device, frozen=True)
+    return model, weights_source(path)
 
 
 def _bce(logits: Tensor, target: float) -> Tensor:
@@ -454,7 +384,7 @@ class EncoderTask:
         # a run of the wrong kind is refused at once
         for name in ("gan", "classifier"):
             if (Path(o[name]) / "config.json").is_file():
-                got = _run_kind(Path(o[name]), name)
+                got = run_kind(Path(o[name]), f"--option {name}=RUN")
                 if got != name:
                     raise ConfigError(f"{o[name]}: is a {got!r} run; --option {name}=RUN needs "
                                       f"a run trained with --model {name}")
@@ -559,5 +489,5 @@ class EncoderTask:
         return {}
 
 
-__all__ = ["GANTask", "EncoderTask", "write_sample_grid", "image_grid", "png_bytes",
+__all__ = ["GANTask", "EncoderTask",
            "load_input_run"]

@@ -1,7 +1,15 @@
-"""Load a finished (or checkpointed) run folder in one call."""
+"""Run folders: the one module that reads them.
+
+A run folder (``latentdyn train --out``) holds ``config.json``, ``manifest.json``,
+``metrics.csv``, ``model.safetensors`` once finished, ``checkpoint.safetensors`` while
+training, and for runs built from other runs ``inputs.json`` (their paths and the md5
+of their weights). Everything that opens a run -- loading its model, checking its
+kind, reading its metrics, telling whether its inputs changed -- goes through here.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import NamedTuple
@@ -9,9 +17,13 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from latentdyn.errors import CheckpointError, LatentdynError
-from latentdyn.train.checkpoint import load_model_weights, load_tensors
+from latentdyn.errors import CheckpointError, ConfigError, LatentdynError
+from latentdyn.io import load_tensors, md5_file
+from latentdyn.train.checkpoint import load_model_weights
 from latentdyn.train.config import TrainConfig
+
+RUN_FILES = ("config.json", "manifest.json", "metrics.csv", "model.safetensors",
+             "checkpoint.safetensors")
 
 
 class Run(NamedTuple):
@@ -19,6 +31,100 @@ class Run(NamedTuple):
     config: TrainConfig
 
 
+# ------------------------------------------------------------------------- reading
+def read_manifest(path: str | Path) -> dict:
+    """The run's ``manifest.json`` as a dict ({} when missing or unreadable)."""
+    try:
+        data = json.loads((Path(path) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    """The rows of ``metrics.csv``, numbers as floats, empty cells as None ([] when
+    there is none)."""
+    try:
+        with open(Path(path) / "metrics.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError:
+        return []
+    return [{k: _number(v) for k, v in row.items()} for row in rows]
+
+
+def _number(v):
+    if v in ("", None):
+        return None
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+def last_metrics(path: str | Path) -> dict:
+    """The last row of ``metrics.csv`` ({} when there is none)."""
+    rows = read_metrics(path)
+    return rows[-1] if rows else {}
+
+
+def run_kind(path: str | Path, option: str = "a run folder") -> str:
+    """The model kind recorded in the run's ``config.json``; one line naming ``option``
+    when ``path`` holds no readable run."""
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"{path}: no run there ({option} needs a run folder)")
+    try:
+        kind = json.loads((path / "config.json").read_text()).get("model")
+    except (OSError, ValueError, AttributeError):
+        raise ConfigError(f"{path}: not a readable run folder ({option})") from None
+    return kind
+
+
+def weights_file(path: str | Path) -> Path:
+    """``model.safetensors`` of a finished run, else its last checkpoint."""
+    path = Path(path)
+    weights = path / "model.safetensors"
+    return weights if weights.is_file() else path / "checkpoint.safetensors"
+
+
+def weights_source(path: str | Path) -> dict:
+    """Where a run's weights are and their md5 (what a run built from it records)."""
+    path = Path(path)
+    weights = weights_file(path)
+    return {"path": str(path), "resolved": str(path.resolve()), "weights": weights.name,
+            "md5": md5_file(weights)}
+
+
+def recorded_inputs(path: str | Path) -> dict:
+    """``inputs.json``: name -> source of the runs this run was built from ({} if none)."""
+    try:
+        data = json.loads((Path(path) / "inputs.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def inputs_changed(path: str | Path, inputs: dict) -> bool:
+    """Whether any run in ``inputs`` (name -> run folder) has other weights now than
+    when ``path`` was built from it (or was never recorded)."""
+    recorded = recorded_inputs(path)
+    if not (Path(path) / "inputs.json").is_file():
+        return True
+    for name, run in inputs.items():
+        weights = Path(run) / "model.safetensors"
+        if not weights.is_file() or (recorded.get(name) or {}).get("md5") != md5_file(weights):
+            return True
+    return False
+
+
+def input_run(path: str | Path, name: str) -> str | None:
+    """The ``name`` run that ``path`` was built from, when it is still there."""
+    source = recorded_inputs(path).get(name)
+    run = source.get("path") if isinstance(source, dict) else None
+    return run if run and (Path(run) / "config.json").is_file() else None
+
+
+# ------------------------------------------------------------------------- loading
 def _input_dim(meta: dict, source: Path) -> int:
     # the weights' metadata records the data dimension; no dataset needs loading
     dim = (meta.get("model_config") or {}).get("input_dim")
@@ -64,3 +170,24 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
     load_model_weights(task.model, tensors, str(weights))
     model = task.model.to(device).eval()
     return Run(model, config)
+
+
+def load_run_of_kind(path: str | Path, kind: str, option: str, device="cpu",
+                     frozen: bool = False) -> Run:
+    """:func:`load_run`, refusing in one line a run of another model kind than ``kind``
+    (``option`` names what asked for it, e.g. ``--classifier``). ``frozen``: no
+    parameter requires a gradient."""
+    got = run_kind(path, option)
+    if got != kind:
+        raise ConfigError(f"{path}: is a {got!r} run; {option} needs a run trained with "
+                          f"--model {kind}")
+    model, config = load_run(path, device)
+    if frozen:
+        for p in model.parameters():
+            p.requires_grad_(False)
+    return Run(model.eval(), config)
+
+
+__all__ = ["RUN_FILES", "Run", "input_run", "inputs_changed", "last_metrics", "load_run",
+           "load_run_of_kind", "read_manifest", "read_metrics", "recorded_inputs", "run_kind",
+           "weights_file", "weights_source"]

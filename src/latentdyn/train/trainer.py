@@ -30,10 +30,9 @@ from latentdyn.train.checkpoint import (
     save_tensors,
 )
 from latentdyn.train.config import TrainConfig
+from latentdyn.train.runs import RUN_FILES
 from latentdyn.train.tasks import get_task
 
-RUN_FILES = ("config.json", "manifest.json", "metrics.csv", "model.safetensors",
-             "checkpoint.safetensors")
 # options that may differ between a run and its resumption
 _RESUMABLE_DIFFERENCES = {"device", "data_dir", "checkpoint_every", "eval_every"}
 

@@ -1,0 +1,200 @@
+"""The scaffold every reproduced study runs in.
+
+A study is a package ``latentdyn/reproduce/<name>/`` (the recipe is in
+docs/architecture.md): its profiles, a short sequence of stages that return typed
+results, its claims as functions of those results, its report sections built from
+them, and a click command. What every study shares lives here, written once:
+
+* profiles -- :data:`PROFILE_NAMES` (``quick``, ``paper``, ``smoke`` in every study) and
+  :func:`get_profile`;
+* the dataset default -- :func:`default_dataset` (the paper profile uses full MNIST
+  when it is present, every other profile the embedded subset);
+* the output-folder guard -- :func:`guard_output`;
+* the manifest lifecycle (running -> completed or failed, argv recorded), stage
+  timings and progress messages -- :class:`StudyRun`;
+* the final lines on the terminal -- :func:`finish`;
+* the command-line options every ``reproduce`` command has -- :func:`common_options`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence, TypeVar
+
+import click
+
+from latentdyn.errors import ConfigError
+
+PROFILE_NAMES = ("quick", "paper", "smoke")
+PROFILE_HELP = ("quick: reduced to fit a few CPU minutes (every reduction is stated in the "
+                "report); paper: the paper's settings (hours; use a GPU); smoke: toy size in "
+                "seconds, for tests (not a reproduction).")
+
+P = TypeVar("P")
+
+
+# ------------------------------------------------------------------------ settings
+def get_profile(profiles: Mapping[str, P], name: str) -> P:
+    """The profile ``name`` of a study, or a one-line error naming the choices."""
+    if name not in profiles:
+        raise ConfigError(f"unknown profile {name!r}; choose from {', '.join(profiles)}")
+    return profiles[name]
+
+
+def default_dataset(profile: str, data_dir=None, other: str = "mnist-embedded") -> str:
+    """``mnist`` for the paper profile when it is present on this machine, else the
+    embedded MNIST subset (``other`` for the other profiles)."""
+    if profile != "paper":
+        return other
+    from latentdyn.data import list_datasets
+
+    present = {d["name"]: d.get("available") for d in list_datasets(data_dir)}
+    return "mnist" if present.get("mnist") else "mnist-embedded"
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """A non-negative integer seed, or a one-line error."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"{name} must be a non-negative integer, got {seed!r}")
+    return seed
+
+
+def guard_output(out: str | Path, identity: Mapping[str, Any], overwrite: bool) -> None:
+    """Refuse ``out`` when it holds results of another setting: its manifest's config
+    differs from ``identity`` in a key of ``identity`` (values compared as JSON)."""
+    path = Path(out) / "manifest.json"
+    if overwrite or not path.is_file():
+        return
+    try:
+        old = json.loads(path.read_text()).get("config", {})
+    except (OSError, ValueError, AttributeError):
+        raise ConfigError(f"{path}: unreadable manifest; pass --overwrite or choose another "
+                          "--out") from None
+    new = json.loads(json.dumps(dict(identity), default=str))
+    if not isinstance(old, dict) or any(old.get(k) != v for k, v in new.items()):
+        raise ConfigError(f"{out}: holds results of another setting; pass --overwrite or "
+                          "choose another --out")
+
+
+# ------------------------------------------------------------------------ lifecycle
+class StudyRun:
+    """One reproduction writing into ``out``: its manifest, stage timings and messages.
+
+    Use as a context manager around the stages, after every option has been checked::
+
+        with StudyRun(out, "reproduce nagano2017", settings, seed=0, device=dev) as run:
+            with run.stage("train", "training the VAE"):
+                model = ...
+            run.record(claims=...)
+
+    On entry ``manifest.json`` is written with status ``running`` (and the command
+    line); on exit ``completed``, or ``failed`` when an exception left the block (the
+    exception is not swallowed). ``timings`` maps each stage to its seconds.
+    """
+
+    def __init__(self, out: str | Path, kind: str, config: Mapping[str, Any], *, seed,
+                 device, data: Mapping[str, Any] | None = None,
+                 argv: Sequence[str] | None = None, progress: bool = True):
+        self.out = Path(out)
+        self.kind, self.config, self.seed, self.device = kind, dict(config), seed, device
+        self.data = dict(data or {})
+        self.argv = list(argv) if argv is not None else None
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self.manifest = None
+        self._t0 = time.perf_counter()
+
+    def __enter__(self) -> "StudyRun":
+        from latentdyn.cli import invocation
+        from latentdyn.reporting.manifest import Manifest
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.manifest = Manifest(self.out / "manifest.json", kind=self.kind, config=self.config,
+                                 seed=self.seed, device=self.device, data=self.data,
+                                 argv=self.argv if self.argv is not None else invocation())
+        self.manifest.write("running")
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self.manifest.update(timings=self.timings)
+        self.manifest.write("failed" if exc_type is not None else "completed")
+        return False
+
+    @property
+    def wall_time(self) -> float:
+        """Seconds since the run started."""
+        return time.perf_counter() - self._t0
+
+    def log(self, message: str) -> None:
+        """A progress message on stderr (silent with ``progress=False``)."""
+        if self.progress:
+            click.echo(message, err=True)
+
+    @contextlib.contextmanager
+    def stage(self, name: str, message: str | None = None) -> Iterator[None]:
+        """Time the block as stage ``name`` (added to earlier time under that name)."""
+        if message:
+            self.log(message)
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - t, 2)
+
+    def record(self, **fields: Any) -> None:
+        """Add fields to the manifest (written at the next write)."""
+        self.manifest.update(**fields)
+
+    def checkpoint(self, **fields: Any) -> None:
+        """Add fields and write the manifest now (still ``running``)."""
+        self.manifest.update(timings=self.timings, **fields)
+        self.manifest.write()
+
+
+def finish(out: str | Path, claims: Sequence, progress: bool = True,
+           report: str = "report.html") -> None:
+    """The last words of a reproduction: the scorecard table on stderr (with
+    ``progress``) and one line on stdout naming the report and the verdict counts."""
+    from latentdyn.reporting.claims import format_scorecard, summary_line
+
+    if progress and claims:
+        click.echo(format_scorecard(claims), err=True)
+    line = f"report: {Path(out) / report}"
+    if claims:
+        line += f"; {summary_line(claims)}"
+    click.echo(line)
+
+
+# ------------------------------------------------------------------------ options
+def profile_option(default: str = "quick", help: str = PROFILE_HELP):
+    return click.option("--profile", type=click.Choice(PROFILE_NAMES), default=default,
+                        show_default=True, help=help)
+
+
+def common_options(default_out: str):
+    """``--out``, ``--seed``, ``--device``, ``--overwrite`` and ``--quiet``."""
+    options = [
+        click.option("--out", default=default_out, show_default=True,
+                     type=click.Path(file_okay=False), help="Output folder."),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--device", default="auto", show_default=True,
+                     help="cpu, cuda, cuda:N, or auto."),
+        click.option("--overwrite", is_flag=True,
+                     help="Replace results of another setting in --out."),
+        click.option("--quiet", is_flag=True, help="No progress output."),
+    ]
+
+    def decorate(fn):
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+__all__ = ["PROFILE_HELP", "PROFILE_NAMES", "StudyRun", "check_seed", "common_options",
+           "default_dataset", "finish", "get_profile", "guard_output", "profile_option"]
