@@ -24,23 +24,33 @@ window positions. Each (noise, level) pair is corrupted once, from a seed derive
 
 from __future__ import annotations
 
-import html
 import math
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
-import torch
-from torch import Tensor
 
+from latentdyn.analysis.denoising import (
+    COLUMNS,
+    FAMILIES,
+    NOISES,
+    PSNR_MAX_DB,
+    Method,
+    compare_denoising,
+    corruption_seed,
+    input_method,
+    lsd_method,
+    psnr,
+    repeated_inference_method,
+    ssim,
+    table_columns,
+)
+from latentdyn.analysis.lsd import DEFAULT_KS, QuasiEigenbasis
 from latentdyn.errors import ConfigError
-from latentdyn.analysis.lsd import DEFAULT_KS, QuasiEigenbasis, lsd_truncations
-from latentdyn.models.inference import predict_labels
+from latentdyn.figures.denoise import comparison_figure, examples_figure
+from latentdyn.reporting.denoise_tables import html_tables, markdown_table, write_tables
 
-NOISES = ("swap", "flip", "salt_pepper", "gaussian")
-FAMILIES = ("input", "vae-inference", "lsd-gan", "lsd-vae", "gan-inference")
 FAMILY_TITLES = {
     "clean": "clean image (reference)",
     "input": "(d) corrupted input",
@@ -49,11 +59,6 @@ FAMILY_TITLES = {
     "lsd-vae": "(c) LSD truncation, VAE",
     "gan-inference": "(e) GAN+encoder repeated inference",
 }
-FAMILY_COLOURS = {"clean": "#555555", "input": "#111111", "vae-inference": "#1b4f8a",
-                  "lsd-gan": "#c0392b", "lsd-vae": "#2e8b57", "gan-inference": "#8e44ad"}
-PSNR_MAX_DB = 100.0
-COLUMNS = ("family", "variant", "method", "noise", "level", "n", "accuracy", "psnr",
-           "psnr_sem", "mse", "ssim")
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"n_test": 500, "noises": list(NOISES), "levels": [0.1, 0.3, 0.5],
@@ -64,351 +69,6 @@ PROFILES: dict[str, dict[str, Any]] = {
               "ks": list(DEFAULT_KS), "basis_images": None, "n_prior": 50000,
               "max_per_class": 5000, "examples": 8},
 }
-
-
-# ---------------------------------------------------------------------------- metrics
-def psnr(x: Tensor, clean: Tensor, data_range: float = 1.0) -> Tensor:
-    """(n,) PSNR in dB of each row of ``x`` against ``clean`` (MSE floored at 1e-10)."""
-    mse = ((x.double() - clean.double()) ** 2).flatten(1).mean(1)
-    return 10.0 * torch.log10(data_range ** 2 / mse.clamp(min=1e-10))
-
-
-def ssim(x: Tensor, clean: Tensor, image_shape: Sequence[int], window: int = 7,
-         data_range: float = 1.0) -> Tensor:
-    """(n,) mean SSIM of grey images (uniform ``window``×``window`` window, sample
-    covariances, K1 = 0.01, K2 = 0.03; scikit-image's defaults)."""
-    h, w = int(image_shape[-2]), int(image_shape[-1])
-    if h < window or w < window:
-        raise ConfigError(f"SSIM needs images of at least {window}×{window}, got {h}×{w}")
-    a = x.double().reshape(-1, 1, h, w)
-    b = clean.double().reshape(-1, 1, h, w)
-    k = torch.full((1, 1, window, window), 1.0 / window ** 2, dtype=torch.float64)
-    conv = lambda t: torch.nn.functional.conv2d(t, k)  # noqa: E731
-    cov = window ** 2 / (window ** 2 - 1)
-    ma, mb = conv(a), conv(b)
-    va = cov * (conv(a * a) - ma * ma)
-    vb = cov * (conv(b * b) - mb * mb)
-    vab = cov * (conv(a * b) - ma * mb)
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    s = ((2 * ma * mb + c1) * (2 * vab + c2)) / ((ma ** 2 + mb ** 2 + c1) * (va + vb + c2))
-    return s.flatten(1).mean(1)
-
-
-# -------------------------------------------------------------------------- methods
-@dataclass
-class Method:
-    """A denoiser family: ``fn(x_corrupted (n, D)) -> {variant: x_hat (n, D)}``."""
-
-    family: str
-    fn: Callable[[Tensor], Mapping[str, Tensor]]
-    description: str = ""
-
-
-def repeated_inference_method(model, steps: Iterable[int] = (1, 5, 20),
-                              family: str = "vae-inference", chunk_size: int = 2048) -> Method:
-    """x(t) of the deterministic repeated inference (paper 001, eqs. 6-7) after each t
-    in ``steps``: t = 1 is one encode-decode pass."""
-    from latentdyn.dynamics import run_dynamics
-
-    steps = sorted({int(t) for t in steps})
-    if not steps or steps[0] < 1:
-        raise ConfigError(f"repeated-inference steps must be >= 1, got {steps}")
-
-    def fn(x: Tensor) -> dict[str, Tensor]:
-        traj = run_dynamics(model, x, steps=steps[-1], mode="deterministic", record_x=steps,
-                            chunk_size=chunk_size)
-        return {f"t={t}": traj.x_at(t) for t in steps}
-
-    return Method(family, fn, f"x(t) of the deterministic repeated inference, t ∈ {steps}")
-
-
-def lsd_method(model, basis: QuasiEigenbasis, ks: Iterable[int] = DEFAULT_KS,
-               family: str = "lsd-gan", batch_size: int = 1000) -> Method:
-    """decode(z_k), z_k keeping the k largest |c_i| of z = E(x) (paper 004)."""
-    ks = sorted({int(k) for k in ks})
-    bad = [k for k in ks if not 1 <= k <= basis.nz]
-    if bad:
-        raise ConfigError(f"LSD k must lie in [1, {basis.nz}], got {bad}")
-
-    def fn(x: Tensor) -> dict[str, Tensor]:
-        out = lsd_truncations(model, basis, x, ks, batch_size)
-        return {f"k={k}": out[k] for k in ks}
-
-    return Method(family, fn, f"LSD truncation to the k largest coefficients, k ∈ {ks}")
-
-
-def input_method() -> Method:
-    """The corrupted input itself (no denoising)."""
-    return Method("input", lambda x: {"": x}, "the corrupted input, not denoised")
-
-
-def _as_method(name: str, m) -> Method:
-    if isinstance(m, Method):
-        return m
-    if callable(m):
-        def fn(x, _m=m):
-            out = _m(x)
-            return out if isinstance(out, Mapping) else {"": out}
-        return Method(name, fn)
-    raise ConfigError(f"method {name!r} must be a Method or a callable x -> x_hat")
-
-
-def corruption_seed(seed: int, noise: str, level: float) -> int:
-    """The seed of the (noise, level) corruption: a function of these three alone."""
-    return (int(seed) * 1_000_003 + zlib.crc32(f"{noise}:{float(level):.9g}".encode())) % (2 ** 63)
-
-
-# ----------------------------------------------------------------------- the core
-def compare_denoising(methods: Mapping[str, Any], classifier, clean: Tensor, labels: Tensor | None,
-                      noises: Sequence[str] = NOISES, levels: Sequence[float] = (0.1, 0.3, 0.5),
-                      *, seed: int = 0, batch_size: int = 500,
-                      image_shape: Sequence[int] | None = None, include_input: bool = True,
-                      examples: dict | None = None, n_examples: int = 0,
-                      progress: bool = False) -> list[dict]:
-    """Score every method on the same corrupted copies of ``clean`` (n, D) in [0, 1].
-
-    ``methods``: name -> :class:`Method` (or a callable x -> x_hat or -> {variant: x_hat});
-    the name is the row's ``family``. ``classifier``: anything
-    :func:`latentdyn.analysis.lsd.predict_labels` accepts, or ``None`` (accuracy left as NaN).
-    ``image_shape`` (H, W): also compute SSIM. ``examples``: a dict to fill with the
-    first ``n_examples`` images per (noise, level): ``{(noise, level): {"clean",
-    "corrupted", method: image}}``.
-
-    Returns one row (dict with :data:`COLUMNS`) per (family, variant, noise, level),
-    after a reference row for the clean images (family ``clean``, noise ``none``).
-    """
-    from latentdyn.data.corruption import NOISE_KINDS, corrupt
-
-    clean = torch.as_tensor(clean)
-    if clean.dim() < 2 or clean.shape[0] == 0:
-        raise ConfigError(f"clean must be a non-empty batch (n, D), got {tuple(clean.shape)}")
-    clean = clean.reshape(clean.shape[0], -1).float()
-    n = clean.shape[0]
-    if labels is not None:
-        labels = torch.as_tensor(labels).long().reshape(-1)
-        if labels.shape[0] != n:
-            raise ConfigError(f"clean has {n} rows but labels has {labels.shape[0]}")
-    if classifier is not None and labels is None:
-        raise ConfigError("classifier accuracy needs the labels of the clean images")
-    bad = [k for k in noises if k not in NOISE_KINDS]
-    if bad:
-        raise ConfigError(f"unknown noise kind(s) {bad}; choose from {', '.join(NOISE_KINDS)}")
-    levels = [float(p) for p in levels]
-    if not levels or not noises:
-        raise ConfigError("give at least one noise kind and one level")
-    batch_size = int(batch_size)
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-    meths = {name: _as_method(name, m) for name, m in methods.items()}
-    if include_input and "input" not in meths:
-        meths = {"input": input_method(), **meths}
-
-    def score(x_hat: Tensor, ref: Tensor, lab: Tensor | None) -> dict[str, Tensor]:
-        x_hat = x_hat.reshape(ref.shape[0], -1).float().clamp(0.0, 1.0)
-        out = {"psnr": psnr(x_hat, ref), "mse": ((x_hat.double() - ref.double()) ** 2).mean(1)}
-        if classifier is not None:
-            out["correct"] = (predict_labels(classifier, x_hat, batch_size) == lab).double()
-        if image_shape is not None:
-            out["ssim"] = ssim(x_hat, ref, image_shape)
-        return out
-
-    def row(family: str, variant: str, noise: str, level: float, parts: list[dict]) -> dict:
-        cat = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-        m = cat["psnr"].numel()
-        return {
-            "family": family, "variant": variant,
-            "method": f"{family} {variant}".strip(),
-            "noise": noise, "level": level, "n": m,
-            "accuracy": float(cat["correct"].mean()) if "correct" in cat else float("nan"),
-            "psnr": float(cat["psnr"].mean()),
-            "psnr_sem": float(cat["psnr"].std() / math.sqrt(m)) if m > 1 else float("nan"),
-            "mse": float(cat["mse"].mean()),
-            "ssim": float(cat["ssim"].mean()) if "ssim" in cat else float("nan"),
-        }
-
-    ref_parts = [score(clean[s:s + batch_size], clean[s:s + batch_size],
-                       None if labels is None else labels[s:s + batch_size])
-                 for s in range(0, n, batch_size)]
-    rows = [row("clean", "", "none", 0.0, ref_parts)]
-    from tqdm.auto import tqdm
-
-    combos = [(k, p) for k in noises for p in levels]
-    for noise, level in tqdm(combos, disable=not progress, desc="denoise", unit="setting"):
-        gen = torch.Generator().manual_seed(corruption_seed(seed, noise, level))
-        noisy = corrupt(clean, noise, level, gen)
-        parts: dict[tuple[str, str], list[dict]] = {}
-        ex: dict[str, Tensor] = {}
-        if examples is not None and n_examples > 0:
-            ex = {"clean": clean[:n_examples].clone(), "corrupted": noisy[:n_examples].clone()}
-        for s in range(0, n, batch_size):
-            xb, cb = noisy[s:s + batch_size], clean[s:s + batch_size]
-            lb = None if labels is None else labels[s:s + batch_size]
-            for name, meth in meths.items():
-                outs = meth.fn(xb)
-                for variant, x_hat in outs.items():
-                    x_hat = torch.as_tensor(x_hat).detach().cpu()
-                    parts.setdefault((name, variant), []).append(score(x_hat, cb, lb))
-                    if ex and s == 0 and name != "input":  # "corrupted" is the input
-                        key = f"{name} {variant}".strip()
-                        ex[key] = x_hat.reshape(xb.shape[0], -1)[:n_examples].float().clamp(0, 1)
-        for (name, variant), ps in parts.items():
-            rows.append(row(name, variant, noise, level, ps))
-        if ex:
-            examples[(noise, level)] = ex
-    return rows
-
-
-# --------------------------------------------------------------------------- tables
-def _fmt(v: Any, digits: int = 3) -> str:
-    if isinstance(v, float):
-        return "—" if math.isnan(v) else f"{v:.{digits}g}" if abs(v) < 1e-3 else f"{v:.{digits}f}"
-    return str(v)
-
-
-def table_columns(rows: Sequence[dict]) -> dict[str, list]:
-    """The rows as CSV columns (name -> list)."""
-    return {c: [r[c] for r in rows] for c in COLUMNS}
-
-
-def _pivot(rows: Sequence[dict], noise: str) -> tuple[list[float], list[tuple[str, dict]]]:
-    sel = [r for r in rows if r["noise"] == noise]
-    levels = sorted({r["level"] for r in sel})
-    methods: dict[str, dict] = {}
-    for r in sel:
-        methods.setdefault(r["method"], {})[r["level"]] = r
-    return levels, list(methods.items())
-
-
-def markdown_table(rows: Sequence[dict]) -> str:
-    """One Markdown table per noise kind: methods × levels, cells 'accuracy / PSNR'."""
-    out = ["# Denoising across model families", "",
-           "Cells: classifier accuracy (%) / mean PSNR (dB) against the clean image.", ""]
-    ref = [r for r in rows if r["family"] == "clean"]
-    if ref:
-        acc = ref[0]["accuracy"]
-        out += [f"Clean test images: classifier accuracy "
-                f"{'—' if math.isnan(acc) else f'{100 * acc:.1f} %'} (n = {ref[0]['n']}).", ""]
-    for noise in [k for k in dict.fromkeys(r["noise"] for r in rows) if k != "none"]:
-        levels, methods = _pivot(rows, noise)
-        out += [f"## {noise}", "", "| method | " + " | ".join(f"p = {p:g}" for p in levels) + " |",
-                "|---|" + "---|" * len(levels)]
-        for name, by_level in methods:
-            cells = []
-            for p in levels:
-                r = by_level.get(p)
-                if r is None:
-                    cells.append("")
-                    continue
-                acc = "—" if math.isnan(r["accuracy"]) else f"{100 * r['accuracy']:.1f}"
-                cells.append(f"{acc} / {r['psnr']:.2f}")
-            out.append(f"| {name} | " + " | ".join(cells) + " |")
-        out.append("")
-    return "\n".join(out)
-
-
-def html_tables(rows: Sequence[dict]) -> str:
-    """The Markdown tables as HTML (for the report), best accuracy per column in bold."""
-    parts = []
-    for noise in [k for k in dict.fromkeys(r["noise"] for r in rows) if k != "none"]:
-        levels, methods = _pivot(rows, noise)
-        best = {}
-        for p in levels:
-            accs = [m[p]["accuracy"] for _, m in methods if p in m and m[p]["family"] != "input"
-                    and not math.isnan(m[p]["accuracy"])]
-            best[p] = max(accs) if accs else None
-        head = "".join(f"<th>p = {p:g}</th>" for p in levels)
-        body = []
-        for name, by_level in methods:
-            cells = []
-            for p in levels:
-                r = by_level.get(p)
-                if r is None:
-                    cells.append("<td></td>")
-                    continue
-                acc = "—" if math.isnan(r["accuracy"]) else f"{100 * r['accuracy']:.1f} %"
-                if best[p] is not None and r["accuracy"] == best[p] and r["family"] != "input":
-                    acc = f"<b>{acc}</b>"
-                cells.append(f"<td>{acc} / {r['psnr']:.2f} dB</td>")
-            body.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
-        parts.append(f"<h3>{html.escape(noise)}</h3><table><thead><tr><th>method</th>{head}"
-                     f"</tr></thead><tbody>{''.join(body)}</tbody></table>")
-    return "".join(parts)
-
-
-def write_tables(rows: Sequence[dict], out_dir: str | Path,
-                 stem: str = "denoise") -> tuple[Path, Path]:
-    """Write ``<stem>.csv`` and ``<stem>.md`` into ``out_dir`` atomically."""
-    from latentdyn.figures.save import write_csv
-    from latentdyn.io import write_text
-
-    out_dir = Path(out_dir)
-    csv_path = write_csv(out_dir / f"{stem}.csv", table_columns(rows))
-    md_path = out_dir / f"{stem}.md"
-    write_text(md_path, markdown_table(rows))
-    return csv_path, md_path
-
-
-# -------------------------------------------------------------------------- figures
-def comparison_figure(rows: Sequence[dict], caption: str = ""):
-    """Accuracy (top) and PSNR (bottom) against the noise level, one column per noise
-    kind, one line per method (colour = family, line style = variant)."""
-    from latentdyn.figures._style import (FONT_SMALL, add_caption, attach_data, finish_axes,
-                                          new_figure, plain)
-
-    noises = [k for k in dict.fromkeys(r["noise"] for r in rows) if k != "none"]
-    if not noises:
-        raise ConfigError("no denoising rows to plot")
-    has_acc = any(not math.isnan(r["accuracy"]) for r in rows)
-    metrics = (["accuracy"] if has_acc else []) + ["psnr"]
-    fig = new_figure(min(2.6 * len(noises) + 1.8, 13.0), 2.3 * len(metrics) + 0.6)
-    axes = fig.subplots(len(metrics), len(noises), squeeze=False)
-    styles = ["-", "--", ":", "-."]
-    ref = next((r for r in rows if r["family"] == "clean"), None)
-    handles = {}
-    for col, noise in enumerate(noises):
-        levels, methods = _pivot(rows, noise)
-        fam_count: dict[str, int] = {}
-        for name, by_level in methods:
-            fam = next(iter(by_level.values()))["family"]
-            idx = fam_count.get(fam, 0)
-            fam_count[fam] = idx + 1
-            xs = [p for p in levels if p in by_level]
-            for r_i, metric in enumerate(metrics):
-                ys = [by_level[p][metric] * (100 if metric == "accuracy" else 1) for p in xs]
-                (line,) = axes[r_i, col].plot(
-                    xs, ys, color=FAMILY_COLOURS.get(fam, "#777777"), ls=styles[idx % 4],
-                    marker="osD^v"[idx % 5], ms=3, lw=1.2 if fam != "input" else 1.6,
-                    alpha=1.0 if idx < 4 else 0.6)
-                handles.setdefault(name, line)
-        for r_i, metric in enumerate(metrics):
-            ax = axes[r_i, col]
-            if metric == "accuracy" and ref is not None and not math.isnan(ref["accuracy"]):
-                ax.axhline(100 * ref["accuracy"], color="#999999", lw=0.8, ls=":")
-            if r_i == 0:
-                ax.set_title(plain(noise))
-            if r_i == len(metrics) - 1:
-                ax.set_xlabel("noise level p")
-            if col == 0:
-                ax.set_ylabel("classifier accuracy (%)" if metric == "accuracy" else "PSNR (dB)")
-            finish_axes(ax, grid=True)
-    fig.legend(list(handles.values()), [plain(n) for n in handles], loc="outside right upper",
-               frameon=False, fontsize=FONT_SMALL)
-    add_caption(fig, caption)
-    attach_data(fig, table_columns(rows))
-    return fig
-
-
-def examples_figure(example: Mapping[str, Tensor], image_shape: Sequence[int], caption: str = "",
-                    title: str | None = None):
-    """Rows: clean, corrupted, then each method's output; columns: test images."""
-    from latentdyn.figures.generic import image_grid
-
-    names = list(example)
-    h, w = int(image_shape[-2]), int(image_shape[-1])
-    arr = np.stack([example[k].reshape(-1, h, w).numpy() for k in names])
-    return image_grid(arr, caption=caption, row_labels=names,
-                      col_labels=[str(i) for i in range(arr.shape[1])], title=title,
-                      col_title="test image")
 
 
 # --------------------------------------------------------------------------- runner

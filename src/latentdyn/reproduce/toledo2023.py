@@ -153,7 +153,6 @@ PROFILES = {
                     examples=3, rot_images=3, rot_steps=4, samples=16, fig_dpi=40),
 }
 PUBLIC_PROFILES = ("quick", "paper")
-CONST = dict(lr_factors=[1.0], lr_milestones=[])  # constant learning rates (SPEC §3)
 
 
 def get_profile(name: str) -> Profile:
@@ -171,15 +170,10 @@ def _paper_dataset(data_dir) -> str:
 
 # --------------------------------------------------------------------------- runs
 def _ensure(config, folder: Path, data, progress: bool, inputs: dict | None = None) -> Path:
-    """Train ``config`` into ``folder`` (see :func:`latentdyn.train.ensure_trained`).
-    ``inputs`` (name -> run folder): runs this one was trained from; when the weights of
-    one of them changed since (its md5 differs from the one recorded in
-    ``inputs.json``), the run is trained again."""
+    """Train ``config`` into ``folder`` (see :func:`latentdyn.train.ensure_trained`)."""
     from latentdyn.train import ensure_trained
-    from latentdyn.train.runs import inputs_changed
 
-    return ensure_trained(config, folder, progress=progress, dataset=data,
-                          stale=(lambda f: inputs_changed(f, inputs)) if inputs else None,
+    return ensure_trained(config, folder, progress=progress, dataset=data, inputs=inputs,
                           argv=["latentdyn", "reproduce", "toledo2023"])
 
 
@@ -189,22 +183,19 @@ def _load(path, kind: str, option: str, device):
     return load_run_of_kind(path, kind, option, device)
 
 
-def _classifier_config(prof: Profile, data, seed: int, device) -> "TrainConfig":  # noqa: F821
-    from latentdyn.train import TrainConfig
+def _classifier_config(prof: Profile, data, seed: int, device):
+    from latentdyn.train.recipes import classifier_config
 
-    return TrainConfig(model="classifier", dataset=data.name, epochs=prof.clf_epochs,
-                       batch_size=prof.clf_batch, lr=prof.clf_lr, seed=seed,
-                       device=str(device), model_options={
-                           "conv1": prof.clf_conv1, "conv2": prof.clf_conv2,
-                           "dense": prof.clf_dense, "num_classes": max(2, data.num_classes)},
-                       **CONST).validate()
+    return classifier_config(data, epochs=prof.clf_epochs, batch_size=prof.clf_batch,
+                             lr=prof.clf_lr, seed=seed, device=device, conv1=prof.clf_conv1,
+                             conv2=prof.clf_conv2, dense=prof.clf_dense)
 
 
 def _models(prof: Profile, data, out: Path, seed: int, device, progress: bool, given: dict,
             log) -> tuple[dict, dict, dict]:
     """(models, run paths, timings): classifier, judge, gan (None when an encoder run
     is given), encoder."""
-    from latentdyn.train import TrainConfig
+    from latentdyn.train.recipes import encoder_config, gan_config
 
     runs = out / "runs"
     models, paths, timings = {}, {}, {}
@@ -247,28 +238,20 @@ def _models(prof: Profile, data, out: Path, seed: int, device, progress: bool, g
         paths["gan"] = str(given["gan"])
     else:
         log(f"gan: training the DCGAN ({prof.gan_epochs} epochs)")
-        config = TrainConfig(model="gan", dataset=data.name, nz=prof.nz, epochs=prof.gan_epochs,
-                             batch_size=prof.gan_batch, lr=prof.gan_lr, seed=seed,
-                             device=str(device), model_options={
-                                 "g_width": prof.g_width, "d_width": prof.d_width,
-                                 "beta1": 0.5, "beta2": 0.99,
-                                 "classifier": paths["classifier"]},
-                             **CONST).validate()
+        config = gan_config(data, nz=prof.nz, epochs=prof.gan_epochs,
+                            batch_size=prof.gan_batch, lr=prof.gan_lr, seed=seed, device=device,
+                            g_width=prof.g_width, d_width=prof.d_width,
+                            classifier=paths["classifier"])
         folder = _ensure(config, runs / "gan", data, progress)
         models["gan"], gan_cfg = _load(folder, "gan", "--gan", device)
         paths["gan"] = str(folder)
     tick("train gan")
-    g = models["gan"].config
     log(f"encoder: training E on the frozen G and C ({prof.enc_epochs} epochs)")
-    config = TrainConfig(model="gan-encoder", dataset=data.name, nz=g.nz, epochs=prof.enc_epochs,
-                         batch_size=prof.enc_batch, lr=prof.enc_lr, seed=seed, device=str(device),
-                         model_options={
-                             "gan": paths["gan"], "classifier": paths["classifier"],
-                             "g_width": g.g_width, "g_norm": g.g_norm, "g_act": g.g_act,
-                             "channels": g.channels, "e_width": prof.e_width,
-                             "e_hidden": prof.e_hidden, "rec_weight": prof.rec_weight,
-                             "ce_weight": prof.ce_weight, "kl_weight": prof.kl_weight},
-                         **CONST).validate()
+    config = encoder_config(data, models["gan"], gan=paths["gan"], classifier=paths["classifier"],
+                            epochs=prof.enc_epochs, batch_size=prof.enc_batch, lr=prof.enc_lr,
+                            seed=seed, device=device, e_width=prof.e_width,
+                            e_hidden=prof.e_hidden, rec_weight=prof.rec_weight,
+                            ce_weight=prof.ce_weight, kl_weight=prof.kl_weight)
     folder = _ensure(config, runs / "encoder", data, progress,
                      inputs={"gan": paths["gan"], "classifier": paths["classifier"]})
     models["encoder"], _ = _load(folder, "gan-encoder", "--encoder", device)
@@ -447,7 +430,7 @@ def _paired(model, basis, judge, clean, labels, noise: str, level: float, k: int
     """Per-image correctness of the judge on the corrupted input and on its LSD
     truncation to ``k`` coefficients (the same corrupted images as the sweep)."""
     from latentdyn.data.corruption import corrupt
-    from latentdyn.reproduce.denoise import corruption_seed, psnr
+    from latentdyn.analysis.denoising import corruption_seed, psnr
     from latentdyn.analysis.lsd import denoise_lsd
     from latentdyn.models.inference import predict_labels
 
@@ -484,7 +467,7 @@ def run(out: str | Path = "results/toledo2023", profile: str = "quick", *,
     run holds its generator, so ``gan_run`` is then only recorded)."""
     from latentdyn.reporting.claims import Claim, format_scorecard, summarise, write_scorecard
     from latentdyn.data import load_dataset
-    from latentdyn.reproduce.denoise import compare_denoising, lsd_method
+    from latentdyn.analysis.denoising import compare_denoising, lsd_method
     from latentdyn.figures import image_grid, save_figure
     from latentdyn.figures.toledo import (amplitude_histograms, denoise_curves, gram_matrices,
                                           rotation_summary)
@@ -693,7 +676,7 @@ def run(out: str | Path = "results/toledo2023", profile: str = "quick", *,
             f"G(E(x))). Dash-dotted: accuracy on the clean images; dotted: the moderate level "
             f"of claim T2. PSNR ± SEM over images. Each (noise, level) is corrupted once; "
             f"every variant sees the same images.")), "denoise_curves")
-        from latentdyn.reproduce.denoise import write_tables
+        from latentdyn.reporting.denoise_tables import write_tables
 
         write_tables(rows, datadir, "denoise_table")
         grids = []

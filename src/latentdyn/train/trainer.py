@@ -259,12 +259,16 @@ def train(
 
 
 def ensure_trained(config: TrainConfig, out: str | Path, *, progress: bool = True,
-                   dataset: Dataset | None = None, stale=None,
+                   dataset: Dataset | None = None, inputs: dict | None = None,
                    argv: list[str] | None = None) -> Path:
     """The run of ``config`` in ``out``: reused when it finished with the same config,
     resumed when it was interrupted, trained (replacing anything else there) otherwise.
-    ``stale(out) -> bool`` may declare a finished run out of date (e.g. its inputs
-    changed). What the reproductions use to keep the runs they train between calls."""
+    ``inputs`` (name -> run folder): runs this one is built from; a finished run is
+    trained again when the weights of one of them changed since (md5 recorded in its
+    ``inputs.json``). What the reproductions use to keep the runs they train between
+    calls."""
+    from latentdyn.train.runs import inputs_changed
+
     out = Path(out)
     defaults = getattr(get_task(config.model), "apply_defaults", None)
     if callable(defaults):  # compare with the config train() will record
@@ -276,7 +280,7 @@ def ensure_trained(config: TrainConfig, out: str | Path, *, progress: bool = Tru
             json.dumps(config.to_dict()))
     except ValueError:
         same = False
-    if same and stale is not None and stale(out):
+    if same and inputs and inputs_changed(out, inputs):
         same = False
     if not (same and (out / "model.safetensors").is_file()):
         train(config, out, resume=same, overwrite=not same, progress=progress, dataset=dataset,
