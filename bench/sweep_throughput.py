@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import _sync, machine, matmul_peak_gflops, vae_train_flops_per_image  # noqa: E402
 
 from latentdyn.data import load_dataset  # noqa: E402
-from latentdyn.sweep import train_ensemble  # noqa: E402
+from latentdyn.train import train_ensemble  # noqa: E402
 from latentdyn.train import TrainConfig, train  # noqa: E402
 
 

@@ -11,7 +11,8 @@ from latentdyn.models.gan import GAN, GANEncoder
 from latentdyn.models.protocol import check_model, data_mean, latent_mean, sample_latent
 from latentdyn.train import TrainConfig, train
 from latentdyn.figures.samples import png_bytes
-from latentdyn.train.gan import EncoderTask, GANTask
+from latentdyn.train.gan import GANTask
+from latentdyn.train.gan_encoder import EncoderTask
 
 DATA = "synthetic:k=4,m=24,side=8,test=8"
 GAN_OPTS = {"g_width": 16, "d_width": 8, "grid": 16, "diversity_samples": 32}

@@ -12,16 +12,14 @@ from latentdyn.data import load_dataset
 from latentdyn.errors import ConfigError
 from latentdyn.sweep import (
     SweepSpec,
-    VAEEnsemble,
     format_summary,
     parse_list,
     point_name,
     read_summary,
     run_sweep,
-    train_ensemble,
 )
-from latentdyn.sweep import ensemble as ensemble_mod
-from latentdyn.train import TrainConfig, train
+from latentdyn.train import TrainConfig, VAEEnsemble, train, train_ensemble
+from latentdyn.train import loop as loop_mod
 from latentdyn.train.tasks import VAETask
 
 DATA = "synthetic:k=4,m=30,side=6,test=10"
@@ -260,7 +258,7 @@ def test_stopped_sweep_resumes_to_the_uninterrupted_result(tmp_path, full):
 def test_interrupted_mid_checkpointing_resumes_members_separately(tmp_path, monkeypatch, full):
     """Killed between two members' checkpoints: the members stand at different epochs,
     are resumed in separate ensembles, and still end as if never stopped."""
-    real_save, calls = ensemble_mod.save_tensors, []
+    real_save, calls = loop_mod.save_tensors, []
 
     def save_then_stop(*args, **kwargs):
         calls.append(1)
@@ -268,7 +266,7 @@ def test_interrupted_mid_checkpointing_resumes_members_separately(tmp_path, monk
             raise KeyboardInterrupt
         return real_save(*args, **kwargs)
 
-    monkeypatch.setattr(ensemble_mod, "save_tensors", save_then_stop)
+    monkeypatch.setattr(loop_mod, "save_tensors", save_then_stop)
     out = tmp_path / "cut"
     with pytest.raises(KeyboardInterrupt):
         run_sweep(GRID, out, progress=False, ll_k=0)
@@ -276,7 +274,7 @@ def test_interrupted_mid_checkpointing_resumes_members_separately(tmp_path, monk
     statuses = {json.loads((p / "manifest.json").read_text())["status"]
                 for p in out.iterdir() if p.is_dir()}
     assert statuses == {"interrupted"}
-    monkeypatch.setattr(ensemble_mod, "save_tensors", real_save)
+    monkeypatch.setattr(loop_mod, "save_tensors", real_save)
     run_sweep(GRID, out, progress=False, ll_k=0)
     for r in read_summary(out):
         assert r["status"] == "completed"
@@ -321,7 +319,7 @@ def test_sigkilled_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     # a child that sweeps slowly (5 ms a step), so that the kill lands mid-sweep
     script = (
         "import time, torch; torch.set_num_threads(1)\n"
-        "from latentdyn.sweep import VAEEnsemble, run_sweep\n"
+        "from latentdyn.sweep import run_sweep\nfrom latentdyn.train import VAEEnsemble\n"
         "step = VAEEnsemble.train_step\n"
         "def slow(self, x, eps):\n"
         "    time.sleep(0.005)\n"

@@ -5,15 +5,13 @@
   ``summary.csv``; reruns resume.
 * :func:`read_summary`, :func:`best_by`, :func:`format_summary` -- the summary table.
 * :class:`SweepSpec` -- shared options plus the grid axes.
-* :class:`VAEEnsemble`, :func:`train_ensemble` -- same-shape VAEs trained as one batched
-  computation, each exactly as ``train()`` would train it alone.
+
+Same-shape points are trained together by :func:`latentdyn.train.train_ensemble`.
 """
 
 from latentdyn.sweep.engine import DEFAULT_LL_K, run_sweep
-from latentdyn.sweep.ensemble import VAEEnsemble, train_ensemble
 from latentdyn.sweep.spec import GRID_FIELDS, Point, SweepSpec, parse_list, point_name
 from latentdyn.sweep.summary import best_by, format_summary, read_summary
 
-__all__ = ["DEFAULT_LL_K", "GRID_FIELDS", "Point", "SweepSpec", "VAEEnsemble", "best_by",
-           "format_summary", "parse_list", "point_name", "read_summary", "run_sweep",
-           "train_ensemble"]
+__all__ = ["DEFAULT_LL_K", "GRID_FIELDS", "Point", "SweepSpec", "best_by",
+           "format_summary", "parse_list", "point_name", "read_summary", "run_sweep"]

@@ -188,6 +188,14 @@ def load_run_of_kind(path: str | Path, kind: str, option: str, device="cpu",
     return Run(model.eval(), config)
 
 
-__all__ = ["RUN_FILES", "Run", "input_run", "inputs_changed", "last_metrics", "load_run",
+def load_input_run(path: str | Path, kind: str, option: str, device):
+    """A run another run is built from (``--option OPTION=RUN``), loaded frozen, and its
+    source (path and md5 of its weights)."""
+    model, _ = load_run_of_kind(path, kind, f"--option {option}=RUN", device, frozen=True)
+    return model, weights_source(path)
+
+
+__all__ = ["RUN_FILES", "Run", "input_run", "inputs_changed", "last_metrics", "load_input_run",
+           "load_run",
            "load_run_of_kind", "read_manifest", "read_metrics", "recorded_inputs", "run_kind",
            "weights_file", "weights_source"]

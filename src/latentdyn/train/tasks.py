@@ -84,7 +84,7 @@ TASK_PATHS = {
     "vae": "latentdyn.train.tasks:VAETask",
     "vmi": "latentdyn.train.vmi:VMITask",
     "gan": "latentdyn.train.gan:GANTask",
-    "gan-encoder": "latentdyn.train.gan:EncoderTask",
+    "gan-encoder": "latentdyn.train.gan_encoder:EncoderTask",
     "classifier": "latentdyn.train.classifier:ClassifierTask",
 }
 

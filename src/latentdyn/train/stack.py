@@ -1,4 +1,4 @@
-"""Many VAEs of one shape trained as one batched computation.
+"""A stack of same-shape VAEs computed as one: the batched model of the ensembles.
 
 :class:`VAEEnsemble` stacks the parameters of M models of the same shape (same input
 size, hidden width, Nz, activation) into one tensor per layer, ``(M, in, out)`` for
@@ -24,24 +24,18 @@ out)`` so that no gradient needs a transposed copy.
 Equivalence with ``train()``: on CPU the batched products run the same GEMM kernel per
 slice as ``nn.Linear`` does, and a member's gradients are bitwise equal to the solo
 model's; only the reported loss values can differ in the last bits (another summation
-order). :func:`train_ensemble` draws every member's data order, noise and evaluation
-samples from that member's own generators, seeded exactly as ``train()`` seeds them.
+order). :func:`latentdyn.train.train_ensemble` trains a stack into run folders.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import CheckpointError, ConfigError
-from latentdyn.io import write_json, write_text
-from latentdyn.reporting.manifest import Manifest, resolve_device
 from latentdyn.models.distributions import (
     bernoulli_log_prob,
     gaussian_kl,
@@ -50,24 +44,8 @@ from latentdyn.models.distributions import (
     standard_normal_log_prob,
 )
 from latentdyn.models.vae import ACTIVATIONS, VAE
-from latentdyn.train.checkpoint import (
-    flatten_optimizer,
-    load_model_weights,
-    load_tensors,
-    restore_optimizer,
-    save_model,
-    save_tensors,
-)
-from latentdyn.train.config import TrainConfig
-from latentdyn.train.tasks import VAETask
-from latentdyn.train.runs import RUN_FILES
-from latentdyn.train.trainer import metrics_csv, prepare_out
 
 LAYERS = ("encoder.0", "encoder_out", "decoder.0", "decoder_out")
-# options every member of one ensemble must share (same tensor shapes, same schedule)
-SHARED = ("model", "dataset", "hidden", "nz", "activation", "n_samples", "batch_size",
-          "epochs", "lr_factors", "lr_milestones", "model_options")
-
 
 def _scalar_dtype(fused: bool) -> torch.dtype:
     if fused:
@@ -349,225 +327,3 @@ class VAEEnsemble:
                 total = lw if total is None else torch.logaddexp(total, lw)
             out.append(total - math.log(k))
         return torch.cat(out, dim=1)
-
-
-# --- training an ensemble into run folders ---------------------------------------------
-class _Member:
-    def __init__(self, config: TrainConfig, out: Path):
-        self.config, self.out = config, out
-        self.rows: list[dict] = []
-        self.status = "running"
-        self.previous = None
-
-
-def _check_shared(configs: list[TrainConfig]) -> None:
-    c0 = configs[0]
-    for c in configs[1:]:
-        for key in SHARED:
-            if getattr(c, key) != getattr(c0, key):
-                raise ConfigError(f"ensemble members differ in {key} ({getattr(c, key)!r} vs "
-                                  f"{getattr(c0, key)!r}); they must share a shape and schedule")
-    if c0.model != "vae":
-        raise ConfigError(f"ensembles train the VAE only, not {c0.model!r}")
-
-
-def train_ensemble(
-    configs: list[TrainConfig],
-    outs: list[str | Path],
-    *,
-    dataset: Dataset | None = None,
-    overwrite: bool = False,
-    progress=None,
-    stop_after_epoch: int | None = None,
-    argv: list[str] | None = None,
-    info: dict | None = None,
-    return_ensemble: bool = False,
-):
-    """Train same-shape VAE configs together, each into its own run folder.
-
-    Each folder ends up as ``train(config, out)`` would leave it (config.json,
-    manifest.json, metrics.csv, checkpoint.safetensors, model.safetensors); a folder that
-    holds a checkpoint of the same config is resumed from it (all members must then be at
-    the same epoch). ``progress(delta)`` is called with finished model-epochs (fractions
-    within an epoch). ``stop_after_epoch`` ends early as ``train`` does. Returns one dict
-    per member (``out``, ``status``: completed / stopped / diverged, ``rows``,
-    ``wall_s``, ``message``), plus the trained :class:`VAEEnsemble` of the members that
-    did not diverge when ``return_ensemble``.
-    """
-    if len(configs) != len(outs) or not configs:
-        raise ConfigError("train_ensemble needs one run folder per config")
-    configs = [c.validate() for c in configs]
-    _check_shared(configs)
-    device = resolve_device(configs[0].device)
-    data = dataset if dataset is not None else load_dataset(configs[0].dataset,
-                                                            configs[0].data_dir)
-    members = [_Member(c, Path(o)) for c, o in zip(configs, outs)]
-    # equal learning rates side by side: one Adam call per rate
-    order = sorted(range(len(members)), key=lambda i: (members[i].config.lr, i))
-    members = [members[i] for i in order]
-
-    data_info = {"dataset": data.name, "checksums": data.checksums(),
-                 "train": len(data.train_labels), "test": len(data.test_labels)}
-    for m in members:
-        cfg, out = m.config, m.out
-        do_resume = prepare_out(out, cfg, resume=not overwrite, overwrite=overwrite)
-        m.task = VAETask(cfg, data.dim, device)
-        m.data_gen = torch.Generator("cpu").manual_seed(cfg.seed)
-        m.noise_gen = torch.Generator(device).manual_seed(cfg.seed + 1)
-        m.start = 0
-        ckpt = out / "checkpoint.safetensors"
-        if do_resume and ckpt.exists():
-            tensors, meta = load_tensors(ckpt)
-            if meta.get("model") != cfg.model:
-                raise CheckpointError(f"{ckpt}: checkpoint is for model {meta.get('model')!r}")
-            load_model_weights(m.task.model, {k[6:]: v for k, v in tensors.items()
-                                              if k.startswith("model.")}, str(ckpt))
-            for name, opt in m.task.optimizers.items():
-                restore_optimizer(f"optim.{name}", opt, tensors, meta["optimizers"][name])
-            m.data_gen.set_state(tensors["rng.data"])
-            m.noise_gen.set_state(tensors["rng.noise"])
-            m.start, m.rows = int(meta["epoch"]), list(meta["metrics"])
-            m.previous = meta.get("manifest")
-        elif not do_resume:
-            for name in RUN_FILES:
-                (out / name).unlink(missing_ok=True)
-    starts = {m.start for m in members}
-    if len(starts) != 1:
-        raise CheckpointError("ensemble members were checkpointed at different epochs "
-                              f"({sorted(starts)}); train them in separate ensembles")
-    start_epoch = starts.pop()
-    cfg0 = members[0].config
-    last_epoch = cfg0.epochs if stop_after_epoch is None else min(cfg0.epochs, stop_after_epoch)
-
-    for m in members:
-        m.out.mkdir(parents=True, exist_ok=True)
-        write_json(m.out / "config.json", m.config.to_dict())
-        m.manifest = Manifest(m.out / "manifest.json", kind="train",
-                              config=m.config.to_dict(), seed=m.config.seed, device=device,
-                              data=data_info, argv=argv, previous=m.previous)
-        m.manifest.update(ensemble={"size": len(members), **(info or {})})
-        m.manifest.write("running")
-
-    ens = VAEEnsemble([m.task.model for m in members],
-                      [m.task.optimizers["adam"] for m in members],
-                      [m.config.lr for m in members])
-    active = list(members)
-
-    train_x = data.train_images.to(device)
-    test_x = data.test_images.to(device)
-    n, bs = train_x.shape[0], cfg0.batch_size
-    steps = (n + bs - 1) // bs
-    L, nz = cfg0.n_samples, cfg0.nz
-
-    def checkpoint(m: _Member, epoch: int) -> None:
-        model, opt = m.task.model, m.task.optimizers["adam"]
-        tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-        t, om = flatten_optimizer("optim.adam", opt)
-        tensors.update(t)
-        tensors["rng.data"] = m.data_gen.get_state()
-        tensors["rng.noise"] = m.noise_gen.get_state()
-        m.manifest.write()
-        save_tensors(m.out / "checkpoint.safetensors", tensors, {
-            "model": m.config.model, "model_config": model.config_dict(), "epoch": epoch,
-            "optimizers": {"adam": om}, "metrics": m.rows, "manifest": m.manifest.data,
-        })
-        write_text(m.out / "metrics.csv", metrics_csv(m.rows))
-
-    def drop(bad: list[int], epoch: int, step_of: dict) -> None:
-        nonlocal active
-        for i in bad:
-            m = active[i]
-            good = m.rows[-1]["epoch"] if m.rows else start_epoch
-            m.status = "diverged"
-            m.message = (f"loss became {step_of[i][1]} at epoch {epoch + 1}, step "
-                         f"{step_of[i][0]}; the last good checkpoint (epoch {good}) is kept "
-                         f"in {m.out}")
-            m.manifest.update(error=m.message)
-            m.manifest.write("diverged")
-        keep = [i for i in range(len(active)) if i not in bad]
-        active = [active[i] for i in keep]
-        if active:
-            ens.keep(keep)
-
-    try:
-        for epoch in range(start_epoch, last_epoch):
-            if not active:
-                break
-            t0 = time.perf_counter()
-            ens.set_lrs([m.config.lr * (m.config.lr_at(epoch) / m.config.lr) for m in active])
-            perms = torch.stack([torch.randperm(n, generator=m.data_gen) for m in active])
-            perms = perms.to(device)
-            losses = torch.empty(steps, len(active), device=device)
-            checked = 0
-            for step in range(steps):
-                idx = perms[:, step * bs:(step + 1) * bs]
-                x = train_x[idx]  # (M, B, D)
-                eps = torch.empty((len(active), L, x.shape[1], nz), device=device)
-                for i, m in enumerate(active):
-                    torch.randn((L, x.shape[1], nz), generator=m.noise_gen, out=eps[i])
-                losses[step] = ens.train_step(x, eps)
-                if (step + 1) % 25 == 0 or step + 1 == steps:
-                    window = losses[checked:step + 1]
-                    finite = torch.isfinite(window)
-                    if not bool(finite.all()):
-                        step_of = {}
-                        for i in (~finite.all(0)).nonzero().flatten().tolist():
-                            row = int((~finite[:, i]).nonzero()[0, 0])
-                            step_of[i] = (checked + row + 1, float(window[row, i]))
-                        bad = sorted(step_of)
-                        drop(bad, epoch, step_of)
-                        keep = [i for i in range(losses.shape[1]) if i not in bad]
-                        losses, perms = losses[:, keep], perms[keep]
-                        if not active:
-                            break
-                    if progress is not None:
-                        progress(len(active) * (step + 1 - checked) / steps)
-                    checked = step + 1
-            if not active:
-                break
-            sizes = torch.full((steps,), float(bs), device=device)
-            sizes[-1] = n - bs * (steps - 1)
-            means = ((losses * sizes[:, None]).sum(0) / n).tolist()
-            is_last = epoch + 1 == cfg0.epochs
-            tests = None
-            if (epoch + 1) % cfg0.eval_every == 0 or is_last:
-                gens = [torch.Generator(device).manual_seed(m.config.seed + 2) for m in active]
-                tests = ens.evaluate_elbo(test_x, gens)
-            seconds = round(time.perf_counter() - t0, 3)
-            for i, m in enumerate(active):
-                row = {"epoch": epoch + 1, "lr": m.config.lr_at(epoch)}
-                row.update({f"train_{k}": v for k, v in m.task.train_metrics(means[i]).items()})
-                if tests is not None:
-                    row["test_elbo"] = tests[i]
-                row["seconds"] = seconds
-                m.rows.append(row)
-            if (epoch + 1) % cfg0.checkpoint_every == 0 or epoch + 1 == last_epoch:
-                for m in active:
-                    checkpoint(m, epoch + 1)
-    except BaseException:
-        for m in active:
-            m.manifest.write("interrupted")
-        raise
-
-    for m in active:
-        if last_epoch == cfg0.epochs:
-            save_model(m.out / "model.safetensors", m.task.model,
-                       {"model": m.config.model, "model_config": m.task.model.config_dict(),
-                        "config": m.config.to_dict()})
-            write_text(m.out / "metrics.csv", metrics_csv(m.rows))
-            m.manifest.update(final_metrics=m.rows[-1] if m.rows else {})
-            m.status = "completed"
-            m.manifest.write("completed")
-        else:
-            m.status = "stopped"
-            m.manifest.write("stopped")
-    results: list = [None] * len(members)
-    for pos, m in enumerate(members):  # back to the caller's order
-        results[order[pos]] = {
-            "out": m.out, "config": m.config, "status": m.status, "rows": m.rows,
-            "wall_s": float(m.manifest.data.get("wall_time_s", 0.0)),
-            "message": getattr(m, "message", ""), "ensemble_size": len(members),
-        }
-    if return_ensemble:
-        return results, (ens if active else None), [m.out for m in active]
-    return results

@@ -1,0 +1,194 @@
+"""Training the encoder of a DCGAN (``--model gan-encoder``), SPEC §3.
+
+E maps an image to (μ, log σ²); trained with G and the classifier C
+frozen on ``rec_weight · ‖G(z) − x‖² + ce_weight · CE(C(G(z)), y) + kl_weight ·
+KL(q(z|x) ‖ N(0, I))`` with z = μ + σ·ε, the squared error summed over pixels in
+G's [−1, 1] scale. Defaults 1, 100, 1/25 (SPEC §3); Adam lr 1e-3, constant. Needs
+``--option gan=RUN --option classifier=RUN``; architecture ``e_width`` (64),
+``e_hidden`` (512), and ``g_width``/``g_norm``/``g_act``/``channels``/``--nz``
+matching the GAN (a mismatch is a one-line error naming the option to pass). G's
+weights are copied into the encoder run, so the run loads and decodes without the GAN
+run; both inputs' paths and md5 checksums are recorded in the weights' metadata
+(``model_config.sources``) and in ``<run>/inputs.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from latentdyn.errors import ConfigError
+from latentdyn.io import write_json
+from latentdyn.models.build import make_adam, seeded_init
+from latentdyn.models.distributions import gaussian_kl, gaussian_sample
+from latentdyn.models.gan import EncoderConfig, GANEncoder
+from latentdyn.train.classifier import apply_kind_defaults, check_labels, split_options
+from latentdyn.train.config import TrainConfig
+from latentdyn.train.gan import _check_range
+from latentdyn.train.runs import load_input_run, run_kind
+
+
+# --- the encoder ----------------------------------------------------------------------
+ENCODER_TRAIN_OPTIONS = {
+    "gan": None, "classifier": None,
+    "rec_weight": 1.0, "ce_weight": 100.0, "kl_weight": 1.0 / 25.0,
+    "eval_size": 2000,
+}
+
+
+class EncoderTask:
+    """Encoder E trained on a frozen GAN generator G and classifier C."""
+
+    metric_names = ("loss", "rec", "ce", "kl", "acc")
+    DEFAULT_LR = 1e-3
+    ARCH_OPTIONS = {f.name for f in fields(EncoderConfig)} - {"input_dim", "nz"}
+
+    @classmethod
+    def apply_defaults(cls, config: TrainConfig) -> TrainConfig:
+        return apply_kind_defaults(config, cls.DEFAULT_LR)
+
+    def __init__(self, config: TrainConfig, input_dim: int, device: torch.device):
+        self.apply_defaults(config)
+        self.config = config
+        opts = dict(config.model_options)
+        split_options(opts, self.ARCH_OPTIONS | set(ENCODER_TRAIN_OPTIONS), "gan-encoder")
+        o = {**ENCODER_TRAIN_OPTIONS,
+             **{k: v for k, v in opts.items() if k in ENCODER_TRAIN_OPTIONS}}
+        for name in ("gan", "classifier"):
+            if not isinstance(o[name], str) or not o[name]:
+                raise ConfigError(
+                    "gan-encoder needs --option gan=RUN (a --model gan run) and "
+                    "--option classifier=RUN (a --model classifier run)"
+                )
+        for name in ("rec_weight", "ce_weight", "kl_weight"):
+            _check_range(o, name, 0.0, 1e9, "gan-encoder")
+        _check_range(o, "eval_size", 1, 1e9, "gan-encoder", integer=True)
+        self.options = o
+        self.device = device
+        arch = EncoderConfig(input_dim=input_dim, nz=config.nz,
+                             **{k: v for k, v in opts.items() if k in self.ARCH_OPTIONS})
+        arch.validate()
+        self.model = seeded_init(config.seed, lambda: GANEncoder(arch)).to(device)
+        self.model.sources = {"gan": {"path": o["gan"]}, "classifier": {"path": o["classifier"]}}
+        self.optimizers = {"adam": make_adam(self.model.encoder.parameters(), config.lr, device)}
+        self.classifier = None
+        # Loading a finished encoder run needs neither input (its model holds G); training
+        # does, so a missing input is reported at the first step.
+        self._missing: str | None = None
+        for name in ("gan", "classifier"):
+            if not (Path(o[name]) / "config.json").is_file():
+                self._missing = (f"{o[name]}: no run there (--option {name}=RUN needs a "
+                                 f"--model {name} run folder)")
+        # a run of the wrong kind is refused at once
+        for name in ("gan", "classifier"):
+            if (Path(o[name]) / "config.json").is_file():
+                got = run_kind(Path(o[name]), f"--option {name}=RUN")
+                if got != name:
+                    raise ConfigError(f"{o[name]}: is a {got!r} run; --option {name}=RUN needs "
+                                      f"a run trained with --model {name}")
+        if (Path(o["gan"]) / "config.json").is_file():
+            self._attach_gan(Path(o["gan"]))
+        if (Path(o["classifier"]) / "config.json").is_file():
+            self._attach_classifier()
+        self._inputs_written = False
+        self._acc = torch.zeros(5, device=device)
+        self._seen = 0
+
+    def _attach_gan(self, path: Path) -> None:
+        gan, source = load_input_run(path, "gan", "gan", torch.device("cpu"))
+        g, e = gan.config, self.model.config
+        theirs = {"nz": g.nz, "g_width": g.g_width, "g_norm": g.g_norm, "g_act": g.g_act,
+                  "channels": g.channels, "input_dim": g.input_dim}
+        mine = {k: getattr(e, k) for k in theirs}
+        if theirs != mine:
+            k = next(k for k in theirs if theirs[k] != mine[k])
+            hint = {"nz": f"--nz {g.nz}", "input_dim": "the GAN's data set"}.get(
+                k, f"--option {k}={theirs[k]}")
+            raise ConfigError(f"{path}: the GAN has {k}={theirs[k]}, this encoder run "
+                              f"{k}={mine[k]}; use {hint}")
+        self.model.generator.load_state_dict(gan.generator.state_dict())
+        self.model.generator.eval()
+        self.model.sources["gan"] = source
+
+    def _attach_classifier(self) -> None:
+        path = Path(self.options["classifier"])
+        clf, source = load_input_run(path, "classifier", "classifier", self.device)
+        if clf.config.input_dim != self.model.config.input_dim:
+            raise ConfigError(f"{path}: the classifier takes images of {clf.config.input_dim} "
+                              f"values, the GAN makes {self.model.config.input_dim}")
+        self.classifier = clf
+        self.model.sources["classifier"] = source
+
+    def _ready(self) -> None:
+        if self._missing:
+            raise ConfigError(self._missing)
+        if self.classifier is None:
+            self._attach_classifier()
+
+    def _losses(self, x: Tensor, y: Tensor, z: Tensor, mu: Tensor, logvar: Tensor):
+        xg = self.model.generator(z)  # [-1, 1]
+        rec = (xg - (x * 2.0 - 1.0)).pow(2).sum(-1)
+        logits = self.classifier((xg + 1.0) * 0.5)
+        ce = F.cross_entropy(logits, y, reduction="none")
+        kl = gaussian_kl(mu, logvar)
+        o = self.options
+        loss = o["rec_weight"] * rec + o["ce_weight"] * ce + o["kl_weight"] * kl
+        acc = (logits.argmax(-1) == y).to(x.dtype)
+        return loss, rec, ce, kl, acc
+
+    def train_step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> Tensor:
+        self._ready()
+        if self._seen == 0:
+            check_labels(y, self.classifier.num_classes)
+        self.model.train()
+        mu, logvar = self.model.encode(x)
+        z = gaussian_sample(mu, logvar, generator)
+        parts = self._losses(x, y, z, mu, logvar)
+        loss = parts[0].mean()
+        opt = self.optimizers["adam"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            self._acc += torch.stack([p.detach().sum() for p in parts])
+            self._seen += x.shape[0]
+        return loss.detach()
+
+    def train_metrics(self, mean_loss: float) -> dict[str, float]:
+        vals = (self._acc / max(1, self._seen)).tolist()
+        self._acc.zero_()
+        self._seen = 0
+        return dict(zip(self.metric_names, vals))
+
+    @torch.no_grad()
+    def evaluate(self, x: Tensor, y: Tensor, generator: torch.Generator, chunk: int = 500):
+        """Losses at z = μ(x) and the classifier's accuracy on G(μ(x)), held-out images."""
+        self._ready()
+        was = self.model.training
+        self.model.eval()
+        n = min(int(self.options["eval_size"]), x.shape[0])
+        sums = torch.zeros(5, dtype=torch.float64)
+        for start in range(0, n, chunk):
+            xb, yb = x[start:min(n, start + chunk)], y[start:min(n, start + chunk)]
+            mu, logvar = self.model.encode(xb)
+            parts = self._losses(xb, yb, mu, mu, logvar)
+            sums += torch.stack([p.sum() for p in parts]).double().cpu()
+        self.model.train(was)
+        return dict(zip(self.metric_names, (sums / max(1, n)).tolist()))
+
+    def manifest_extra(self) -> dict:
+        """What the trainer may add to the manifest: the runs this one was trained from."""
+        return {"inputs": dict(self.model.sources)}
+
+    def on_epoch_end(self, epoch: int, out) -> dict[str, float]:
+        if not self._inputs_written:
+            write_json(Path(out) / "inputs.json", self.manifest_extra()["inputs"])
+            self._inputs_written = True
+        return {}
+
+
+__all__ = ["EncoderTask"]
