@@ -1,0 +1,113 @@
+"""Stage 1 of serdega2020, per λ and training seed: train the VMI VAE (λ = 0 is a
+plain VAE with the same latent), then measure on the frozen model the MI lower bound
+of every latent code with a fresh auxiliary network Q per fit."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from latentdyn.figures.serdega import lam_tag
+from latentdyn.reproduce.serdega2020.profiles import Profile
+
+
+@dataclass
+class ModelResult:
+    """One trained model (family, λ, seed): its run, test ELBO (nats per image),
+    unsupervised categorical accuracy, and the MI bound of every code."""
+
+    family: str
+    lam: float
+    seed: int
+    run: Path
+    config: Any
+    test_elbo: float
+    cat_acc: float | None
+    mi: Any  # latentdyn.analysis.mi.MIResult
+    metrics: list[dict] = field(default_factory=list)
+
+
+def train_config(profile: Profile, data, family: str, lam: float, seed: int, device):
+    """The :class:`~latentdyn.train.TrainConfig` of one model."""
+    from latentdyn.train import TrainConfig
+
+    joint = family == "joint"
+    n_train = len(data.train_labels)
+    steps = profile.epochs * max(1, math.ceil(n_train / profile.batch_size))
+    options = {
+        "n_cat": profile.n_cat if joint else 0,
+        "arch": profile.arch,
+        "channels": profile.channels,
+        "likelihood": "bernoulli",
+        "kl_weight": profile.kl_weight,
+        "lam": float(lam),
+        "codes": profile.codes_joint if joint else profile.codes_gauss,
+        "q_source": profile.q_source,
+        "q_hidden": profile.q_hidden,
+        "temp_start": profile.temp_start,
+        "temp_min": profile.temp_min,
+        "temp_steps": max(1, round(profile.temp_fraction * steps)),
+    }
+    return TrainConfig(
+        model="vmi", dataset=data.name,
+        nz=profile.n_gauss_joint if joint else profile.n_gauss_gauss,
+        hidden=profile.hidden, activation=profile.activation, n_samples=1,
+        model_options=options, epochs=profile.epochs, batch_size=profile.batch_size,
+        lr=profile.lr, lr_factors=[1.0], lr_milestones=[], seed=seed, device=str(device),
+        eval_every=profile.epochs,
+    ).validate()
+
+
+def train_model(profile: Profile, data, family: str, lam: float, seed: int, runs_dir: Path,
+                device, overwrite: bool, progress: bool):
+    """Train (or reuse) one model in ``runs_dir``; ``(model, config, run folder, metric
+    rows)``."""
+    from latentdyn.train import train
+    from latentdyn.train.runs import load_run, read_metrics
+
+    config = train_config(profile, data, family, lam, seed, device)
+    run_dir = runs_dir / f"{family}-{lam_tag(lam)}-seed{seed}"
+    train(config, run_dir, resume=not overwrite, overwrite=overwrite, progress=progress,
+          dataset=data, argv=["latentdyn", "reproduce", "serdega2020", f"--profile={profile.name}"])
+    model, config = load_run(run_dir, device=device)
+    return model, config, run_dir, read_metrics(run_dir)
+
+
+def evaluate_mi(model, profile: Profile, seed: int, device, progress: bool):
+    """The MI lower bound H(c) − CE of every code, codes drawn from the prior."""
+    from latentdyn.analysis.mi import estimate_mi
+
+    return estimate_mi(model, None, "all", source="prior", n_fits=profile.mi_fits,
+                       steps=profile.mi_steps, batch_size=profile.mi_batch,
+                       n_train=profile.mi_train, n_test=profile.mi_test, q_arch="fc",
+                       q_hidden=profile.mi_hidden, lr=1e-3, seed=1000 + 100 * seed,
+                       device=device, progress=progress)
+
+
+def train_and_measure(run, profile: Profile, data, family: str, lam: float, seeds, *,
+                      runs_dir: Path, tag: str, device, overwrite: bool):
+    """Train and measure the models of one λ, one per seed (stages ``train`` and
+    ``mi``); ``(results, the model of the first seed)``."""
+    from latentdyn.figures.serdega import lam_label
+
+    results: list[ModelResult] = []
+    first = None
+    for seed in seeds:
+        with run.stage(f"train {tag} {lam_tag(lam)} seed{seed}",
+                       f"[{tag}] training {family} {lam_label(lam)} seed {seed}"):
+            model, config, run_dir, rows = train_model(profile, data, family, lam, seed,
+                                                       runs_dir, device, overwrite, run.progress)
+        final = rows[-1] if rows else {}
+        with run.stage(f"mi {tag} {lam_tag(lam)} seed{seed}",
+                       f"[{tag}] MI of {family} {lam_label(lam)} seed {seed}"):
+            mi = evaluate_mi(model, profile, seed, device, run.progress)
+        acc = final.get("test_cat_acc")
+        results.append(ModelResult(
+            family=family, lam=lam, seed=seed, run=run_dir, config=config,
+            test_elbo=float(final.get("test_elbo", "nan")),
+            cat_acc=float(acc) if acc not in (None, "") else None, mi=mi, metrics=rows))
+        if seed == seeds[0]:
+            first = model
+    return results, first
