@@ -1,11 +1,18 @@
-"""End-to-end runs of `latentdyn reproduce nagano2017` and `latentdyn dynamics` at toy size."""
+"""End-to-end runs of `latentdyn reproduce nagano2017` and `latentdyn dynamics` at toy size,
+and the claims C1-C8 on hand-built results."""
 
 import json
 
 import numpy as np
 import pytest
+import torch
 
+from latentdyn.analysis.trials import NoiseSweep, TimeCourse
 from latentdyn.cli import main
+from latentdyn.reproduce import nagano2017
+from latentdyn.reproduce.nagano2017 import claims as C
+from latentdyn.reproduce.nagano2017.latent_size import Attribution, ElboCurve, LatentSizeScan
+from latentdyn.reproduce.nagano2017.stages import ConceptCourses, ConceptGeometry
 from latentdyn.train import TrainConfig, train
 
 DATA = "synthetic:m=20,side=6,test=5"  # 10 concepts, 200 memories of 36 pixels
@@ -41,18 +48,24 @@ def test_reproduce_writes_report_figures_data_and_scorecard(smoke):
     manifest = json.loads((smoke / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["config"]["profile"] == "smoke"
     assert manifest["data"]["checksums"]
+    assert manifest["command"][:3] == ["latentdyn", "reproduce", "nagano2017"]
+    assert set(manifest["claims"]) == set(ids) and manifest["latent_size"]["sweep_grid"]
     # the model, the sweep points and the classifier are normal run folders
     assert (smoke / "model" / "model.safetensors").is_file()
     assert (smoke / "classifier" / "model.safetensors").is_file()
     assert (smoke / "sweep" / "summary.csv").is_file()
 
 
-def test_reproduce_is_deterministic(smoke, tmp_path):
+def test_reproduce_is_deterministic(smoke, tmp_path, capsys):
     again = tmp_path / "b"
     # reuse the trained model so only the experiments are repeated
     assert cli("reproduce", "nagano2017", "--profile", "smoke", "--dataset", DATA, "--nz", 6,
                "--out", again, "--quiet", "--device", "cpu", "--model", smoke / "model",
                "--no-latent-size") == 0
+    # on stdout only the last line: the report and the verdict counts
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"report: {again / 'report.html'}; ")
+    assert "of 5 claims reproduced" in lines[0]
     for name in ("fig2_distance.csv", "fig4_stages.csv", "fig3c_cosine.csv"):
         assert (smoke / "data" / name).read_bytes() == (again / "data" / name).read_bytes()
     a = json.loads((smoke / "claims.json").read_text())["claims"]
@@ -71,6 +84,37 @@ def test_reproduce_bad_options(tmp_path, capsys, args, message):
                "--out", tmp_path / "x", "--quiet", *args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and message in err and "\n" not in err
+    assert not (tmp_path / "x").exists()  # a bad option touches no output folder
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"profile": "tiny"}, "unknown profile"),
+    ({"seed": -1}, "seed"),
+    ({"nz": 0}, "nz"),
+    ({"model_run": "nothing-here"}, "not a run folder"),
+])
+def test_run_checks_before_writing(tmp_path, kwargs, message):
+    from latentdyn.errors import LatentdynError
+
+    kwargs = {"profile": "smoke", **kwargs}
+    with pytest.raises(LatentdynError, match=message):
+        nagano2017.run(out=tmp_path / "x", dataset=DATA, device="cpu", progress=False,
+                       **kwargs)
+    assert not (tmp_path / "x").exists()
+
+
+def test_failed_run_is_marked_failed(smoke, tmp_path, monkeypatch):
+    from latentdyn.reproduce.nagano2017 import stages
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(stages, "geometry_stage", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        nagano2017.run("smoke", tmp_path / "f", dataset=DATA, nz=6, device="cpu",
+                       model_run=smoke / "model", progress=False, latent_size=False)
+    manifest = json.loads((tmp_path / "f" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "fig2" in manifest["timings"]
 
 
 def test_reproduce_refuses_other_settings_in_out(smoke, capsys):
@@ -114,3 +158,85 @@ def test_dynamics_bad_input(tmp_path, capsys, args, message):
 def test_dynamics_missing_run(tmp_path, capsys):
     assert cli("dynamics", "--model", tmp_path / "nothing", "--quiet") == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- profiles and claims
+def test_profiles_are_the_public_three():
+    assert list(nagano2017.PROFILES) == ["quick", "paper", "smoke"]
+    for name, prof in nagano2017.PROFILES.items():
+        assert prof.name == name and "latent_size" not in prof.settings()
+
+
+def _course(label, has_dip, t_star=3):
+    z = torch.zeros(4)
+    return TimeCourse(label, torch.zeros(2, 4), z, z, {"has_dip": has_dip, "t_star": t_star})
+
+
+def _geometry(n_active=14, d70=9, d99=14, off=0.05):
+    return ConceptGeometry(torch.zeros(2, 6), [0, 1], torch.ones(6, dtype=bool), n_active,
+                           [1.0], d70, d99, torch.eye(2), off, 100)
+
+
+def test_claim_c1_needs_a_dip_for_every_label():
+    all_dip = ConceptCourses([0, 1], {0: _course(0, True), 1: _course(1, True)}, 5, 0.2)
+    one_dip = ConceptCourses([0, 1], {0: _course(0, True), 1: _course(1, False)}, 5, 0.2)
+    assert C.claim_dip(all_dip).verdict == "reproduced"
+    c = C.claim_dip(one_dip)
+    assert c.verdict == "NOT reproduced" and c.run_value == "1 of 2"
+
+
+@pytest.mark.parametrize("n_active, ok", [(14, True), (7, True), (28, True), (6, False),
+                                          (29, False)])
+def test_claim_c2_within_a_factor_of_two(n_active, ok):
+    assert C.claim_active_units(_geometry(n_active=n_active)).reproduced is ok
+
+
+def test_claims_c3_c4_on_the_geometry():
+    assert C.claim_components(_geometry()).reproduced is True
+    assert C.claim_components(_geometry(d70=4)).reproduced is False
+    assert C.claim_orthogonal(_geometry(off=0.12345)).run_value == 0.1235
+    assert C.claim_orthogonal(_geometry(off=0.25)).reproduced is False
+
+
+def test_claim_c5_follows_the_order_of_the_stages():
+    stages = [("memory", 0.0, 0.1), ("concept", 0.2, 0.5), ("abstract", 0.6, 1.0)]
+    sweep = NoiseSweep([0.0, 0.5, 1.0], 6, stages=stages, ordered=True)
+    c = C.claim_stages(sweep)
+    assert c.reproduced is True and c.run_value.startswith("memory [0, 0.1] → concept")
+    assert C.claim_stages(NoiseSweep([0.0], 6, stages=stages[:1])).reproduced is False
+
+
+def _scan(dip_nz, offdiag):
+    nzs = (2, 5, 10, 20, 100)
+    return LatentSizeScan({nz: {"has_dip": nz in dip_nz} for nz in nzs},
+                          dict(zip(nzs, offdiag)), {}, {}, {}, 8, 8, 0.2)
+
+
+def test_claim_c6_dip_for_the_larger_nz_and_falling_cosines():
+    good = _scan((10, 20, 100), (0.9, 0.7, 0.5, 0.3, 0.1))
+    assert good.first_dip == 10 and good.dip_nz == [10, 20, 100]
+    assert C.claim_latent_size(good).reproduced is True
+    assert C.claim_latent_size(_scan((5, 10, 20, 100), (0.9, 0.7, 0.5, 0.3, 0.1))).reproduced \
+        is False
+    assert C.claim_latent_size(_scan((10, 20, 100), (0.1, 0.3, 0.5, 0.7, 0.9))).reproduced \
+        is False
+
+
+def test_claim_c7_best_near_14_and_flat_beyond():
+    flat = ElboCurve([2, 14, 100], [-120.0, -80.0, -80.5], [None] * 3, 12, 1)
+    assert flat.best_nz == 14 and flat.gap == 0.5
+    assert C.claim_elbo(flat).reproduced is True
+    steep = ElboCurve([2, 14, 100], [-120.0, -80.0, -90.0], [None] * 3, 12, 1)
+    assert C.claim_elbo(steep).reproduced is False
+    assert C.claim_elbo(ElboCurve([], [], [], None, 1)).verdict == "not evaluated"
+
+
+def test_claim_c8_needs_a_dip_in_both_curves():
+    def attribution(all_dip, kept_dip):
+        z = torch.zeros(3)
+        return Attribution(0.9, torch.zeros(4, 10), _course(6, all_dip), torch.tensor(
+            [True, True, False, True]), z, z, {"has_dip": kept_dip, "t_star": 2}, 4, 2)
+
+    c = C.claim_attribution(attribution(True, True))
+    assert c.reproduced is True and c.run_value.startswith("3 of 4")
+    assert C.claim_attribution(attribution(True, False)).reproduced is False

@@ -7,7 +7,9 @@ and the training images the trials start from, and returns plain tensors and num
 Trials start from *training* images (as in the paper: "noise was added to an image of
 the training dataset"), so each trial has its own memory ξ⁽ⁱ⁾. Every experiment draws
 its trials and noise from its own seeded generator, so results do not depend on which
-other experiments ran before.
+other experiments ran before: a batch of trials seeded ``s`` draws its start images
+and noise from seed ``s`` and its dynamics from ``s + 1``; noise level ``k`` of a sweep
+seeded ``s`` is seeded :func:`level_seed` ``(s, k)``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,16 @@ from latentdyn.data.corruption import corrupt
 from latentdyn.dynamics import Trajectory, run_dynamics
 from latentdyn.errors import ConfigError
 
+LEVEL_SEED_STRIDE = 7919  # a prime: noise levels of one sweep never share a seed
+LEVELS = ("memory", "concept", "abstract")
 
+
+def level_seed(seed: int, k: int) -> int:
+    """The seed of the ``k``-th noise level of a sweep seeded ``seed``."""
+    return seed + LEVEL_SEED_STRIDE * k
+
+
+# ------------------------------------------------------------------------ trials
 def select_trials(labels: Tensor, label: int, n: int, generator: torch.Generator) -> Tensor:
     """Indices of ``n`` training images of ``label``: drawn without replacement when
     there are enough of them, with replacement otherwise."""
@@ -44,14 +55,38 @@ def select_trials(labels: Tensor, label: int, n: int, generator: torch.Generator
     return pool[torch.randint(pool.numel(), (n,), generator=generator)]
 
 
-def corrupted_trials(images: Tensor, labels: Tensor, label: int, n: int, noise: str, p: float,
-                     seed: int) -> tuple[Tensor, Tensor]:
-    """(indices, corrupted images) of ``n`` trials from training images of ``label``."""
+def select_any_trials(labels: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """Indices of ``n`` training images of any label: a random permutation's first
+    ``n``, or (when there are fewer images) ``n`` drawn with replacement after it."""
+    idx = torch.randperm(len(labels), generator=generator)[:n]
+    if n > len(labels):
+        idx = torch.randint(len(labels), (n,), generator=generator)
+    return idx
+
+
+def corrupted_trials(images: Tensor, labels: Tensor, label: int | None, n: int, noise: str,
+                     p: float, seed: int) -> tuple[Tensor, Tensor]:
+    """(indices, corrupted images) of ``n`` trials from training images of ``label``
+    (of any label when ``label`` is None)."""
     gen = torch.Generator().manual_seed(seed)
-    idx = select_trials(labels, label, n, gen)
+    if label is None:
+        idx = select_any_trials(labels, n, gen)
+    else:
+        idx = select_trials(labels, label, n, gen)
     return idx, corrupt(images[idx], kind=noise, p=p, generator=gen)
 
 
+def run_trials(model, images: Tensor, labels: Tensor, label: int | None, n: int, noise: str,
+               p: float, steps: int, mode: str, seed: int,
+               record_x=()) -> tuple[Tensor, Trajectory]:
+    """(indices, trajectory) of ``n`` trials: :func:`corrupted_trials` seeded ``seed``,
+    then ``steps`` steps of repeated inference seeded ``seed + 1``."""
+    idx, x0 = corrupted_trials(images, labels, label, n, noise, p, seed)
+    traj = run_dynamics(model, x0, steps=steps, mode=mode, record_x=record_x, generator=seed + 1)
+    return idx, traj
+
+
+# ------------------------------------------------------------------- Fig. 2: dip
 @dataclass
 class TimeCourse:
     """Distance of trajectories to their concept, ‖z(t) − ξ̄_label‖₂ (Fig. 2)."""
@@ -70,14 +105,15 @@ def concept_time_course(model, hierarchy: Hierarchy, images: Tensor, labels: Ten
                         mode: str = "deterministic", seed: int = 0, keep: bool = False,
                         record_x=()) -> TimeCourse:
     """Fig. 2 for one label: trials from corrupted training images of ``label``."""
-    idx, x0 = corrupted_trials(images, labels, label, trials, noise, p, seed)
-    traj = run_dynamics(model, x0, steps=steps, mode=mode, record_x=record_x, generator=seed + 1)
+    idx, traj = run_trials(model, images, labels, label, trials, noise, p, steps, mode, seed,
+                           record_x)
     d = distance_to(traj.z, hierarchy.concept(label))
     mean, sem = mean_sem(d)
     return TimeCourse(label, d, mean, sem, dip_statistic_from_trials(d),
                       traj if keep else None, idx)
 
 
+# ---------------------------------------------------------------- Fig. 4: stages
 @dataclass
 class NoiseSweep:
     """min_t ‖z(t) − ξ‖ for ξ in {own memory, concept, abstract} against p (Fig. 4)."""
@@ -100,8 +136,8 @@ def noise_sweep(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor, lab
     ps = [float(p) for p in ps]
     out = NoiseSweep(ps=ps, label=label)
     for k, p in enumerate(ps):
-        idx, x0 = corrupted_trials(images, labels, label, trials, noise, p, seed + 7919 * k)
-        traj = run_dynamics(model, x0, steps=steps, mode=mode, generator=seed + 7919 * k + 1)
+        idx, traj = run_trials(model, images, labels, label, trials, noise, p, steps, mode,
+                               level_seed(seed, k))
         mins = hierarchy_min_distances(traj.z, hierarchy, idx)
         for level, (m, s) in level_mean_sem(mins).items():
             out.mean.setdefault(level, []).append(m)
@@ -114,6 +150,7 @@ def noise_sweep(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor, lab
     return out
 
 
+# ------------------------------------------------------- the export of `dynamics`
 def trajectories_by_noise(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor, ps,
                           trials: int, noise: str = "swap", steps: int = 80,
                           mode: str = "deterministic", seed: int = 0,
@@ -132,31 +169,13 @@ def trajectories_by_noise(model, hierarchy: Hierarchy, images: Tensor, labels: T
     ps = [float(p) for p in ps]
     out: dict = {"ps": np.asarray(ps), "concepts": hierarchy.concepts.numpy(),
                  "abstract": hierarchy.abstract.numpy(), "classes": hierarchy.classes.numpy()}
-    zs, idxs, labs, dcon, mins = [], [], [], [], {lv: [] for lv in ("memory", "concept",
-                                                                   "abstract")}
-    for k, p in enumerate(ps):
-        gen = torch.Generator().manual_seed(seed + 7919 * k)
-        if label is None:
-            idx = torch.randperm(len(labels), generator=gen)[:trials]
-            if trials > len(labels):
-                idx = torch.randint(len(labels), (trials,), generator=gen)
-        else:
-            idx = select_trials(labels, label, trials, gen)
-        x0 = corrupt(images[idx], kind=noise, p=p, generator=gen)
-        traj = run_dynamics(model, x0, steps=steps, mode=mode, generator=seed + 7919 * k + 1)
-        lab = hierarchy.labels[idx]
-        zs.append(traj.z.numpy())
-        idxs.append(idx.numpy())
-        labs.append(lab.numpy())
-        dcon.append(distance_to(traj.z, hierarchy.concepts_for(lab)).numpy())
-        for level, v in hierarchy_min_distances(traj.z, hierarchy, idx).items():
-            mins[level].append(v.numpy())
-        if progress is not None:
-            progress(k + 1, len(ps))
-    out.update(z=np.stack(zs), memory_index=np.stack(idxs), labels=np.stack(labs),
-               d_concept=np.stack(dcon))
-    for level, values in mins.items():
-        arr = np.stack(values)
+    per_level = [_level_arrays(model, hierarchy, images, labels, label, trials, noise, p, steps,
+                               mode, level_seed(seed, k), progress, (k + 1, len(ps)))
+                 for k, p in enumerate(ps)]
+    for key in ("z", "memory_index", "labels", "d_concept"):
+        out[key] = np.stack([level[key] for level in per_level])
+    for level in LEVELS:
+        arr = np.stack([values[f"min_{level}"] for values in per_level])
         out[f"min_{level}"] = arr
         out[f"min_{level}_mean"] = arr.mean(axis=1)
         out[f"min_{level}_sem"] = arr.std(axis=1, ddof=1) / np.sqrt(arr.shape[1]) \
@@ -164,3 +183,18 @@ def trajectories_by_noise(model, hierarchy: Hierarchy, images: Tensor, labels: T
     out["closest"] = np.asarray(closest_level(out["min_memory_mean"], out["min_concept_mean"],
                                               out["min_abstract_mean"]))
     return out
+
+
+def _level_arrays(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor,
+                  label: int | None, trials: int, noise: str, p: float, steps: int, mode: str,
+                  seed: int, progress, done: tuple[int, int]) -> dict:
+    """One noise level of :func:`trajectories_by_noise`, as numpy arrays."""
+    idx, traj = run_trials(model, images, labels, label, trials, noise, p, steps, mode, seed)
+    lab = hierarchy.labels[idx]
+    arrays = {"z": traj.z.numpy(), "memory_index": idx.numpy(), "labels": lab.numpy(),
+              "d_concept": distance_to(traj.z, hierarchy.concepts_for(lab)).numpy()}
+    for level, v in hierarchy_min_distances(traj.z, hierarchy, idx).items():
+        arrays[f"min_{level}"] = v.numpy()
+    if progress is not None:
+        progress(*done)
+    return arrays

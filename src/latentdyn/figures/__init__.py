@@ -14,14 +14,12 @@ build in notebooks and worker threads.
 
 from latentdyn.figures._style import FigureDataError, add_caption, figure_caption, figure_data
 from latentdyn.figures.generic import curves, image_grid
-from latentdyn.figures.nagano import (
+from latentdyn.figures.nagano import fig1_sequence, fig2_distance_curves, fig4_stages
+from latentdyn.figures.nagano_geometry import (
     components_needed,
-    fig1_sequence,
-    fig2_distance_curves,
     fig3a_concepts,
     fig3b_pca,
     fig3c_cosine,
-    fig4_stages,
     figA1_pca,
 )
 from latentdyn.figures.save import SavedFigure, read_csv, save_figure, write_csv
