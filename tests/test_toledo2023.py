@@ -1,8 +1,10 @@
-"""`latentdyn reproduce toledo2023` end to end at toy size (the hidden 'tiny' profile:
-synthetic 8×8 images of 3 classes, a 12-d latent, networks of a few hundred weights)."""
+"""`latentdyn reproduce toledo2023` end to end at toy size (the 'smoke' profile:
+synthetic 8×8 images of 3 classes, a 12-d latent, networks of a few hundred weights),
+and its claims T1-T5 on hand-built results."""
 
 import json
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +18,9 @@ from latentdyn.figures.save import read_csv
 from latentdyn.figures.toledo import (amplitude_histograms, denoise_curves, gram_matrices,
                                       rotation_summary)
 from latentdyn.reproduce import toledo2023 as study
+from latentdyn.reproduce.toledo2023 import claims as rules
+from latentdyn.reproduce.toledo2023.lsd import Decoded
+from latentdyn.reproduce.toledo2023.measures import DecodedVectors, PairedComparison
 
 CURVE_FIGURES = ("gram_matrices", "amplitude_histograms", "denoise_curves", "rotation_reading",
                  "decoded_quasi_eigenvectors", "gan_samples")
@@ -38,7 +43,7 @@ def cli(*args) -> int:
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     out = tmp_path_factory.mktemp("toledo") / "out"
-    assert cli("reproduce", "toledo2023", "--profile", "tiny", "--out", out, "--quiet",
+    assert cli("reproduce", "toledo2023", "--profile", "smoke", "--out", out, "--quiet",
                "--device", "cpu") == 0
     return out
 
@@ -53,7 +58,7 @@ def test_figures_and_data(result):
     assert set(curves["variant"]) == {"input", "k=1", "k=2", "k=3", "k=4", "k=10", "all"}
     assert set(curves["noise"]) == {"gaussian", "swap"}
     rot = read_csv(result / "data" / "rotation_reading.csv")
-    assert len(rot["angle_deg"]) == study.PROFILES["tiny"].rot_steps + 1
+    assert len(rot["angle_deg"]) == study.PROFILES["smoke"].rot_steps + 1
     assert float(rot["angle_deg"][-1]) == pytest.approx(90.0)
     lsd = json.loads((result / "data" / "lsd.json").read_text())
     assert lsd["nz"] == 12 and 0 <= lsd["test"]["label_subspace_fraction"] <= 1
@@ -73,12 +78,12 @@ def test_scorecard_and_manifest(result):
         assert c["threshold"] and c["run_value"] is not None
     by_id = {c["id"]: c for c in card["claims"]}
     assert by_id["T1"]["paper_value"] == 0.98
-    assert str(study.LABEL_FRACTION_MIN) in by_id["T1"]["threshold"]
+    assert str(rules.LABEL_FRACTION_MIN) in by_id["T1"]["threshold"]
     assert by_id["T5"]["verdict"] == "reproduced"  # the basis is complete by construction
     assert "Rules (fixed in code before the run)" in (result / "claims.md").read_text()
     manifest = json.loads((result / "manifest.json").read_text())
     assert manifest["status"] == "completed"
-    assert manifest["config"]["name"] == "tiny" and manifest["data"]["checksums"]
+    assert manifest["config"]["name"] == "smoke" and manifest["data"]["checksums"]
     assert manifest["claims"]["total"] == 5
     assert {"train gan", "train encoder", "denoising", "rotations"} <= set(manifest["timings"])
 
@@ -87,7 +92,7 @@ def test_report(result):
     page = (result / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "Toledo" in page
     assert "The paper found" in page and "This run found" in page
-    assert "tiny" in page and "reduced" in page  # the reduced settings are stated
+    assert "smoke" in page and "reduced" in page  # the reduced settings are stated
     assert "judge" in page and "Decoded quasi-eigenvectors" in page
     assert page.count("data:image/png;base64,") >= 9
 
@@ -101,7 +106,7 @@ def test_reuse_and_determinism(result, tmp_path):
     claims = json.loads((result / "claims.json").read_text())["claims"]
     weights = {r: (result / "runs" / r / "model.safetensors").stat().st_mtime_ns
                for r in ("classifier", "judge", "gan", "encoder")}
-    assert cli("reproduce", "toledo2023", "--profile", "tiny", "--out", result, "--quiet",
+    assert cli("reproduce", "toledo2023", "--profile", "smoke", "--out", result, "--quiet",
                "--device", "cpu") == 0
     assert {r: (result / "runs" / r / "model.safetensors").stat().st_mtime_ns
             for r in weights} == weights  # nothing was retrained
@@ -116,7 +121,7 @@ def test_reuse_and_determinism(result, tmp_path):
     assert [c["run_value"] for c in again] == [c["run_value"] for c in claims]
 
     out = tmp_path / "given"
-    assert cli("reproduce", "toledo2023", "--profile", "tiny", "--out", out, "--quiet",
+    assert cli("reproduce", "toledo2023", "--profile", "smoke", "--out", out, "--quiet",
                "--device", "cpu", "--classifier", runs / "classifier", "--judge", runs / "judge",
                "--encoder", runs / "encoder") == 0
     assert not (out / "runs").exists()  # nothing trained
@@ -129,22 +134,27 @@ def test_reuse_and_determinism(result, tmp_path):
 
 def test_errors(result, tmp_path, capsys):
     with pytest.raises(ConfigError, match="unknown profile"):
-        study.run(tmp_path / "x", "bogus")
+        study.run("bogus", tmp_path / "x")
     assert cli("reproduce", "toledo2023", "--profile", "bogus", "--out", tmp_path / "y") == 2
     # a classifier run is not an encoder run
-    assert cli("reproduce", "toledo2023", "--profile", "tiny", "--out", tmp_path / "z",
+    assert cli("reproduce", "toledo2023", "--profile", "smoke", "--out", tmp_path / "z",
                "--quiet", "--device", "cpu", "--encoder", result / "runs" / "classifier",
                "--classifier", result / "runs" / "classifier",
                "--judge", result / "runs" / "judge") == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error:") and "gan-encoder" in err
+    assert not (tmp_path / "z").exists()  # a bad input is refused before anything is written
+    with pytest.raises(ConfigError, match="gan-epochs"):
+        study.run("smoke", tmp_path / "w", gan_epochs=0)
+    assert not (tmp_path / "w").exists()
     # results of another setting are not overwritten silently
-    assert cli("reproduce", "toledo2023", "--profile", "tiny", "--out", result, "--seed", 3,
+    assert cli("reproduce", "toledo2023", "--profile", "smoke", "--out", result, "--seed", 3,
                "--quiet") == 2
     assert "another setting" in capsys.readouterr().err
     assert cli("reproduce", "toledo2023", "--help") == 0
     text = capsys.readouterr().out
-    assert "quick" in text and "paper" in text and "tiny" not in text
+    assert "quick" in text and "paper" in text and "smoke" in text and "tiny" not in text
+    assert set(study.PROFILES) == {"quick", "paper", "smoke"}
 
 
 def test_figure_functions_attach_their_data(tmp_path):
@@ -169,3 +179,58 @@ def test_figure_functions_attach_their_data(tmp_path):
     with pytest.raises(Exception):
         gram_matrices(eye, eye, np.eye(2), labels)
     shutil.rmtree(tmp_path)
+
+
+# ------------------------------------------------------------------ claims on hand-built results
+def _lsd(frac=0.97, missing=(), gram=1e-15, recon=1e-14):
+    return SimpleNamespace(
+        test={"n": 100, "lsd_accuracy": 0.9, "mean_rank": 1.2}, num_label=10,
+        basis=SimpleNamespace(nz=100, missing_classes=list(missing)), label_fraction=frac,
+        energy=0.5, gram_deviation=gram, reconstruction_error=recon)
+
+
+def _paired(noise, delta, se):
+    return PairedComparison(noise, 0.5, 100, 0.5, 0.5 + delta, delta, se, 10.0, 12.0)
+
+
+def test_label_subspace_and_span_claims():
+    assert rules.label_subspace_claim(_lsd(0.97)).verdict == "reproduced"
+    t1 = rules.label_subspace_claim(_lsd(0.9))
+    assert t1.verdict == "NOT reproduced" and t1.run_value == 0.9 and t1.paper_value == 0.98
+    t1 = rules.label_subspace_claim(_lsd(0.99, missing=[7]))
+    assert t1.verdict == "not evaluated" and "NOT EVALUATED" in t1.details
+    assert rules.span_claim(_lsd()).verdict == "reproduced"
+    assert rules.span_claim(_lsd(recon=1e-6)).verdict == "NOT reproduced"
+
+
+def test_denoising_claim():
+    den = SimpleNamespace(n_images=100, moderate={"gaussian": 0.5, "swap": 0.5},
+                          paired=[_paired("gaussian", 0.2, 0.05), _paired("swap", 0.2, 0.05)])
+    t2 = rules.denoising_claim(den)
+    assert t2.verdict == "reproduced" and t2.run_value == {"gaussian 0.5": 0.2, "swap 0.5": 0.2}
+    den.paired[1] = _paired("swap", 0.05, 0.05)  # Δ = 1 SE: not enough
+    assert rules.denoising_claim(den).verdict == "NOT reproduced"
+    den.paired = []
+    t2 = rules.denoising_claim(den)
+    assert t2.verdict == "not evaluated" and t2.run_value is None
+
+
+def test_rotation_and_one_to_one_claims():
+    rot = SimpleNamespace(paths=30, frac_end_j=0.6, frac_start_i=0.9,
+                          frac_end_j_given_start=0.6, frac_end_j_classifier=0.7)
+    assert rules.rotation_claim(rot, [], 3).verdict == "reproduced"
+    rot.frac_end_j = 0.4
+    assert rules.rotation_claim(rot, [], 3).verdict == "NOT reproduced"
+    assert rules.rotation_claim(rot, [2], 3).verdict == "not evaluated"
+    rot.paths = 0
+    assert rules.rotation_claim(rot, [], 3).verdict == "not evaluated"
+
+    judge = torch.tensor([[0, 1, 0, 0], [1, 1, 1, 1], [2, 2, 2, 0]])  # columns: m, ½s, s, 2s
+    vectors = DecodedVectors(images=torch.zeros(3, 4, 1), columns=["m", "h", "s", "d"],
+                             scales=[1.0] * 3, factors=[0.5, 1.0, 2.0], judge=judge,
+                             classifier=judge, classes=[0, 1, 2], norm_class_means=[1.0] * 3)
+    dec = Decoded(vectors, None)
+    assert (dec.n_one, dec.n_mean, dec.per_factor) == (3, 3, [3, 2, 3, 2])
+    t4 = rules.one_to_one_claim(dec, [], 3)
+    assert t4.verdict == "reproduced" and t4.run_value == "3 of 3"
+    assert rules.one_to_one_claim(dec, [], 4).verdict == "NOT reproduced"  # a class lacks a vector
