@@ -242,6 +242,24 @@ def _heldout_ce(q: AuxiliaryQ, xt, tg, tc, n_train: int, n_test: int, n_codes: i
     return (sums / n_test).tolist()
 
 
+def _one_fit(model, spec, units, use_cat: bool, source: str, images, fit_seed: int, dev, bar,
+             *, n_train, n_test, steps, batch_size, q_arch, q_hidden, q_channels, lr,
+             chunk) -> tuple[list[float], list[float]]:
+    """One Q fit on fresh pairs drawn from ``fit_seed``: (entropies, held-out CEs)."""
+    n_gauss, n_cat = spec.n_gauss, spec.n_cat
+    gen = torch.Generator(dev).manual_seed(fit_seed)
+    zg, c, xt = _draw(model, n_train + n_test, n_gauss, n_cat, source, images, gen, dev, chunk)
+    tg = zg[:, list(units)] if units else None
+    tc = c if use_cat else None
+    h = _entropies(units, use_cat, n_cat, source, zg, c)
+    q = seeded_init(fit_seed, lambda: AuxiliaryQ(
+        q_arch, xt.shape[1], len(units), n_cat if use_cat else 0, q_hidden, q_channels,
+        "relu")).to(dev)
+    _fit_q(q, xt, tg, tc, n_train=n_train, steps=steps, batch_size=batch_size, lr=lr, gen=gen,
+           dev=dev, bar=bar)
+    return h, _heldout_ce(q, xt, tg, tc, n_train, n_test, len(h), chunk)
+
+
 def estimate_mi(
     model,
     images: Tensor | None = None,
@@ -292,29 +310,19 @@ def estimate_mi(
                           "categorical_probs(x); the posterior source needs it")
     dev = torch.device(device) if device is not None else model_device(model)
     names = code_names(units, use_cat)
-    ces: list[list[float]] = [[] for _ in names]
-    entropies: list[list[float]] = [[] for _ in names]
+    fits = []
     bar = tqdm(total=n_fits * steps, disable=not progress, desc="MI (Q fits)", unit="step")
     with inference_mode(model):
         try:
             for fit in range(n_fits):
-                gen = torch.Generator(dev).manual_seed(seed + fit)
-                zg, c, xt = _draw(model, n_train + n_test, n_gauss, n_cat, source, images,
-                                  gen, dev, chunk)
-                tg = zg[:, list(units)] if units else None
-                tc = c if use_cat else None
-                for i, v in enumerate(_entropies(units, use_cat, n_cat, source, zg, c)):
-                    entropies[i].append(v)
-                q = seeded_init(seed + fit, lambda: AuxiliaryQ(
-                    q_arch, xt.shape[1], len(units), n_cat if use_cat else 0, q_hidden,
-                    q_channels, "relu")).to(dev)
-                _fit_q(q, xt, tg, tc, n_train=n_train, steps=steps, batch_size=batch_size,
-                       lr=lr, gen=gen, dev=dev, bar=bar)
-                for i, v in enumerate(_heldout_ce(q, xt, tg, tc, n_train, n_test, len(names),
-                                                  chunk)):
-                    ces[i].append(v)
+                fits.append(_one_fit(model, spec, units, use_cat, source, images, seed + fit,
+                                     dev, bar, n_train=n_train, n_test=n_test, steps=steps,
+                                     batch_size=batch_size, q_arch=q_arch, q_hidden=q_hidden,
+                                     q_channels=q_channels, lr=lr, chunk=chunk))
         finally:
             bar.close()
+    entropies = [[f[0][i] for f in fits] for i in range(len(names))]
+    ces = [[f[1][i] for f in fits] for i in range(len(names))]
     chosen = set(spec.chosen) if spec.chosen is not None else None
     out = [CodeMI(code=name, kind="categorical" if name == "cat" else "gaussian",
                   entropy=statistics.fmean(entropies[i]), ce=ces[i],

@@ -1,6 +1,6 @@
 """The image networks shared by the VMI VAE and the MI evaluator: a trunk (images ->
 features), a head (latents -> pixel parameters), and the auxiliary network Q(c | x̃) of
-the variational MI bound (Serdega & Kim 2020)."""
+the variational MI bound (Serdega & Kim 2020), and the Gumbel-softmax relaxation."""
 
 from __future__ import annotations
 
@@ -98,3 +98,18 @@ class AuxiliaryQ(nn.Module):
         if self.n_cat and c_target is not None:
             c = -(c_target * F.log_softmax(logits, -1)).sum(-1)
         return g, c
+
+
+def _scale_grad(x: Tensor, scale: float) -> Tensor:
+    """``x`` in value; its gradient multiplied by ``scale`` on the way back."""
+    if scale == 1.0:
+        return x
+    d = x.detach()
+    return d + scale * (x - d)
+
+
+def gumbel_softmax(logits: Tensor, tau: float, generator: torch.Generator | None) -> Tensor:
+    """A relaxed one-hot sample softmax((logits + g) / tau), g ~ Gumbel(0, 1)."""
+    u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
+    g = -torch.log((-torch.log(u.clamp_min(1e-20))).clamp_min(1e-20))
+    return F.softmax((logits + g) / tau, dim=-1)

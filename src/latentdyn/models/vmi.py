@@ -50,7 +50,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from latentdyn.errors import ConfigError
-from latentdyn.models.auxiliary import ARCHS, AuxiliaryQ, conv_side, image_head, image_trunk
+from latentdyn.models.auxiliary import (
+    ARCHS,
+    AuxiliaryQ,
+    _scale_grad,
+    conv_side,
+    gumbel_softmax,
+    image_head,
+    image_trunk,
+)
 from latentdyn.models.vae import ACTIVATIONS
 from latentdyn.models.codes import CodeSpec, code_names, format_codes, parse_codes
 from latentdyn.models.distributions import (
@@ -125,21 +133,6 @@ class VMIConfig:
         units, use_cat = parse_codes(self.codes, self.n_gauss, self.n_cat)
         self.codes = format_codes(units, use_cat)
         return self
-
-
-def _scale_grad(x: Tensor, scale: float) -> Tensor:
-    """``x`` in value; its gradient multiplied by ``scale`` on the way back."""
-    if scale == 1.0:
-        return x
-    d = x.detach()
-    return d + scale * (x - d)
-
-
-def gumbel_softmax(logits: Tensor, tau: float, generator: torch.Generator | None) -> Tensor:
-    """A relaxed one-hot sample softmax((logits + g) / tau), g ~ Gumbel(0, 1)."""
-    u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
-    g = -torch.log((-torch.log(u.clamp_min(1e-20))).clamp_min(1e-20))
-    return F.softmax((logits + g) / tau, dim=-1)
 
 
 # ------------------------------------------------------------------------ the model
