@@ -7,7 +7,8 @@ from torch import nn
 
 from latentdyn.cli import main
 from latentdyn.errors import ConfigError
-from latentdyn.analysis.mi import GAUSS_ENTROPY, categorical_accuracy, estimate_mi, majority_mapping
+from latentdyn.analysis.mi import estimate_mi
+from latentdyn.models.codes import GAUSS_ENTROPY, categorical_accuracy, majority_mapping
 from latentdyn.train import TrainConfig, train
 
 

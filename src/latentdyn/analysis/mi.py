@@ -44,38 +44,11 @@ from tqdm.auto import tqdm
 from latentdyn.errors import ConfigError
 from latentdyn.models.auxiliary import ARCHS, AuxiliaryQ
 from latentdyn.models.build import make_adam, seeded_init
-from latentdyn.models.codes import code_names, code_spec, parse_codes
+from latentdyn.models.codes import GAUSS_ENTROPY, code_names, code_spec, parse_codes
 from latentdyn.models.inference import inference_mode
 from latentdyn.models.protocol import check_model, model_device, sample_latent
 
-GAUSS_ENTROPY = 0.5 * math.log(2 * math.pi * math.e)  # h(N(0, 1)) in nats
 SOURCES = ("prior", "posterior")
-
-
-def categorical_accuracy(codes, labels, n_codes: int | None = None) -> float:
-    """Unsupervised accuracy of a discrete code: each code value is mapped to its
-    majority label among the given rows, then the fraction of rows labelled right."""
-    codes = torch.as_tensor(codes).long().cpu().reshape(-1)
-    labels = torch.as_tensor(labels).long().cpu().reshape(-1)
-    if codes.shape != labels.shape:
-        raise ConfigError(f"{codes.numel()} codes but {labels.numel()} labels")
-    if codes.numel() == 0:
-        return float("nan")
-    n_codes = max(int(n_codes or 0), int(codes.max()) + 1)
-    table = torch.zeros(n_codes, int(labels.max()) + 1, dtype=torch.int64)
-    table.index_put_((codes, labels), torch.ones_like(codes), accumulate=True)
-    return float(table.max(1).values.sum()) / codes.numel()
-
-
-def majority_mapping(codes, labels, n_codes: int) -> list[int]:
-    """The majority label of each code value (-1 for a value never used)."""
-    codes = torch.as_tensor(codes).long().cpu().reshape(-1)
-    labels = torch.as_tensor(labels).long().cpu().reshape(-1)
-    table = torch.zeros(n_codes, int(labels.max()) + 1, dtype=torch.int64)
-    table.index_put_((codes, labels), torch.ones_like(codes), accumulate=True)
-    best = table.argmax(1)
-    best[table.sum(1) == 0] = -1
-    return best.tolist()
 
 
 @dataclass

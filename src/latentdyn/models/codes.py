@@ -6,11 +6,13 @@ of one ``n_cat``-way categorical unit. Codes are named ``z0``, ``z1``, ... and `
 A model declares its codes with a ``code_spec()`` method returning a :class:`CodeSpec`;
 :func:`code_spec` reads that declaration (or, for a model without one, its documented
 attributes ``n_gauss`` / ``nz``, ``n_cat`` and ``chosen_codes``, else the width of
-``encode``), so no analysis needs to know a model class.
+``encode``), so no analysis needs to know a model class. :func:`categorical_accuracy` and
+:func:`majority_mapping` read a discrete code as labels.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -19,6 +21,7 @@ import torch
 from latentdyn.errors import ConfigError
 
 CAT = "cat"
+GAUSS_ENTROPY = 0.5 * math.log(2 * math.pi * math.e)  # h(N(0, 1)) in nats
 
 
 @dataclass(frozen=True)
@@ -120,3 +123,30 @@ def format_codes(units, use_cat: bool) -> str:
 def code_names(units, use_cat: bool) -> list[str]:
     """Display names: ``z0``, ``z1``, …, ``cat``."""
     return [f"z{u}" for u in units] + ([CAT] if use_cat else [])
+
+
+# ------------------------------------------------------------------ code statistics
+def categorical_accuracy(codes, labels, n_codes: int | None = None) -> float:
+    """Unsupervised accuracy of a discrete code: each code value is mapped to its
+    majority label among the given rows, then the fraction of rows labelled right."""
+    codes = torch.as_tensor(codes).long().cpu().reshape(-1)
+    labels = torch.as_tensor(labels).long().cpu().reshape(-1)
+    if codes.shape != labels.shape:
+        raise ConfigError(f"{codes.numel()} codes but {labels.numel()} labels")
+    if codes.numel() == 0:
+        return float("nan")
+    n_codes = max(int(n_codes or 0), int(codes.max()) + 1)
+    table = torch.zeros(n_codes, int(labels.max()) + 1, dtype=torch.int64)
+    table.index_put_((codes, labels), torch.ones_like(codes), accumulate=True)
+    return float(table.max(1).values.sum()) / codes.numel()
+
+
+def majority_mapping(codes, labels, n_codes: int) -> list[int]:
+    """The majority label of each code value (-1 for a value never used)."""
+    codes = torch.as_tensor(codes).long().cpu().reshape(-1)
+    labels = torch.as_tensor(labels).long().cpu().reshape(-1)
+    table = torch.zeros(n_codes, int(labels.max()) + 1, dtype=torch.int64)
+    table.index_put_((codes, labels), torch.ones_like(codes), accumulate=True)
+    best = table.argmax(1)
+    best[table.sum(1) == 0] = -1
+    return best.tolist()

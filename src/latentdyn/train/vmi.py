@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from latentdyn.errors import ConfigError
-from latentdyn.analysis.mi import GAUSS_ENTROPY, categorical_accuracy
+from latentdyn.models.codes import GAUSS_ENTROPY, categorical_accuracy
 from latentdyn.models.vmi import VMIConfig, VMIVAE
 from latentdyn.train.config import TrainConfig
 from latentdyn.models.build import make_adam, seeded_init

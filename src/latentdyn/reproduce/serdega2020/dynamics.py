@@ -86,7 +86,7 @@ def dynamics(model, data, profile: Profile, seed: int, device) -> DynResult:
 def _categorical_timecourse(model, data, cat, trial_labels, device):
     """Per step: the fraction of trials keeping their category of t = 0, and the
     fraction whose category maps (majority over the training set) to their label."""
-    from latentdyn.analysis.mi import majority_mapping
+    from latentdyn.models.codes import majority_mapping
 
     same_cat = (cat == cat[:, :1]).double().mean(0).numpy()
     train_codes = torch.cat([
