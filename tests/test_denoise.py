@@ -1,5 +1,6 @@
 """Denoising across model families: metrics, the comparison core on toy models, the
-files it writes, and `latentdyn compare denoise` end to end."""
+study package (profiles, options checked first, claims), the files it writes, and
+`latentdyn compare denoise` end to end (bare at the smoke profile, and --given-only)."""
 
 import json
 import math
@@ -8,23 +9,23 @@ import pytest
 import torch
 from torch import nn
 
-from latentdyn.data import load_dataset
-from latentdyn.reproduce.denoise import (
+from latentdyn.analysis.denoising import (
     COLUMNS,
+    NOISES,
     Method,
     compare_denoising,
-    comparison_figure,
     corruption_seed,
     lsd_method,
-    markdown_table,
     psnr,
     repeated_inference_method,
-    run_comparison,
     ssim,
-    write_tables,
 )
-from latentdyn.errors import ConfigError
-from latentdyn.analysis.lsd import basis_from_model
+from latentdyn.analysis.lsd import DEFAULT_KS, basis_from_model
+from latentdyn.data import load_dataset
+from latentdyn.errors import ConfigError, LatentdynError
+from latentdyn.figures.denoise import comparison_figure
+from latentdyn.reporting.denoise_tables import markdown_table, write_tables
+from latentdyn.reproduce.denoise import PROFILES, Profile, run
 
 torch.set_num_threads(1)
 
@@ -160,13 +161,13 @@ def test_without_classifier_accuracy_is_nan_and_tables_render(toy, tmp_path):
 
 
 # ----------------------------------------------------------------------------- runner
-def test_run_comparison_with_model_objects(toy, tmp_path):
+def test_run_with_model_objects(toy, tmp_path):
     ds, model, clf = toy
     gan = ProjectionModel(ds.train_images, 5)
-    res = run_comparison(tmp_path / "out", "quick", vae=model, gan=gan, classifier=clf,
-                         dataset=DATASET, noises=["gaussian"],
-                         levels=[0.2, 0.4], steps=[1, 2], ks=[1, 4], n_test=40,
-                         n_prior=100, max_per_class=40, examples=2, gan_inference=True)
+    res = run("quick", tmp_path / "out", vae=model, gan=gan, classifier=clf,
+              dataset=DATASET, noises=["gaussian"],
+              levels=[0.2, 0.4], steps=[1, 2], ks=[1, 4], n_test=40,
+              n_prior=100, max_per_class=40, examples=2, gan_inference=True, progress=False)
     out = tmp_path / "out"
     families = {r["family"] for r in res.rows}
     assert families == {"clean", "input", "vae-inference", "lsd-gan", "lsd-vae", "gan-inference"}
@@ -176,7 +177,8 @@ def test_run_comparison_with_model_objects(toy, tmp_path):
                  "figures/denoise_curves.png", "figures/denoise_examples_gaussian.png"):
         assert (out / name).is_file(), name
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "finished" and manifest["kind"] == "compare-denoise"
+    assert manifest["status"] == "completed" and manifest["kind"] == "compare-denoise"
+    assert not (out / "runs").exists() and not (out / "claims.json").exists()
     assert manifest["config"]["levels"] == [0.2, 0.4]
     html = (out / "report.html").read_text()
     assert "LSD truncation" in html and "lsd-gan k=4" in html
@@ -186,14 +188,14 @@ def test_run_comparison_with_model_objects(toy, tmp_path):
 def test_compare_denoise_cli_skips_missing_families(tmp_path, capsys):
     from latentdyn.cli import main
 
-    run = tmp_path / "vae"
+    vae_run = tmp_path / "vae"
     assert main(["train", "--model", "vae", "--dataset", DATASET, "--nz", "4", "--hidden", "16",
-                 "--epochs", "1", "--batch-size", "40", "--device", "cpu", "--out", str(run),
+                 "--epochs", "1", "--batch-size", "40", "--device", "cpu", "--out", str(vae_run),
                  "--quiet"]) == 0
     out = tmp_path / "cmp"
-    rc = main(["compare", "denoise", "--vae", str(run), "--dataset", DATASET, "--out", str(out),
+    rc = main(["compare", "denoise", "--vae", str(vae_run), "--dataset", DATASET, "--out", str(out),
                "--noise", "swap", "--levels", "0.2", "--steps", "1,3", "--n-test", "20",
-               "--examples", "0", "--no-progress"])
+               "--examples", "0", "--no-progress", "--given-only"])
     assert rc == 0
     err = capsys.readouterr().err
     assert "skipped lsd-gan" in err and "skipped lsd-vae" in err
@@ -204,3 +206,121 @@ def test_compare_denoise_cli_skips_missing_families(tmp_path, capsys):
     assert "skipped" in html and "classifier" in html
     assert main(["compare", "denoise", "--profile", "huge"]) != 0
     assert main(["compare", "denoise", "--levels", "a,b", "--out", str(out)]) == 2
+
+
+def test_compare_denoise_bare_smoke_trains_then_reuses(tmp_path, capsys):
+    from latentdyn.cli import main
+
+    out = tmp_path / "bare"
+    args = ["compare", "denoise", "--profile", "smoke", "--out", str(out), "--noise",
+            "gaussian,swap", "--examples", "1", "--device", "cpu", "--quiet"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == f"report: {out / 'report.html'}"
+    assert "skipped" not in captured.err
+    weights = {n: out / "runs" / n / "model.safetensors"
+               for n in ("vae", "classifier", "gan", "encoder")}
+    assert all(w.is_file() for w in weights.values())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["skipped"] == {}
+    assert {r["family"] for r in summary["rows"]} == {"clean", "input", "vae-inference",
+                                                      "lsd-gan", "lsd-vae"}
+    assert summary["settings"]["profile"] == "smoke" and summary["settings"]["ks"] == [1, 3]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "completed"
+    assert manifest["command"][:3] == ["latentdyn", "compare", "denoise"]
+    assert manifest["runs"]["gan"] == str(out / "runs" / "encoder")
+    assert {"train vae", "train classifier", "train gan", "train encoder"} <= set(
+        manifest["timings"])
+    assert "Trained here" in (out / "report.html").read_text()
+    mtimes = {n: w.stat().st_mtime_ns for n, w in weights.items()}
+    assert main(args) == 0  # the same command again: every run reused, none retrained
+    assert {n: w.stat().st_mtime_ns for n, w in weights.items()} == mtimes
+
+
+def test_compare_denoise_given_only_scores_only_the_input(tmp_path, capsys):
+    from latentdyn.cli import main
+
+    out = tmp_path / "input-only"
+    assert main(["compare", "denoise", "--given-only", "--dataset", DATASET, "--out", str(out),
+                 "--noise", "flip", "--levels", "0.1,0.3", "--n-test", "12", "--examples", "0",
+                 "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "only the corrupted input is scored" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert {r["family"] for r in summary["rows"]} == {"clean", "input"}
+    assert set(summary["skipped"]) == {"vae-inference", "lsd-vae", "lsd-gan", "accuracy"}
+    for family in summary["skipped"]:
+        assert f"skipped {family}: " in err
+    assert not (out / "runs").exists()
+    assert json.loads((out / "manifest.json").read_text())["config"]["given_only"] is True
+
+
+# ------------------------------------------------------------------ the study package
+def test_profiles_keep_the_comparison_settings():
+    assert list(PROFILES) == ["quick", "paper", "smoke"]
+    assert all(isinstance(p, Profile) and p.name == k for k, p in PROFILES.items())
+    assert PROFILES["quick"].comparison() == {
+        "n_test": 500, "noises": list(NOISES), "levels": [0.1, 0.3, 0.5], "steps": [1, 5, 20],
+        "ks": list(DEFAULT_KS), "basis_images": 5000, "n_prior": 5000, "max_per_class": 500,
+        "examples": 6}
+    assert PROFILES["paper"].comparison() == {
+        "n_test": 10000, "noises": list(NOISES), "levels": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5],
+        "steps": [1, 5, 20, 80], "ks": list(DEFAULT_KS), "basis_images": None,
+        "n_prior": 50000, "max_per_class": 5000, "examples": 8}
+    quick = PROFILES["quick"].training()
+    assert quick["vae_epochs"] == 30 and quick["gan_epochs"] == 8 and quick["clf_epochs"] == 5
+    assert PROFILES["smoke"].dataset.startswith("synthetic:")
+
+
+@pytest.mark.parametrize("bad", [dict(levels=[1.5]), dict(steps=[0]), dict(ks=[0, 2]),
+                                 dict(n_test=0), dict(examples=-1), dict(noises=["blur"]),
+                                 dict(batch_size=0), dict(seed=-1), dict(profile="huge"),
+                                 dict(vae="no-such-run")])
+def test_bad_options_leave_the_output_folder_untouched(tmp_path, bad):
+    out = tmp_path / "out"
+    kwargs = dict(bad)
+    profile = kwargs.pop("profile", "smoke")
+    with pytest.raises(LatentdynError):
+        run(profile, out, dataset=DATASET, given_only=True, progress=False, **kwargs)
+    assert not out.exists()
+
+
+def test_a_failing_stage_marks_the_manifest_failed(toy, tmp_path):
+    ds, _, _ = toy
+
+    class Broken(nn.Module):
+        def encode(self, x):
+            raise RuntimeError("broken encoder")
+
+        def decode(self, z):
+            return z
+
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match="broken encoder"):
+        run("smoke", out, vae=Broken(), given_only=True, dataset=DATASET, n_test=8,
+            progress=False)
+    assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
+
+
+def test_a_given_run_of_another_image_size_is_refused_first(tmp_path):
+    from latentdyn.cli import main
+
+    vae_run = tmp_path / "vae"
+    assert main(["train", "--model", "vae", "--dataset", "synthetic:k=2,m=10,side=6,test=4",
+                 "--nz", "2", "--hidden", "8", "--epochs", "1", "--device", "cpu", "--out",
+                 str(vae_run), "--quiet"]) == 0
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match="takes 36"):
+        run("smoke", out, vae=str(vae_run), given_only=True, dataset=DATASET, progress=False)
+    assert not out.exists()
+
+
+def test_claims_none_yet():
+    from latentdyn.reproduce.denoise.claims import claims
+    from latentdyn.reproduce.denoise.stages import Comparison
+
+    rows = [{"family": "clean", "variant": "", "method": "clean", "noise": "none",
+             "level": 0.0, "n": 4, "accuracy": 1.0, "psnr": 100.0, "psnr_sem": 0.0,
+             "mse": 0.0, "ssim": 1.0}]
+    assert claims(Comparison(rows=rows, examples={}, n_test=4, image_shape=(8, 8))) == []

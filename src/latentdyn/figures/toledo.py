@@ -163,7 +163,7 @@ def denoise_curves(rows: Sequence[Mapping[str, Any]], caption: str = "",
     """Classifier accuracy (top) and PSNR against the clean image (bottom) against the
     noise level, one column per noise kind, one line per variant ("input", "k=…",
     "all"). ``rows``: dicts with ``noise``, ``level``, ``variant``, ``accuracy``,
-    ``psnr``, ``psnr_sem`` (the rows of :func:`latentdyn.reproduce.denoise.compare_denoising`
+    ``psnr``, ``psnr_sem`` (the rows of :func:`latentdyn.analysis.denoising.compare_denoising`
     with ``variant`` renamed as above). ``moderate``: noise -> level marked by a
     vertical line (the level a claim is evaluated at)."""
     rows = [r for r in rows if r["noise"] != "none"]
