@@ -20,3 +20,7 @@ class ConfigError(LatentdynError):
 
 class CheckpointError(LatentdynError):
     """A checkpoint or run folder that does not fit the requested model."""
+
+
+class FolderInUse(LatentdynError):
+    """Another latentdyn process is writing into the same output folder."""

@@ -25,12 +25,32 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+LOCK_NAME = ".latentdyn.lock"
+_TMP_PREFIX_MAX = 200  # a temporary name must fit NAME_MAX (255) even for a long target
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Flush a folder's entries (a rename into it) to disk, where the OS allows it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it onto ``path``."""
+    """Yield a temporary path beside ``path``; on success rename it onto ``path`` and
+    flush the folder, so the new file survives a crash right after."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:_TMP_PREFIX_MAX]}.", suffix=".tmp",
+                               dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -39,9 +59,60 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
+        fsync_dir(path.parent)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
+    """Hold the write lock of an output folder for the duration (created if needed).
+
+    An OS file lock (``flock``) on ``folder/.latentdyn.lock``: a second process asking
+    for it gets :class:`~latentdyn.errors.FolderInUse` at once, and the OS releases it
+    when its holder exits, so a lock left by a killed process never blocks. The same
+    process may take the lock of one folder once at a time.
+    """
+    import fcntl
+
+    from latentdyn.errors import FolderInUse
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderInUse(f"{folder} is in use by another latentdyn process") from None
+        try:
+            yield folder
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def refuse_existing(paths, overwrite: bool, hint: str = "--overwrite") -> None:
+    """Refuse to replace results: one line naming the first of ``paths`` that exists,
+    unless ``overwrite``. Two of ``paths`` that are the same file are an error too (one
+    output would swallow the other)."""
+    from latentdyn.errors import ConfigError
+
+    paths = [Path(p) for p in paths]
+    seen: dict = {}
+    for p in paths:
+        key = os.path.abspath(p)
+        if key in seen:
+            raise ConfigError(f"{p}: two outputs of this command would be the same file; "
+                              "choose another --out")
+        seen[key] = p
+    if overwrite:
+        return
+    for p in paths:
+        if p.exists():
+            raise ConfigError(f"{p}: exists; pass {hint} to replace it, or choose another --out")
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -1,14 +1,17 @@
 """The ``latentdyn`` command: a thin click layer over the plain-function API.
 
 Each subcommand lives in its own module and is registered in :data:`_COMMANDS`.
-Every :class:`~latentdyn.errors.LatentdynError` becomes one line on stderr and exit
-status 2, never a traceback.
+Every :class:`~latentdyn.errors.LatentdynError`, usage error and OS error (a full or
+read-only disk, a name too long) becomes one line starting ``error:`` on stderr and
+exit status 2, never a traceback. Anything else is a bug: one ``error: internal error``
+line and status 1 (``LATENTDYN_TRACEBACK=1`` shows the traceback).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 
 import click
@@ -78,13 +81,39 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.exceptions.UsageError as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        if exc.ctx is not None:
+            click.echo(f"(see '{exc.ctx.command_path} --help')", err=True)
+        return 2
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()}", err=True)
         return exc.exit_code
+    except OSError as exc:  # a disk that is full, read-only, a name too long, ...
+        click.echo(f"error: {_os_error(exc)}", err=True)
+        return 2
+    except MemoryError:
+        click.echo("error: out of memory; choose smaller sizes", err=True)
+        return 2
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except Exception as exc:  # a bug, not the user's input: status 1, and a way to see it
+        if os.environ.get("LATENTDYN_TRACEBACK"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        click.echo(f"error: internal error ({type(exc).__name__}: {first}); this is a bug in "
+                   "latentdyn, please report it (LATENTDYN_TRACEBACK=1 shows the traceback)",
+                   err=True)
+        return 1
     return 0
+
+
+def _os_error(exc: OSError) -> str:
+    """One line naming the path: ``PATH: reason``."""
+    path = exc.filename if exc.filename is not None else exc.filename2
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{path}: {reason}" if path is not None else reason
 
 
 def run() -> None:  # console-script entry point

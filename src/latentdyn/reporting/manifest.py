@@ -53,13 +53,26 @@ def device_info(device: torch.device | str) -> dict[str, Any]:
     return info
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name) -> torch.device:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` as a device; one line for anything else
+    or for a CUDA device this machine does not have."""
     from latentdyn.errors import ConfigError
 
+    if isinstance(name, torch.device):
+        name = str(name)
+    if not isinstance(name, str):
+        raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {name!r}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("device cuda was asked for, but no CUDA device is available")
+    if name != "cpu" and not (name == "cuda" or (name.startswith("cuda:")
+                                                and name[5:].isdigit())):
+        raise ConfigError(f"unknown device {name!r}; choose auto, cpu, cuda or cuda:N")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError("device cuda was asked for, but no CUDA device is available")
+        if ":" in name and int(name[5:]) >= torch.cuda.device_count():
+            raise ConfigError(f"device {name} does not exist; this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
     return torch.device(name)
 
 
