@@ -157,7 +157,8 @@ def test_cli_sweep_end_to_end(tmp_path, capsys):
         assert r["ll_k"] == 10 and r["ll_images"] == 40
         assert 0 <= r["active_units"] <= r["nz"] and r["wall_s"] > 0
         run = out / r["point"]
-        assert {p.name for p in run.iterdir()} == {"config.json", "manifest.json",
+        assert {p.name for p in run.iterdir()
+                if p.name != ".latentdyn.lock"} == {"config.json", "manifest.json",
                                                   "metrics.csv", "model.safetensors",
                                                   "checkpoint.safetensors"}
         model, config = latentdyn.load_run(run)

@@ -61,3 +61,32 @@ def _check_ndim(x: Tensor, name: str, ndim) -> None:
 
 
 _INTS = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+def as_generator(generator, device=None) -> torch.Generator | None:
+    """The random source of every public function: ``None`` (PyTorch's global one), an
+    int seed (a new generator seeded with it), or a ``torch.Generator``. On another
+    device than ``device`` a generator seeds a fresh one there, deterministically."""
+    if generator is None:
+        return None
+    dev = torch.device(device) if device is not None else None
+    if isinstance(generator, int) and not isinstance(generator, bool):
+        if not 0 <= generator < 2**64:
+            raise ConfigError(f"a seed must be an integer in [0, 2**64), got {generator}")
+        return torch.Generator(device=dev or "cpu").manual_seed(generator)
+    if not isinstance(generator, torch.Generator):
+        raise ConfigError(f"generator must be a torch.Generator or an int seed, got {generator!r}")
+    if dev is None or _same_device(torch.device(generator.device), dev):
+        return generator
+    seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator))
+    return torch.Generator(device=dev).manual_seed(seed)
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    if a.type != b.type:
+        return False
+    if a.type != "cuda":
+        return True
+    current = torch.cuda.current_device() if torch.cuda.is_available() else 0
+    return (a.index if a.index is not None else current) == \
+        (b.index if b.index is not None else current)

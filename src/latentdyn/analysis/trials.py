@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from latentdyn.checks import as_generator
 from latentdyn.analysis import (
     Hierarchy,
     closest_level,
@@ -44,9 +45,11 @@ def level_seed(seed: int, k: int) -> int:
 
 
 # ------------------------------------------------------------------------ trials
-def select_trials(labels: Tensor, label: int, n: int, generator: torch.Generator) -> Tensor:
+def select_trials(labels: Tensor, label: int, n: int,
+                  generator: torch.Generator | int) -> Tensor:
     """Indices of ``n`` training images of ``label``: drawn without replacement when
     there are enough of them, with replacement otherwise."""
+    generator = as_generator(generator)
     pool = (labels == label).nonzero().flatten()
     if pool.numel() == 0:
         raise ConfigError(f"no training images with label {label}")
@@ -55,9 +58,10 @@ def select_trials(labels: Tensor, label: int, n: int, generator: torch.Generator
     return pool[torch.randint(pool.numel(), (n,), generator=generator)]
 
 
-def select_any_trials(labels: Tensor, n: int, generator: torch.Generator) -> Tensor:
+def select_any_trials(labels: Tensor, n: int, generator: torch.Generator | int) -> Tensor:
     """Indices of ``n`` training images of any label: a random permutation's first
     ``n``, or (when there are fewer images) ``n`` drawn with replacement after it."""
+    generator = as_generator(generator)
     idx = torch.randperm(len(labels), generator=generator)[:n]
     if n > len(labels):
         idx = torch.randint(len(labels), (n,), generator=generator)

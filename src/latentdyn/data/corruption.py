@@ -2,9 +2,10 @@
 
 Every function takes a batch ``x`` of shape ``(N, ...)`` (usually ``(N, D)``) with
 values in [0, 1], returns a new tensor of the same shape, dtype and device, never
-modifies ``x`` in place, and draws its randomness from ``generator`` (which must live
-on ``x``'s device), so the same seed gives the same output. Each image is treated as
-a flat vector of its ``D`` pixels.
+modifies ``x`` in place, and draws its randomness from ``generator`` (an int seed, or
+a ``torch.Generator``: one on another device than ``x`` seeds a fresh one there), so the
+same seed gives the same output. Each image is treated as a flat vector of its ``D``
+pixels.
 
 Kinds (``p`` in [0, 1] throughout):
 
@@ -26,21 +27,24 @@ import math
 import torch
 from torch import Tensor
 
+from latentdyn.checks import as_generator
 from latentdyn.errors import ConfigError
 
 NOISE_KINDS = ("swap", "flip", "salt_pepper", "gaussian", "mask")
 
 
 def corrupt(
-    x: Tensor, kind: str = "swap", p: float = 0.2, generator: torch.Generator | None = None
+    x: Tensor, kind: str = "swap", p: float = 0.2, generator: torch.Generator | int | None = None
 ) -> Tensor:
-    """Corrupt the batch ``x`` with noise ``kind`` at level ``p`` (see the module doc)."""
+    """Corrupt the batch ``x`` with noise ``kind`` at level ``p`` (see the module doc).
+
+    ``generator``: a ``torch.Generator``, an int seed, or None (the global source)."""
     if kind not in _KINDS:
         raise ConfigError(f"unknown noise kind {kind!r}; choose from {', '.join(NOISE_KINDS)}")
     return _KINDS[kind](x, p, generator)
 
 
-def swap(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> Tensor:
+def swap(x: Tensor, p: float = 0.2, generator: torch.Generator | int | None = None) -> Tensor:
     """Permute the intensities of the pixels selected with probability ``p``, per image.
 
     Vectorised over the batch with one sort. Each pixel draws u ~ U[0, 1) and is selected
@@ -51,7 +55,7 @@ def swap(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) ->
     permutation of each image's selected pixels, the others left in place. u is float64
     so that ties, which would fall back to position order, practically never occur.
     """
-    flat, p = _prepare(x, p)
+    flat, p, generator = _prepare(x, p, generator)
     if p == 0.0 or flat.shape[1] < 2:
         return x.clone()
     u = torch.rand(flat.shape, generator=generator, device=flat.device, dtype=torch.float64)
@@ -62,30 +66,30 @@ def swap(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) ->
     return out.view_as(x)
 
 
-def flip(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> Tensor:
+def flip(x: Tensor, p: float = 0.2, generator: torch.Generator | int | None = None) -> Tensor:
     """Selected pixels (probability ``p`` each) become ``1 - x``."""
-    flat, p = _prepare(x, p)
+    flat, p, generator = _prepare(x, p, generator)
     return torch.where(_select(flat, p, generator), 1.0 - flat, flat).view_as(x)
 
 
-def salt_pepper(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> Tensor:
+def salt_pepper(x: Tensor, p: float = 0.2, generator: torch.Generator | int | None = None) -> Tensor:
     """Selected pixels (probability ``p`` each) become 0 or 1 with equal probability."""
-    flat, p = _prepare(x, p)
+    flat, p, generator = _prepare(x, p, generator)
     selected = _select(flat, p, generator)
     salt = torch.rand(flat.shape, generator=generator, device=flat.device) < 0.5
     return torch.where(selected, salt.to(flat.dtype), flat).view_as(x)
 
 
-def gaussian(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> Tensor:
+def gaussian(x: Tensor, p: float = 0.2, generator: torch.Generator | int | None = None) -> Tensor:
     """Add N(0, p²) noise to every pixel (``p`` is the std) and clip to [0, 1]."""
-    flat, p = _prepare(x, p)
+    flat, p, generator = _prepare(x, p, generator)
     noise = torch.randn(flat.shape, generator=generator, device=flat.device, dtype=flat.dtype)
     return (flat + p * noise).clamp_(0.0, 1.0).view_as(x)
 
 
-def mask(x: Tensor, p: float = 0.2, generator: torch.Generator | None = None) -> Tensor:
+def mask(x: Tensor, p: float = 0.2, generator: torch.Generator | int | None = None) -> Tensor:
     """Selected pixels (probability ``p`` each) become 0."""
-    flat, p = _prepare(x, p)
+    flat, p, generator = _prepare(x, p, generator)
     return flat.masked_fill(_select(flat, p, generator), 0.0).view_as(x)
 
 
@@ -97,8 +101,9 @@ def _select(flat: Tensor, p: float, generator) -> Tensor:
     return torch.rand(flat.shape, generator=generator, device=flat.device) < p
 
 
-def _prepare(x, p) -> tuple[Tensor, float]:
-    """Validate ``x`` and ``p``; return ``x`` as a contiguous ``(N, D)`` view and float ``p``."""
+def _prepare(x, p, generator) -> tuple[Tensor, float, torch.Generator | None]:
+    """Validate ``x``, ``p`` and ``generator``; return ``x`` as a contiguous ``(N, D)``
+    view, float ``p`` and a generator on ``x``'s device."""
     if not isinstance(x, Tensor):
         raise ConfigError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
@@ -112,4 +117,4 @@ def _prepare(x, p) -> tuple[Tensor, float]:
     p = float(p)
     if not math.isfinite(p) or not 0.0 <= p <= 1.0:
         raise ConfigError(f"noise level p must be in [0, 1], got {p}")
-    return x.flatten(1).contiguous(), p
+    return x.flatten(1).contiguous(), p, as_generator(generator, x.device)

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from latentdyn.checks import as_generator
 from latentdyn.errors import ConfigError
 from latentdyn.models.inference import inference_mode, model_dtype, normalise_device
 from latentdyn.models.protocol import (
@@ -104,7 +105,7 @@ def run_dynamics(
     _check_input(x0)
     x_steps = _x_steps(record_x, steps)
     dev = normalise_device(torch.device(device) if device is not None else model_device(model))
-    gen = _device_generator(generator, dev)
+    gen = as_generator(generator, dev)
     n = x0.shape[0]
     slot = {t: k for k, t in enumerate(x_steps)}
     encode, decode = step_maps(model, mode, gen)
@@ -181,19 +182,6 @@ def _x_steps(record_x, steps: int) -> tuple[int, ...]:
     if bad:
         raise ConfigError(f"record_x steps must be in [0, {steps}], got {bad}")
     return tuple(ts)
-
-
-def _device_generator(generator, dev: torch.device) -> torch.Generator | None:
-    if generator is None:
-        return None
-    if isinstance(generator, int) and not isinstance(generator, bool):
-        return torch.Generator(device=dev).manual_seed(generator)
-    if not isinstance(generator, torch.Generator):
-        raise ConfigError(f"generator must be a torch.Generator or an int seed, got {generator!r}")
-    if normalise_device(torch.device(generator.device)) == dev:
-        return generator
-    seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator))
-    return torch.Generator(device=dev).manual_seed(seed)
 
 
 def _probe(model, x: Tensor) -> tuple[int, int, torch.dtype, torch.dtype]:

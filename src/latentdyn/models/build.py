@@ -1,13 +1,60 @@
-"""Building a network reproducibly: initial weights from a seed alone, and the Adam
-optimizer every trainer (and the MI evaluator's auxiliary Q) uses."""
+"""Building a network reproducibly: initial weights from a seed alone (after checking
+that they fit in memory), and the Adam optimizer every trainer (and the MI evaluator's
+auxiliary Q) uses."""
 
 from __future__ import annotations
 
+import os
+
 import torch
+
+# bytes per parameter while training: the weight, its gradient and Adam's two moments
+TRAINING_BYTES_PER_PARAMETER = 16
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (``MemAvailable`` where the OS
+    reports it, else the physical memory)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def parameter_count(build) -> int:
+    """Parameters of the module ``build()`` makes, counted without allocating them (the
+    module is built on PyTorch's meta device)."""
+    with torch.device("meta"):
+        module = build()
+    return sum(p.numel() for p in module.parameters())
+
+
+def check_fits(build, budget: int | None = None) -> int:
+    """The parameter count of ``build()``; a one-line error when training it would need
+    more memory than ``budget`` (default: what is available now)."""
+    from latentdyn.errors import ConfigError
+
+    n = parameter_count(build)
+    need = n * TRAINING_BYTES_PER_PARAMETER
+    budget = available_memory() if budget is None else budget
+    if need > budget:
+        raise ConfigError(f"the model has {n:,} parameters: training it needs about "
+                          f"{need / 2**30:,.1f} GiB, more than the {budget / 2**30:,.1f} GiB "
+                          "available; choose smaller sizes")
+    return n
 
 
 def seeded_init(seed: int, build):
-    """Build a module with parameters drawn from ``seed`` without touching global RNG."""
+    """Build a module with parameters drawn from ``seed`` without touching global RNG,
+    after :func:`check_fits` has made sure it fits in memory."""
+    check_fits(build)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return build()

@@ -80,6 +80,9 @@ def guard_output(out: str | Path, identity: Mapping[str, Any], overwrite: bool) 
 
 
 # ------------------------------------------------------------------------ lifecycle
+STAGING = ".staging"  # where a run's results grow until they replace the old ones
+
+
 class StudyRun:
     """One reproduction writing into ``out``: its manifest, stage timings and messages.
 
@@ -87,41 +90,70 @@ class StudyRun:
 
         with StudyRun(out, "reproduce nagano2017", settings, seed=0, device=dev) as run:
             with run.stage("train", "training the VAE"):
-                model = ...
-            run.record(claims=...)
+                model = train_into(run.folder / "model")       # runs: in the folder
+            save_figures(run.out / "figures")                   # results: in run.out
 
-    On entry ``manifest.json`` is written with status ``running`` (and the command
-    line); on exit ``completed``, or ``failed`` when an exception left the block (the
-    exception is not swallowed). ``timings`` maps each stage to its seconds.
+    On entry the folder is locked (a second process writing there gets one ``error:``
+    line) and the results are written into ``run.out``, a staging folder inside it,
+    with a manifest of status ``running`` and the command line. When the block ends
+    they replace the folder's earlier results at once, with status ``completed``. When
+    an exception leaves the block (it is not swallowed), the staging folder is removed:
+    a completed result already in the folder stays exactly as it was, and a folder
+    without one gets a manifest of status ``failed``. Runs a study trains (and reuses
+    on the next call) live in ``run.folder`` itself, never in the staging folder.
+    ``timings`` maps each stage to its seconds.
     """
 
     def __init__(self, out: str | Path, kind: str, config: Mapping[str, Any], *, seed,
                  device, data: Mapping[str, Any] | None = None,
                  argv: Sequence[str] | None = None, progress: bool = True):
-        self.out = Path(out)
+        self.folder = Path(out)
+        self.out = self.folder / STAGING
         self.kind, self.config, self.seed, self.device = kind, dict(config), seed, device
         self.data = dict(data or {})
         self.argv = list(argv) if argv is not None else None
         self.progress = progress
         self.timings: dict[str, float] = {}
         self.manifest = None
+        self._lock = None
         self._t0 = time.perf_counter()
 
     def __enter__(self) -> "StudyRun":
+        import shutil
+
         from latentdyn.cli import invocation
+        from latentdyn.io import folder_lock
         from latentdyn.reporting.manifest import Manifest
 
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.manifest = Manifest(self.out / "manifest.json", kind=self.kind, config=self.config,
-                                 seed=self.seed, device=self.device, data=self.data,
-                                 argv=self.argv if self.argv is not None else invocation())
-        self.manifest.write("running")
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ConfigError(f"{self.folder}: exists and is not a folder")
+        self._lock = folder_lock(self.folder)
+        self._lock.__enter__()
+        try:
+            if self.out.exists():  # left by a killed run: its results never counted
+                shutil.rmtree(self.out)
+            self.out.mkdir()
+            self.manifest = Manifest(self.out / "manifest.json", kind=self.kind,
+                                     config=self.config, seed=self.seed, device=self.device,
+                                     data=self.data,
+                                     argv=self.argv if self.argv is not None else invocation())
+            self.manifest.write("running")
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
         self._t0 = time.perf_counter()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        self.manifest.update(timings=self.timings)
-        self.manifest.write("failed" if exc_type is not None else "completed")
+        try:
+            self.manifest.update(timings=self.timings)
+            if exc_type is None:
+                self.manifest.write("completed")
+                _commit(self.out, self.folder)
+            else:
+                _abandon(self.out, self.folder, self.manifest)
+        finally:
+            self._lock.__exit__(None, None, None)
         return False
 
     @property
@@ -153,6 +185,39 @@ class StudyRun:
         """Add fields and write the manifest now (still ``running``)."""
         self.manifest.update(timings=self.timings, **fields)
         self.manifest.write()
+
+
+def _commit(staging: Path, folder: Path) -> None:
+    """Move every result of ``staging`` into ``folder``, replacing what was there (the
+    manifest last), then remove ``staging``."""
+    import os
+    import shutil
+
+    from latentdyn.io import fsync_dir
+
+    entries = sorted(staging.iterdir(), key=lambda p: p.name == "manifest.json")
+    for src in entries:
+        dest = folder / src.name
+        if dest.is_dir() and not dest.is_symlink():
+            shutil.rmtree(dest)
+        os.replace(src, dest)
+    staging.rmdir()
+    fsync_dir(folder)
+
+
+def _abandon(staging: Path, folder: Path, manifest) -> None:
+    """Drop a failed run's results; record the failure only where no completed result
+    would be hidden by it."""
+    import shutil
+
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        old = json.loads((folder / "manifest.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        old = None
+    if old != "completed":
+        manifest.path = folder / "manifest.json"
+        manifest.write("failed")
 
 
 def finish(out: str | Path, claims: Sequence, progress: bool = True,

@@ -23,13 +23,13 @@ from tqdm.auto import tqdm
 
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import ConfigError, LatentdynError
-from latentdyn.io import write_json
+from latentdyn.io import LOCK_NAME, folder_lock, write_json
 from latentdyn.reporting.manifest import now_iso, resolve_device, versions
 from latentdyn.sweep.folder import point_state, row_from_folder
 from latentdyn.sweep.jobs import run_job, run_pool
 from latentdyn.sweep.spec import Point, SweepSpec
 from latentdyn.sweep.summary import COLUMNS, read_summary, write_summary
-from latentdyn.train.runs import RUN_FILES
+from latentdyn.train.loop import clear_run
 
 #: IWAE samples per test image when none is given: Burda et al.'s 5000 on a GPU; 500 on
 #: a CPU, where k = 5000 over 10 000 test images costs about as much as 10 training epochs
@@ -81,8 +81,8 @@ def _open_folder(out: Path, spec: SweepSpec, overwrite: bool) -> dict:
         for name in previous.get("points") or []:
             folder = out / str(name)
             if folder.is_dir() and folder.parent == out:
-                for f in RUN_FILES:
-                    (folder / f).unlink(missing_ok=True)
+                clear_run(folder)  # the sweep folder is locked: no one trains its points
+                (folder / LOCK_NAME).unlink(missing_ok=True)
                 try:
                     folder.rmdir()
                 except OSError:
@@ -188,6 +188,17 @@ def run_sweep(
     data = dataset if dataset is not None else load_dataset(spec.base.dataset,
                                                             spec.base.data_dir)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder")
+    with folder_lock(out):
+        return _sweep(spec, out, data, device, workers=workers, max_ensemble=max_ensemble,
+                      ll_k=ll_k, ll_images=ll_images, overwrite=overwrite, progress=progress,
+                      stop_after_epoch=stop_after_epoch, argv=argv)
+
+
+def _sweep(spec: SweepSpec, out: Path, data, device, *, workers, max_ensemble, ll_k,
+           ll_images, overwrite, progress, stop_after_epoch, argv) -> Path:
+    """The body of :func:`run_sweep`, with the sweep folder locked."""
     previous = _open_folder(out, spec, overwrite)
     sweep_json, summary_path = out / "sweep.json", out / "summary.csv"
     points = spec.points()

@@ -85,6 +85,10 @@ class ClassifierTask:
         self._acc = torch.zeros(2, device=device)  # correct, seen (this epoch)
         self._labels_checked = False
 
+    def check_data(self, data) -> None:
+        """Labels beyond the classifier's classes are refused before anything is written."""
+        check_labels(data.train_labels, self.model.num_classes)
+
     def train_step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> Tensor:
         if not self._labels_checked:
             check_labels(y, self.model.num_classes)

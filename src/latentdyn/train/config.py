@@ -15,6 +15,23 @@ from typing import Any
 from latentdyn.errors import ConfigError
 
 
+MAX_SEED = 2**32 - 1
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_int(name: str, v, low: int, high: int | None = None) -> None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and v >= low and (
+        high is None or v <= high)
+    if not ok:
+        bound = {0: "a non-negative integer", 1: "a positive integer"}.get(low, f">= {low}")
+        if high is not None:
+            bound += f" at most {high}"
+        raise ConfigError(f"{name} must be {bound}, got {v!r}")
+
+
 @dataclass
 class TrainConfig:
     # what to train
@@ -41,24 +58,25 @@ class TrainConfig:
     eval_every: int = 1  # epochs; test ELBO is always computed after the last epoch
 
     def validate(self) -> "TrainConfig":
-        def positive_int(name: str, allow_zero: bool = False) -> None:
-            v = getattr(self, name)
-            ok = isinstance(v, int) and not isinstance(v, bool) and (v >= 0 if allow_zero else v > 0)
-            if not ok:
-                what = "a non-negative" if allow_zero else "a positive"
-                raise ConfigError(f"{name} must be {what} integer, got {v!r}")
-
-        positive_int("nz")
-        positive_int("hidden")
-        positive_int("n_samples")
-        positive_int("batch_size")
-        positive_int("epochs", allow_zero=True)
-        positive_int("checkpoint_every")
-        positive_int("eval_every")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+        """Check every field's type and range; one line naming the first bad one."""
+        for name in ("model", "dataset", "activation", "device"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigError(f"{name} must be a non-empty string, got "
+                                  f"{getattr(self, name)!r}")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ConfigError(f"data_dir must be a folder path, got {self.data_dir!r}")
+        for name in ("nz", "hidden", "n_samples", "batch_size", "checkpoint_every",
+                     "eval_every"):
+            _check_int(name, getattr(self, name), 1)
+        _check_int("epochs", self.epochs, 0)
+        _check_int("seed", self.seed, 0, MAX_SEED)
+        if not (_is_number(self.lr) and math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+        for name in ("lr_factors", "lr_milestones"):
+            v = getattr(self, name)
+            if not isinstance(v, (list, tuple)) or not all(_is_number(x) and math.isfinite(x)
+                                                           for x in v):
+                raise ConfigError(f"{name} must be a list of numbers, got {v!r}")
         if len(self.lr_factors) != len(self.lr_milestones) + 1:
             raise ConfigError(
                 "lr_factors needs one more entry than lr_milestones "
@@ -72,10 +90,17 @@ class TrainConfig:
             raise ConfigError(
                 f"lr_milestones must be increasing fractions in [0, 1], got {self.lr_milestones}"
             )
-        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
-            raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.device not in ("auto", "cpu", "cuda") and not (
+                self.device.startswith("cuda:") and self.device[5:].isdigit()):
+            raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if not isinstance(self.model_options, dict):
             raise ConfigError("model_options must be a table/mapping")
+        clash = sorted(set(self.model_options) & (_FIELDS | {"input_dim"}))
+        if clash:
+            k = clash[0]
+            raise ConfigError(f"option {k!r} is set by "
+                              + ("the data" if k == "input_dim" else f"--{k.replace('_', '-')}")
+                              + ", not by --option")
         return self
 
     def lr_at(self, epoch: int) -> float:
@@ -134,3 +159,6 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config file must hold a table of options")
     return {k.replace("-", "_"): v for k, v in data.items()}
+
+
+_FIELDS = {f.name for f in fields(TrainConfig)}

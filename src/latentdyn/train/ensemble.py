@@ -10,6 +10,7 @@ tolerance).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import torch
@@ -17,6 +18,7 @@ from torch import Tensor
 
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import ConfigError
+from latentdyn.io import folder_lock
 from latentdyn.reporting.manifest import resolve_device
 from latentdyn.train.config import TrainConfig
 from latentdyn.train.loop import CallbackProgress, begin_member, common_start, fit, open_member
@@ -109,19 +111,25 @@ def train_ensemble(
                                                             configs[0].data_dir)
     # equal learning rates side by side: one Adam call per rate
     order = sorted(range(len(configs)), key=lambda i: (configs[i].lr, i))
-    members = []
-    for i in order:
-        cfg, out = configs[i], Path(outs[i])
-        resume = prepare_out(out, cfg, resume=not overwrite, overwrite=overwrite)
-        members.append(open_member(cfg, out, VAETask(cfg, data.dim, device), device, resume))
-    common_start(members)
-    for m in members:
-        begin_member(m, data, device, argv, ensemble={"size": len(members), **(info or {})})
-    runner = EnsembleRunner(members)
-    cfg0 = members[0].config
-    last_epoch = cfg0.epochs if stop_after_epoch is None else min(cfg0.epochs, stop_after_epoch)
-    kept = fit(runner, data, device, last_epoch,
-               CallbackProgress(progress) if progress is not None else None, strict=False)
+    for i in order:  # every folder checked before any is touched
+        prepare_out(Path(outs[i]), configs[i], resume=not overwrite, overwrite=overwrite)
+    tasks = {i: VAETask(configs[i], data.dim, device) for i in order}
+    with contextlib.ExitStack() as locks:
+        members = []
+        for i in order:
+            cfg, out = configs[i], Path(outs[i])
+            locks.enter_context(folder_lock(out))
+            resume = prepare_out(out, cfg, resume=not overwrite, overwrite=overwrite)
+            members.append(open_member(cfg, out, tasks[i], device, resume))
+        common_start(members)
+        for m in members:
+            begin_member(m, data, device, argv, ensemble={"size": len(members), **(info or {})})
+        runner = EnsembleRunner(members)
+        cfg0 = members[0].config
+        last_epoch = cfg0.epochs if stop_after_epoch is None else min(cfg0.epochs,
+                                                                        stop_after_epoch)
+        kept = fit(runner, data, device, last_epoch,
+                   CallbackProgress(progress) if progress is not None else None, strict=False)
     results: list = [None] * len(members)
     for pos, m in enumerate(members):  # back to the caller's order
         results[order[pos]] = {

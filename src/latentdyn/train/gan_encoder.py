@@ -140,6 +140,11 @@ class EncoderTask:
         acc = (logits.argmax(-1) == y).to(x.dtype)
         return loss, rec, ce, kl, acc
 
+    def check_data(self, data) -> None:
+        """Labels beyond the frozen classifier's classes are refused before any file."""
+        if self.classifier is not None:
+            check_labels(data.train_labels, self.classifier.num_classes)
+
     def train_step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> Tensor:
         self._ready()
         if self._seen == 0:

@@ -89,23 +89,58 @@ def open_member(config: TrainConfig, out: Path, task, device, resume: bool) -> M
     if resume and ckpt.exists():
         _restore(m, ckpt)
     elif not resume:
-        for name in RUN_FILES:  # a replaced run leaves nothing stale behind
-            (m.out / name).unlink(missing_ok=True)
+        clear_run(m.out)
     return m
 
 
+# what a replaced run leaves behind: its files and what was derived from it
+DERIVED = ("inputs.json", "samples", "lsd", "dynamics-*")
+
+
+def clear_run(out: Path) -> None:
+    """Remove a run's files and everything latentdyn derived from it in ``out``."""
+    import shutil
+
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+    for pattern in DERIVED:
+        for p in out.glob(pattern):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink(missing_ok=True)
+
+
 def _restore(m: Member, ckpt: Path) -> None:
+    """Weights, optimizer and RNG state from ``ckpt``; a one-line error, and nothing
+    written, when its metadata is not what :func:`checkpoint` writes."""
     tensors, meta = load_tensors(ckpt)
-    if meta.get("model") != m.config.model:
-        raise CheckpointError(f"{ckpt}: checkpoint is for model {meta.get('model')!r}")
+    if not isinstance(meta, dict) or meta.get("model") != m.config.model:
+        got = meta.get("model") if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(f"{ckpt}: checkpoint is for model {got!r}")
+    epoch, opts, rows = meta.get("epoch"), meta.get("optimizers"), meta.get("metrics")
+    if not (isinstance(epoch, int) and not isinstance(epoch, bool)
+            and 0 <= epoch <= m.config.epochs):
+        raise CheckpointError(f"{ckpt}: checkpoint epoch {epoch!r} is not an epoch of this "
+                              f"run (0..{m.config.epochs})")
+    if not isinstance(opts, dict) or set(opts) != set(m.task.optimizers) \
+            or not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise CheckpointError(f"{ckpt}: checkpoint metadata is damaged (optimizers or "
+                              "metrics missing or malformed)")
     load_model_weights(m.task.model, {k[6:]: v for k, v in tensors.items()
                                       if k.startswith("model.")}, str(ckpt))
-    for name, opt in m.task.optimizers.items():
-        restore_optimizer(f"optim.{name}", opt, tensors, meta["optimizers"][name])
-    m.data_gen.set_state(tensors["rng.data"])
-    m.noise_gen.set_state(tensors["rng.noise"])
-    m.start, m.rows = int(meta["epoch"]), list(meta["metrics"])
-    m.previous = meta.get("manifest")
+    try:
+        for name, opt in m.task.optimizers.items():
+            restore_optimizer(f"optim.{name}", opt, tensors, opts[name])
+        m.data_gen.set_state(tensors["rng.data"])
+        m.noise_gen.set_state(tensors["rng.noise"])
+    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{ckpt}: checkpoint state does not fit this run "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+                              ) from None
+    m.start, m.rows = epoch, list(rows)
+    previous = meta.get("manifest")
+    m.previous = previous if isinstance(previous, dict) else None
 
 
 def common_start(members: list[Member]) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import ConfigError
+from latentdyn.io import LOCK_NAME, folder_lock
 from latentdyn.reporting.manifest import resolve_device
 from latentdyn.train.config import TrainConfig
 from latentdyn.train.loop import (  # noqa: F401  (TrainingDiverged, metrics_csv re-exported)
@@ -32,13 +33,33 @@ from latentdyn.train.tasks import get_task
 _RESUMABLE_DIFFERENCES = {"device", "data_dir", "checkpoint_every", "eval_every"}
 
 
+def _contents(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME) if out.is_dir() else []
+
+
 def prepare_out(out: Path, config: TrainConfig, resume: bool, overwrite: bool) -> bool:
-    """Check what ``out`` holds; return True when an earlier run should be resumed."""
+    """Check what ``out`` holds; return True when an earlier run should be resumed.
+
+    An empty or missing folder starts a new run. A folder holding this run is resumed
+    with ``resume``; another run is replaced only with ``overwrite`` (``resume`` and
+    ``overwrite`` together: resume the same run, replace a different one). A folder
+    holding anything that is not a latentdyn run is never taken over.
+    """
     cfg_path = out / "config.json"
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: exists and is not a folder")
-    if not cfg_path.exists():
+    contents = _contents(out)
+    if not contents:
         return False
+    if not cfg_path.exists():
+        if not (out / "manifest.json").exists():
+            raise ConfigError(f"{out}: holds files that are not a latentdyn run "
+                              f"({', '.join(contents[:3])}{', …' if len(contents) > 3 else ''})"
+                              "; choose another --out")
+        if overwrite:
+            return False
+        raise ConfigError(f"{out}: holds a run without its config.json; pass --overwrite to "
+                          "replace it, or choose another --out")
     try:
         old = json.loads(cfg_path.read_text())
         if not isinstance(old, dict):
@@ -49,10 +70,12 @@ def prepare_out(out: Path, config: TrainConfig, resume: bool, overwrite: bool) -
         raise ConfigError(f"{out}: holds an unreadable config.json; pass --overwrite to replace it")
     if overwrite and not resume:
         return False
-    new = config.to_dict()
+    new = json.loads(json.dumps(config.to_dict()))
     diffs = [k for k in sorted(set(old) | set(new))
              if k not in _RESUMABLE_DIFFERENCES and old.get(k) != new.get(k)]
     if resume:
+        if diffs and overwrite:
+            return False
         if diffs:
             k = diffs[0]
             raise ConfigError(
@@ -93,12 +116,19 @@ def train(
     do_resume = prepare_out(out, config, resume, overwrite)
     device = resolve_device(config.device)
     data = dataset if dataset is not None else load_dataset(config.dataset, config.data_dir)
-    member = open_member(config, out, task_cls(config, data.dim, device), device, do_resume)
-    begin_member(member, data, device, argv)
-    last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
-    steps = (len(data.train_labels) + config.batch_size - 1) // config.batch_size
-    bar = BarProgress(config.epochs, steps, member.start) if progress else None
-    fit(TaskRunner([member]), data, device, last_epoch, bar, strict=True)
+    task = task_cls(config, data.dim, device)
+    check = getattr(task, "check_data", None)
+    if callable(check):  # e.g. labels beyond a classifier's classes: before any file
+        check(data)
+    with folder_lock(out):
+        do_resume = prepare_out(out, config, resume, overwrite)  # again, under the lock
+        member = open_member(config, out, task, device, do_resume)
+        begin_member(member, data, device, argv)
+        last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs,
+                                                                        stop_after_epoch)
+        steps = (len(data.train_labels) + config.batch_size - 1) // config.batch_size
+        bar = BarProgress(config.epochs, steps, member.start) if progress else None
+        fit(TaskRunner([member]), data, device, last_epoch, bar, strict=True)
     return out
 
 

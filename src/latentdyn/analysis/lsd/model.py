@@ -22,7 +22,7 @@ from latentdyn.analysis.lsd.coefficients import (
     reconstruct,
     truncate,
 )
-from latentdyn.checks import as_float, as_labels
+from latentdyn.checks import as_float, as_generator, as_labels
 from latentdyn.errors import ConfigError
 from latentdyn.models.inference import decode_all, encode_all, latent_dim, predict_labels
 from latentdyn.models.protocol import check_model
@@ -70,8 +70,7 @@ def collect_latents(model, classifier, images: Tensor | None = None, n_prior: in
         raise ConfigError(f"n_prior must be >= 0, got {n_prior}")
     if images is None and n_prior == 0:
         raise ConfigError("collect_latents needs images or prior samples (n_prior > 0)")
-    if isinstance(generator, int) and not isinstance(generator, bool):
-        generator = torch.Generator().manual_seed(generator)
+    generator = as_generator(generator)
     zs, cs, ss = [], [], []
     counts = torch.zeros(num_classes, dtype=torch.int64)
 

@@ -100,11 +100,11 @@ def networks(r, prof: Profile, data, data_dir, seed: int, device, given: Given,
              given_only: bool) -> Networks:
     """Every network: the given ones, and unless ``given_only`` the missing ones
     trained (stages ``train vae``, ``train classifier``, ``train gan``, ``train
-    encoder`` of the study run ``r``) into ``r.out / "runs"``."""
+    encoder`` of the study run ``r``) into ``r.folder / "runs"``."""
     models, paths = dict(given.models), dict(given.paths)
     trained: dict[str, str] = {}
     if not given_only:
-        runs = r.out / "runs"
+        runs = r.folder / "runs"
         if "vae" not in models:
             with r.stage("train vae", f"vae: training the VAE ({prof.vae_epochs} epochs)"):
                 folder = _ensure(_vae_config(prof, data, data_dir, seed, device), runs / "vae",
@@ -129,7 +129,7 @@ def networks(r, prof: Profile, data, data_dir, seed: int, device, given: Given,
 def _gan_and_encoder(r, prof: Profile, data, seed: int, device, paths: dict):
     """Train the DCGAN, then its encoder on the frozen G and C; the encoder (which
     holds its generator) is the GAN of the comparison, its folder ``paths["gan"]``."""
-    runs = r.out / "runs"
+    runs = r.folder / "runs"
     with r.stage("train gan", f"gan: training the DCGAN ({prof.gan_epochs} epochs)"):
         gan_dir = _ensure(_gan_config(prof, data, seed, device, paths["classifier"]),
                           runs / "gan", data, r.progress)

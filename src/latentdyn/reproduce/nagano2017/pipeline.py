@@ -141,7 +141,7 @@ def hierarchy_stages(r: StudyRun, s: Setup, figs: dict) -> HierarchyResults:
     """The VAE, its hierarchy, and figures 1-4 and A.1 (saved into ``figs``)."""
     prof, out = s.prof, r.out
     with r.stage("train", None if s.given else "training the VAE"):
-        trained = s.given or S.train_model(s.config, out / "model", s.device, s.progress)
+        trained = s.given or S.train_model(s.config, r.folder / "model", s.device, s.progress)
     exp = S.experiment(s.data, prof, s.noise, s.mode, s.seed)
     with r.stage("hierarchy"):
         hier = S.hierarchy_stage(trained.model, exp)
@@ -172,7 +172,7 @@ def latent_size_stages(r: StudyRun, s: Setup, main: HierarchyResults,
     lp, out, p = s.prof.latent_size, r.out, s.prof.p_fig2
     exp = replace(S.experiment(s.data, s.prof, s.noise, s.mode, s.seed), steps=lp.steps)
     with r.stage("sweep", "latent-size sweep"):
-        sweep = L.sweep_stage(out / "sweep", s.data, lp, data_dir=s.data_dir, seed=s.seed,
+        sweep = L.sweep_stage(r.folder / "sweep", s.data, lp, data_dir=s.data_dir, seed=s.seed,
                               device=s.device, progress=s.progress)
     with r.stage("fig6"):
         scan = L.scan_stage(sweep, exp, lp.trials, p, s.device)
@@ -181,7 +181,7 @@ def latent_size_stages(r: StudyRun, s: Setup, main: HierarchyResults,
         elbo = L.elbo_stage(sweep, lp)
         figs["fig7"] = O.save_fig7(elbo, lp, out)
     with r.stage("figB2"):
-        clf = L.classifier_stage(out / "classifier", s.data, data_dir=s.data_dir,
+        clf = L.classifier_stage(r.folder / "classifier", s.data, data_dir=s.data_dir,
                                  epochs=lp.classifier_epochs, seed=s.seed, device=s.device,
                                  progress=s.progress)
         attr = L.attribution_stage(main.model.model, main.hierarchy, clf, exp, lp.trials, p,

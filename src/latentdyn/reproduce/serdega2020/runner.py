@@ -48,13 +48,13 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *,
                 tag = family if len(loaded) == 1 else f"{ds_tag(data.name)}-{family}"
                 fr = run_family(r, prof, data, family, tag, out, dev, overwrite)
                 m = measure(fr)
-                files = write_family_files(fr, m, prof, out)
+                files = write_family_files(fr, m, prof, r.out)
                 sections += report.family_sections(fr, m, files)
                 claims += family_claims(m)
                 summaries[tag] = manifest_summary(fr, m)
                 r.checkpoint(results=summaries)
-        write_scorecard(claims, out)
-        write_report(out / "report.html", report.PAPER_TITLE + " — reproduction",
+        write_scorecard(claims, r.out)
+        write_report(r.out / "report.html", report.PAPER_TITLE + " — reproduction",
                      report.intro(prof), report.settings(prof, names, dev, r.wall_time, r.timings),
                      sections, claims, report.notes(prof))
         r.record(results=summaries, claims=summarise(claims), outputs=OUTPUTS)

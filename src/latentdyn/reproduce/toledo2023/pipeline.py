@@ -88,7 +88,7 @@ def _stages(r: StudyRun, prof: Profile, data, seed: int, device, given: GivenRun
     out = r.out
     datadir = out / "data"
     save = _saver(out / "figures", datadir, prof.fig_dpi)
-    nets = networks(prof, data, out, seed, device, given, r)
+    nets = networks(prof, data, r.folder, seed, device, given, r)
     images = Images.of(prof, data)
     with r.stage("gan samples", "lsd: GAN samples, quasi-eigenvectors, LSD statistics"):
         samples = gan_samples(nets, images, prof, data.num_classes, seed, save)
