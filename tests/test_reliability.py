@@ -1,0 +1,358 @@
+"""The README's promises under abuse: one `error:` line and exit status 2 for bad input,
+nothing existing damaged or replaced without `--overwrite`, one writer per output
+folder, and outputs that survive failures (issue 10)."""
+
+import errno
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from latentdyn.cli import main
+from latentdyn.io import LOCK_NAME, folder_lock, write_text
+
+DATA = "synthetic:k=3,m=12,side=6,test=6"
+TRAIN = ["train", "--dataset", DATA, "--nz", "3", "--hidden", "8", "--batch-size", "12",
+         "--device", "cpu", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def cli(*args) -> int:
+    return main([str(a) for a in args])
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+def digest(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != LOCK_NAME}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rel") / "run"
+    assert cli(*TRAIN, "--epochs", 2, "--out", out) == 0
+    return out
+
+
+# ------------------------------------------------------------------- one writer
+def test_a_folder_in_use_is_refused(tmp_path, capsys):
+    out = tmp_path / "conc"
+    with folder_lock(out):
+        assert cli(*TRAIN, "--epochs", 1, "--out", out) == 2
+    assert "is in use by another latentdyn process" in one_error_line(capsys)
+    assert not (out / "config.json").exists()
+    assert cli(*TRAIN, "--epochs", 1, "--out", out) == 0  # free again
+
+
+def test_a_lock_held_by_a_killed_process_does_not_block(tmp_path):
+    out = tmp_path / "stale"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom latentdyn.io import folder_lock\n"
+        f"with folder_lock({str(out)!r}):\n    print('locked', flush=True)\n"
+        "    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    holder.kill()
+    holder.wait()
+    assert cli(*TRAIN, "--epochs", 1, "--out", out) == 0
+
+
+def test_two_trainings_started_together(tmp_path):
+    """nz 2 for 3 epochs and nz 3 for 1 epoch into one folder: one of them is refused,
+    and the folder holds one consistent run."""
+    out = tmp_path / "conc"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    args = lambda nz, ep: [sys.executable, "-m", "latentdyn.cli", *TRAIN[:4], str(nz),  # noqa
+                           *TRAIN[5:], "--epochs", str(ep), "--out", str(out)]
+    code = "import sys; from latentdyn.cli import main; sys.exit(main(sys.argv[1:]))"
+    procs = [subprocess.Popen([sys.executable, "-c", code, *args(nz, ep)[3:]], env=env,
+                              stderr=subprocess.PIPE, text=True) for nz, ep in ((2, 3), (3, 1))]
+    results = [(p.wait(), p.stderr.read()) for p in procs]
+    assert sorted(rc for rc, _ in results) == [0, 2], results
+    for rc, err in results:
+        if rc == 2:
+            assert "in use by another latentdyn process" in err or "already holds" in err
+    config = json.loads((out / "config.json").read_text())
+    with safe_open(str(out / "model.safetensors"), "pt") as fh:
+        nz = fh.get_tensor("decoder.0.weight").shape[1]
+    assert config["nz"] == nz
+
+
+# ------------------------------------------------------------------- no take-over
+def test_a_folder_that_is_not_this_run_is_refused(tmp_path, capsys):
+    half = tmp_path / "half"
+    half.mkdir()
+    write_text(half / "manifest.json", "{}")
+    write_text(half / "metrics.csv", "epoch\n1\n")
+    assert cli(*TRAIN, "--epochs", 1, "--out", half) == 2
+    assert "without its config.json" in one_error_line(capsys)
+    assert sorted(p.name for p in half.iterdir() if p.name != LOCK_NAME) == [
+        "manifest.json", "metrics.csv"]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    write_text(mine / "thesis.tex", "precious")
+    for extra in ((), ("--overwrite",)):
+        assert cli(*TRAIN, "--epochs", 1, "--out", mine, *extra) == 2
+        assert "not a latentdyn run" in one_error_line(capsys)
+    assert (mine / "thesis.tex").read_text() == "precious"
+
+
+def test_overwrite_clears_what_the_replaced_run_derived(tmp_path):
+    out = tmp_path / "r"
+    assert cli(*TRAIN, "--epochs", 1, "--out", out) == 0
+    for name in ("dynamics-swap.npz", "dynamics-swap.json", "inputs.json"):
+        write_text(out / name, "old")
+    for folder in ("lsd", "samples"):
+        (out / folder).mkdir()
+        write_text(out / folder / "x", "old")
+    assert cli(*TRAIN, "--epochs", 1, "--nz", 2, "--out", out, "--overwrite") == 0
+    left = sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME)
+    assert left == ["checkpoint.safetensors", "config.json", "manifest.json", "metrics.csv",
+                    "model.safetensors"]
+
+
+def test_resume_with_overwrite_replaces_a_different_run(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert cli(*TRAIN, "--epochs", 1, "--out", out) == 0
+    assert cli(*TRAIN, "--epochs", 1, "--nz", 2, "--out", out, "--resume") == 2
+    assert "pass --overwrite" in one_error_line(capsys)
+    assert cli(*TRAIN, "--epochs", 1, "--nz", 2, "--out", out, "--resume", "--overwrite") == 0
+    assert json.loads((out / "config.json").read_text())["nz"] == 2
+
+
+# ------------------------------------------------------------------- bad checkpoints
+def _damage(out: Path, edit) -> None:
+    path = out / "checkpoint.safetensors"
+    with safe_open(str(path), "pt") as fh:
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+        meta = json.loads(fh.metadata()["latentdyn"])
+    meta, tensors = edit(meta, tensors)
+    save_file(tensors, str(path), metadata={"latentdyn": json.dumps(meta)})
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m, t: ([1, 2], t), "checkpoint is for model"),
+    (lambda m, t: ({k: v for k, v in m.items() if k != "optimizers"}, t), "damaged"),
+    (lambda m, t: ({**m, "epoch": "one"}, t), "not an epoch"),
+    (lambda m, t: ({**m, "epoch": 99}, t), "not an epoch"),
+    (lambda m, t: (m, {**t, "rng.data": torch.zeros(3, dtype=torch.uint8)}), "does not fit"),
+    (lambda m, t: ({**m, "metrics": "x"}, t), "damaged"),
+])
+def test_damaged_checkpoint_metadata_on_resume(tmp_path, capsys, edit, message):
+    out = tmp_path / "r"
+    assert cli(*TRAIN, "--epochs", 3, "--out", out) == 0
+    (out / "model.safetensors").unlink()  # an unfinished run: resumable
+    _damage(out, edit)
+    before = digest(out)
+    assert cli(*TRAIN, "--epochs", 3, "--out", out, "--resume") == 2
+    assert message in one_error_line(capsys)
+    assert digest(out) == before  # the manifest (and all else) as it was
+
+
+# ------------------------------------------------------------------- bad options
+@pytest.mark.parametrize("args, message", [
+    (("--nz", 1_000_000_000), "GiB"),
+    (("--hidden", 1_000_000_000), "GiB"),
+    (("--seed", 18446744073709551615), "seed must be"),
+    (("--option", "nz=5"), "set by --nz"),
+    (("--option", "input_dim=5"), "set by the data"),
+])
+def test_train_options_that_used_to_crash(tmp_path, capsys, args, message):
+    out = tmp_path / "r"
+    assert cli(*TRAIN, "--epochs", 1, "--out", out, *args) == 2
+    assert message in one_error_line(capsys)
+    assert not (out / "config.json").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("data_dir: 5\n", "data_dir must be a folder path"),
+    ("lr: true\n", "lr must be a positive number"),
+    ("lr_milestones: [true]\nlr_factors: [1, 1]\n", "lr_milestones must be a list of numbers"),
+])
+def test_config_files_with_wrong_types(tmp_path, capsys, text, message):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"dataset: '{DATA}'\nepochs: 1\n" + text)
+    assert cli("train", "--config", cfg, "--out", tmp_path / "r", "--quiet") == 2
+    assert message in one_error_line(capsys)
+
+
+def test_a_config_whose_dataset_is_not_a_name(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("dataset: 123\nepochs: 1\n")
+    assert cli("train", "--config", cfg, "--quiet") == 2  # no --out: the name is derived
+    assert "dataset must be a non-empty string" in one_error_line(capsys)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_classifier_refused_by_its_data_leaves_nothing(tmp_path, capsys):
+    out = tmp_path / "clf"
+    assert cli("train", "--model", "classifier", "--dataset", DATA, "--epochs", 1,
+               "--option", "num_classes=2", "--device", "cpu", "--quiet", "--out", out) == 2
+    assert "num_classes" in one_error_line(capsys)
+    assert not out.exists() or not (out / "config.json").exists()
+    assert cli("train", "--model", "classifier", "--dataset", DATA, "--epochs", 1,
+               "--device", "cpu", "--quiet", "--out", out) == 0  # the corrected command
+
+
+def test_usage_errors_start_with_error(capsys):
+    assert cli("train", "--no-such-option") == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("error:") and "Traceback" not in "".join(lines)
+
+
+# ------------------------------------------------------------------- failing disks
+def test_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
+    import latentdyn.io as io
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(io.os, "replace", full)
+    out = tmp_path / "r"
+    assert cli(*TRAIN, "--epochs", 1, "--out", out) == 2
+    err = one_error_line(capsys)
+    assert "No space left on device" in err and str(out) in err
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    import latentdyn.io as io
+
+    target = tmp_path / "result.json"
+    io.write_json(target, {"old": True})
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(io.os, "replace", full)
+    with pytest.raises(OSError):
+        io.write_json(target, {"new": True})
+    assert json.loads(target.read_text()) == {"old": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temporary left
+
+
+def test_a_read_only_folder_is_one_line(tmp_path, capsys, monkeypatch):
+    import latentdyn.io as io
+
+    real = io.tempfile.mkstemp
+
+    def read_only(*args, dir=None, **kw):
+        raise PermissionError(errno.EACCES, "Permission denied", str(dir))
+
+    monkeypatch.setattr(io.tempfile, "mkstemp", read_only)
+    assert cli(*TRAIN, "--epochs", 1, "--out", tmp_path / "ro") == 2
+    assert "Permission denied" in one_error_line(capsys)
+    monkeypatch.setattr(io.tempfile, "mkstemp", real)
+
+
+def test_a_long_output_name_fits_its_temporary_file(tmp_path):
+    from latentdyn.io import write_json
+
+    name = "x" * 250 + ".json"
+    write_json(tmp_path / name, {"a": 1})
+    assert json.loads((tmp_path / name).read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_atomic_writes_flush_the_folder(tmp_path, monkeypatch):
+    import latentdyn.io as io
+
+    flushed = []
+    monkeypatch.setattr(io, "fsync_dir", lambda folder: flushed.append(Path(folder)))
+    io.write_text(tmp_path / "a.txt", "x")
+    assert flushed == [tmp_path]
+
+
+# ------------------------------------------------------------------- reproductions
+NAGANO = ["reproduce", "nagano2017", "--profile", "smoke", "--dataset",
+          "synthetic:m=8,side=6,test=4", "--nz", "4", "--no-latent-size", "--quiet",
+          "--device", "cpu"]
+
+
+def test_a_failed_reproduction_leaves_the_completed_one(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "n17"
+    assert cli(*NAGANO, "--out", out) == 0
+    before = digest(out)
+    from latentdyn.reproduce.nagano2017 import stages
+
+    def broken(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "figures"))
+
+    monkeypatch.setattr(stages, "stages_stage", broken)  # fig. 4, after figures 1-3
+    capsys.readouterr()
+    rc = cli(*NAGANO, "--out", out)
+    assert rc == 2, capsys.readouterr()
+    assert "No space left on device" in one_error_line(capsys)
+    after = digest(out)
+    runs = {k for k in before if k.startswith("model/")}  # the reused run is untouched
+    assert {k: v for k, v in after.items() if k not in runs} == \
+        {k: v for k, v in before.items() if k not in runs}
+    assert json.loads((out / "manifest.json").read_text())["status"] == "completed"
+    assert not (out / ".staging").exists()
+
+
+def test_a_failed_first_reproduction_says_failed(tmp_path, monkeypatch):
+    out = tmp_path / "n17"
+    from latentdyn.reproduce.nagano2017 import stages
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(stages, "courses_stage", broken)
+    assert cli(*NAGANO, "--out", out) == 1  # a bug inside a stage: internal error
+    assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
+
+
+def test_an_unreadable_manifest_in_the_output_folder(tmp_path, capsys):
+    out = tmp_path / "n17"
+    out.mkdir()
+    write_text(out / "manifest.json", "{not json")
+    assert cli(*NAGANO, "--out", out) == 2
+    assert "unreadable manifest" in one_error_line(capsys)
+    assert (out / "manifest.json").read_text() == "{not json"
+
+
+def test_a_reproduction_folder_in_use(tmp_path, capsys):
+    out = tmp_path / "n17"
+    with folder_lock(out):
+        assert cli(*NAGANO, "--out", out) == 2
+    assert "in use by another latentdyn process" in one_error_line(capsys)
+
+
+# ------------------------------------------------------------------- the Python API
+def test_int_seeds_and_generators_alike():
+    from latentdyn.data import corrupt, load_dataset
+
+    x = load_dataset(DATA).train_images[:6]
+    a = corrupt(x, kind="swap", p=0.3, generator=0)
+    b = corrupt(x, kind="swap", p=0.3, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a, b) and not torch.equal(a, x)
+    from latentdyn.data.corruption import flip
+
+    assert torch.equal(flip(x, 0.5, 3), flip(x, 0.5, torch.Generator().manual_seed(3)))
+
+
+def test_time_is_not_spent_before_refusing(tmp_path, capsys):
+    t = time.perf_counter()
+    assert cli(*TRAIN, "--epochs", 1, "--hidden", 10**9, "--out", tmp_path / "r") == 2
+    assert time.perf_counter() - t < 20
+    one_error_line(capsys)
