@@ -322,7 +322,7 @@ def test_lsd_cli_end_to_end(tmp_path, monkeypatch):
     ds = make_dataset("toy", (x.numpy().clip(0, 1), labels.numpy()),
                       (xt.numpy().clip(0, 1), lt.numpy()), (12,), num_classes=4)
     runs = {"m": ToyModel(), "c": ArgmaxClassifier(4)}
-    monkeypatch.setattr(cli_lsd, "load_model", lambda path, device: SimpleNamespace(
+    monkeypatch.setattr(cli_lsd, "load_model", lambda path, device, **kind: SimpleNamespace(
         model=runs[str(path)[-1]], config=SimpleNamespace(dataset="toy", data_dir=None)))
     monkeypatch.setattr("latentdyn.data.load_dataset", lambda name, data_dir=None: ds)
     out = tmp_path / "lsd"
@@ -335,4 +335,4 @@ def test_lsd_cli_end_to_end(tmp_path, monkeypatch):
     assert summary["test"]["label_subspace_fraction"] == 1.0
     assert load_basis(out / "basis.safetensors").nz == 12
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "finished" and manifest["kind"] == "lsd"
+    assert manifest["status"] == "completed" and manifest["kind"] == "lsd"

@@ -8,8 +8,6 @@ options) and writes an ordinary run folder (``latentdyn.load_run`` loads it);
 from __future__ import annotations
 
 import copy
-import json
-import sys
 from pathlib import Path
 
 import click
@@ -80,18 +78,22 @@ def classifier() -> None:
 def train(ctx: click.Context, **params) -> None:
     """Train the classifier into a run folder (config.json, manifest.json, metrics.csv
     with train/test accuracy and loss, model.safetensors, checkpoint.safetensors)."""
+    from latentdyn.cli import invocation
+    from latentdyn.reporting.manifest import resolve_device
+    from latentdyn.train.runs import read_manifest
+
     config = _build(ctx, params)
     out = Path(params["out"] or _default_out(config))
     if params["resume"] and not params["config"] and (out / "config.json").is_file():
         config = _build(ctx, params, read_config_file(out / "config.json"))
+    resolve_device(config.device)  # one line for a device this machine lacks, before any file
     path = train_fn(config, out, resume=params["resume"], overwrite=params["overwrite"],
-                    progress=not params["quiet"], argv=["latentdyn", *sys.argv[1:]])
+                    progress=not params["quiet"], argv=invocation())
     summary = ""
-    if (path / "manifest.json").is_file():
-        final = json.loads((path / "manifest.json").read_text()).get("final_metrics") or {}
-        if "test_acc" in final:
-            summary = (f" (test accuracy {100 * final['test_acc']:.2f} %, "
-                       f"test loss {final['test_loss']:.4f})")
+    final = read_manifest(path).get("final_metrics") or {}
+    if isinstance(final, dict) and "test_acc" in final and "test_loss" in final:
+        summary = (f" (test accuracy {100 * final['test_acc']:.2f} %, "
+                   f"test loss {final['test_loss']:.4f})")
     click.echo(f"run written to {path}{summary}; metrics in {path / 'metrics.csv'}")
 
 
@@ -108,24 +110,24 @@ classifier.add_command(train)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, or auto.")
 def evaluate(run: str, dataset: str | None, data_dir: str | None, split: str, device: str) -> None:
     """Print a trained classifier's accuracy on a data set's test (or train) images."""
-    from latentdyn import load_run
     from latentdyn.data import load_dataset
+    from latentdyn.models.inference import predict_labels
     from latentdyn.reporting.manifest import resolve_device
+    from latentdyn.train.runs import load_run, run_kind
 
+    dev = resolve_device(device)  # before anything that touches the device
     path = Path(run)
     if (path / "config.json").is_file():
-        kind = json.loads((path / "config.json").read_text()).get("model")
+        kind = run_kind(path, "--model")
         if kind != "classifier":
-            raise ConfigError(f"{path}: is a {kind!r} run, not a classifier")
-    dev = resolve_device(device)
+            raise ConfigError(f"{path}: is a {kind!r} run, not a classifier (classifier eval "
+                              "needs a run trained with --model classifier)")
     model, config = load_run(path, dev)
-    data = load_dataset(dataset or config.dataset, data_dir)
-    if data.dim != model.config.input_dim:
-        raise ConfigError(f"{data.name}: images have {data.dim} values; the classifier takes "
-                          f"{model.config.input_dim}")
-    x = (data.test_images if split == "test" else data.train_images).to(dev)
-    y = (data.test_labels if split == "test" else data.train_labels).to(dev)
-    correct = int((model.predict(x) == y).sum())
+    data = load_dataset(dataset or config.dataset, data_dir or config.data_dir)
+    data.require_dim(model.config.input_dim, f"the classifier of {path}")
+    x = data.test_images if split == "test" else data.train_images
+    y = data.test_labels if split == "test" else data.train_labels
+    correct = int((predict_labels(model, x).cpu() == y).sum())
     n = int(y.numel())
     acc = correct / n if n else float("nan")
     click.echo(f"{split} accuracy of {path} on {data.name}: {100 * acc:.2f} % "

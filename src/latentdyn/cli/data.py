@@ -58,7 +58,9 @@ def info_cmd(name: str, data_dir: str | None, as_json: bool) -> None:
     shape = "x".join(map(str, d["image_shape"]))
     click.echo(f"image shape: {shape} (dim {d['dim']}), values in "
                f"[{d['value_range'][0]:g}, {d['value_range'][1]:g}]")
-    click.echo(f"classes:     {d['num_classes']}")
+    present = d.get("labels_present", d["num_classes"])
+    note = f" ({present} distinct labels occur)" if present != d["num_classes"] else ""
+    click.echo(f"classes:     {d['num_classes']}{note}")
     for split in ("train", "test"):
         counts = " ".join(f"{c}:{n}" for c, n in d["label_balance"][split].items())
         click.echo(f"  {split + ' labels:':<13} {counts}")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import sys
+from pathlib import Path
 
 import click
 
 from latentdyn.errors import ConfigError
+
+
+def _input_dim(model) -> int | None:
+    """The image width a model was built for (its config's ``input_dim``), if it says."""
+    config = getattr(model, "config_dict", None)
+    dim = (config() or {}).get("input_dim") if callable(config) else None
+    return dim if isinstance(dim, int) else None
 
 
 @click.command(context_settings={"show_default": True})
@@ -34,20 +41,32 @@ from latentdyn.errors import ConfigError
 @click.option("--device", default="auto", help="cpu, cuda, or auto.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Also write the result as JSON to this file.")
+@click.option("--overwrite", is_flag=True, help="Replace a file already at --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def mi(run, codes, source, n_fits, steps, batch_size, n_train, n_test, q_arch, q_hidden, lr,
-       seed, dataset, data_dir, device, out, quiet) -> None:
+       seed, dataset, data_dir, device, out, overwrite, quiet) -> None:
     """Estimate I(c; x̃) ≥ H(c) − E[−log Q(c|x̃)] for codes of a FIXED model.
 
     The model is frozen; a fresh Q is trained on its decodings and the bound is H(c)
     minus Q's cross-entropy on held-out decodings, per code, mean ± sd over --fits
     fits. Prints a table (nats); --out writes JSON.
     """
-    from latentdyn.io import write_json
-    from latentdyn.reporting.manifest import resolve_device, versions
     from latentdyn.analysis.mi import estimate_mi
+    from latentdyn.cli import invocation
+    from latentdyn.io import folder_lock, refuse_existing, write_json
+    from latentdyn.reporting.manifest import resolve_device, versions
     from latentdyn.train.runs import load_run
 
+    # every option, then every input, before the output is touched
+    for name, value in (("--fits", n_fits), ("--steps", steps), ("--batch-size", batch_size),
+                        ("--n-train", n_train), ("--n-test", n_test), ("--q-hidden", q_hidden)):
+        if value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value}")
+    if not lr > 0:
+        raise ConfigError(f"--lr must be positive, got {lr}")
+    out = Path(out) if out else None
+    if out is not None:
+        refuse_existing([out], overwrite)
     dev = resolve_device(device)
     model, config = load_run(run, device=dev)
     images = None
@@ -57,16 +76,17 @@ def mi(run, codes, source, n_fits, steps, batch_size, n_train, n_test, q_arch, q
 
         name = dataset or config.dataset
         ds = load_dataset(name, data_dir or config.data_dir)
+        ds.require_dim(_input_dim(model), f"the model of {run}")
         images = ds.test_images
-    if n_train < 1 or n_test < 1:
-        raise ConfigError("--n-train and --n-test must be positive")
     result = estimate_mi(model, images, codes, source=source, n_fits=n_fits, steps=steps,
                          batch_size=batch_size, n_train=n_train, n_test=n_test, q_arch=q_arch,
                          q_hidden=q_hidden, lr=lr, seed=seed, device=dev, progress=not quiet)
+    if out is not None:
+        with folder_lock(out.parent):  # only now, with the result computed, write it
+            refuse_existing([out], overwrite)  # none written meanwhile by another process
+            write_json(out, {"run": str(run), "model": config.model, "command": invocation(),
+                             "versions": versions(), **result.to_dict()})
     click.echo(f"MI lower bound of {run} (model {config.model})")
     click.echo(result.table())
-    if out:
-        write_json(out, {"run": str(run), "model": config.model,
-                         "command": ["latentdyn", *sys.argv[1:]], "versions": versions(),
-                         **result.to_dict()})
+    if out is not None:
         click.echo(f"written to {out}")

@@ -52,6 +52,16 @@ class Dataset:
             return {name: info["md5"] for name, info in self.files.items()}
         return {"arrays.sha256": arrays_sha256(self)}
 
+    def require_dim(self, dim: int | None, what: str = "the model") -> None:
+        """One line (ConfigError) unless the images have ``dim`` values each (a model of
+        another image size); ``dim`` None checks nothing."""
+        from latentdyn.errors import ConfigError
+
+        if dim is not None and int(dim) != self.dim:
+            shape = "x".join(map(str, self.image_shape))
+            raise ConfigError(f"data set {self.name} has {self.dim} values per image ({shape}) "
+                              f"but {what} takes {int(dim)}")
+
 
 def arrays_sha256(ds: Dataset) -> str:
     """sha256 over dtype, shape and bytes of the train/test images and labels."""
@@ -90,11 +100,38 @@ def make_dataset(
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """Where downloadable data sets live: ``data_dir`` if given, else ``$LATENTDYN_DATA``,
     else ``$XDG_CACHE_HOME/latentdyn``, else ``~/.cache/latentdyn``. Not created here."""
+    given = explicit_data_dir(data_dir)
+    return given[0] if given is not None else _default_data_dir()
+
+
+def explicit_data_dir(data_dir: str | os.PathLike | None = None) -> tuple[Path, str] | None:
+    """``(folder, how it was given)`` when the data folder was chosen explicitly
+    (``data_dir``, else ``$LATENTDYN_DATA``); None for the default cache folder."""
     if data_dir is not None and str(data_dir) != "":
-        return Path(data_dir).expanduser()
+        return Path(data_dir).expanduser(), "--data-dir"
     env = os.environ.get(DATA_ENV)
     if env:
-        return Path(env).expanduser()
+        return Path(env).expanduser(), f"${DATA_ENV}"
+    return None
+
+
+def check_data_dir(name: str, data_dir: str | os.PathLike | None = None) -> None:
+    """One line (DataError) naming the folder when an explicitly chosen data folder does
+    not exist, rather than falling back to a copy elsewhere; the default cache folder
+    may be absent."""
+    given = explicit_data_dir(data_dir)
+    if given is None:
+        return
+    folder, how = given
+    if not folder.is_dir():
+        where = "is not a folder" if folder.exists() else "does not exist"
+        fetch = f"latentdyn data download {name}" + (
+            f" --data-dir {folder}" if how == "--data-dir" else "")
+        raise DataError(f"{name}: data folder {folder} (from {how}) {where}; correct {how}, "
+                        f"or run `{fetch}` to fetch the files into it")
+
+
+def _default_data_dir() -> Path:
     cache = os.environ.get("XDG_CACHE_HOME")
     base = Path(cache).expanduser() if cache else Path.home() / ".cache"
     return base / "latentdyn"

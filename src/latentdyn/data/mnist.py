@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentdyn.data.base import Dataset, make_dataset, resolve_data_dir
+from latentdyn.data.base import Dataset, check_data_dir, make_dataset, resolve_data_dir
 from latentdyn.data.idx import GZIP_MAGIC, check_pair, gunzip, read_idx
 from latentdyn.errors import DataError
 
@@ -131,7 +131,10 @@ def search_dirs(spec: IdxSet, data_dir=None) -> list[Path]:
 
 def locate(spec: IdxSet, data_dir=None) -> dict[str, Path]:
     """Find the four files (``.gz`` preferred, else uncompressed) in the first search
-    folder holding all of them. Raises DataError naming the missing files otherwise."""
+    folder holding all of them. Raises DataError naming the missing files otherwise, or
+    naming the folder when a data folder chosen explicitly (``data_dir`` or
+    ``$LATENTDYN_DATA``) does not exist (no silent fallback to a copy elsewhere)."""
+    check_data_dir(spec.name, data_dir)
     dirs = search_dirs(spec, data_dir)
     best: tuple[int, Path, dict] | None = None
     for d in dirs:

@@ -52,6 +52,8 @@ def describe(name: str, data_dir=None) -> dict:
     """Load ``name`` and summarise it (for ``latentdyn data info``): counts, image shape,
     classes and label balance, checksums, file locations, licence and provenance."""
     ds = load_dataset(name, data_dir)
+    present = _present_labels(ds)
+    keys = list(range(ds.num_classes)) if ds.num_classes <= MAX_LISTED_CLASSES else present
     paths = [info["path"] for info in ds.files.values()]
     where = ds.extra.get("where") or (str(Path(paths[0]).parent) if paths else "in memory")
     return {
@@ -63,9 +65,10 @@ def describe(name: str, data_dir=None) -> dict:
         "image_shape": list(ds.image_shape),
         "dim": ds.dim,
         "num_classes": ds.num_classes,
+        "labels_present": len(present),
         "label_balance": {
-            "train": _balance(ds.train_labels, ds.num_classes),
-            "test": _balance(ds.test_labels, ds.num_classes),
+            "train": _balance(ds.train_labels, keys),
+            "test": _balance(ds.test_labels, keys),
         },
         "value_range": [float(ds.train_images.min()), float(ds.train_images.max())],
         "checksums": ds.checksums(),
@@ -100,6 +103,16 @@ def list_datasets(data_dir=None) -> list[dict]:
     return rows
 
 
-def _balance(labels, num_classes: int) -> dict[int, int]:
+# label ranges up to this size are listed in full (absent classes as 0); beyond it
+# only the labels that occur, so a label of 10**9 costs nothing
+MAX_LISTED_CLASSES = 1000
+
+
+def _present_labels(ds: Dataset) -> list[int]:
+    """The labels that occur in either split, sorted (nothing allocated per class)."""
+    return sorted(set(ds.train_labels.unique().tolist()) | set(ds.test_labels.unique().tolist()))
+
+
+def _balance(labels, keys: list[int]) -> dict[int, int]:
     counts = Counter(labels.tolist())
-    return {c: counts.get(c, 0) for c in range(num_classes)}
+    return {c: counts.get(c, 0) for c in keys}
