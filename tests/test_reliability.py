@@ -356,3 +356,27 @@ def test_time_is_not_spent_before_refusing(tmp_path, capsys):
     assert cli(*TRAIN, "--epochs", 1, "--hidden", 10**9, "--out", tmp_path / "r") == 2
     assert time.perf_counter() - t < 20
     one_error_line(capsys)
+
+
+def test_a_reproduction_of_other_settings_needs_overwrite(tmp_path, capsys):
+    out = tmp_path / "n17"
+    assert cli(*NAGANO, "--out", out) == 0
+    before = digest(out)
+    assert cli(*NAGANO, "--out", out, "--trials", 3) == 2
+    assert "another setting" in one_error_line(capsys) and digest(out) == before
+    assert cli(*NAGANO, "--out", out) == 0  # the same settings: repeated, nothing asked
+    assert cli(*NAGANO, "--out", out, "--trials", 3, "--overwrite") == 0
+    assert json.loads((out / "manifest.json").read_text())["config"]["trials_fig2"] == 3
+
+
+def test_compare_denoise_of_other_settings_needs_overwrite(tmp_path, capsys):
+    args = ["compare", "denoise", "--profile", "smoke", "--given-only", "--quiet",
+            "--out", tmp_path / "den"]
+    assert cli(*args) == 0
+    before = digest(tmp_path / "den")
+    capsys.readouterr()
+    assert cli(*args, "--levels", "0.2") == 2
+    err = capsys.readouterr().err.strip().splitlines()  # notes on what is skipped, then:
+    assert err[-1].startswith("error:") and "another setting" in err[-1]
+    assert digest(tmp_path / "den") == before
+    assert cli(*args, "--levels", "0.2", "--overwrite") == 0

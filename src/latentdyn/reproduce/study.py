@@ -50,6 +50,9 @@ def default_dataset(profile: str, data_dir=None, other: str = "mnist-embedded") 
     if profile != "paper":
         return other
     from latentdyn.data import list_datasets
+    from latentdyn.data.base import check_data_dir
+
+    check_data_dir("mnist", data_dir)  # an explicit folder that is not there: say so
 
     present = {d["name"]: d.get("available") for d in list_datasets(data_dir)}
     return "mnist" if present.get("mnist") else "mnist-embedded"
@@ -106,8 +109,10 @@ class StudyRun:
 
     def __init__(self, out: str | Path, kind: str, config: Mapping[str, Any], *, seed,
                  device, data: Mapping[str, Any] | None = None,
-                 argv: Sequence[str] | None = None, progress: bool = True):
+                 argv: Sequence[str] | None = None, progress: bool = True,
+                 overwrite: bool = False):
         self.folder = Path(out)
+        self.overwrite = overwrite
         self.out = self.folder / STAGING
         self.kind, self.config, self.seed, self.device = kind, dict(config), seed, device
         self.data = dict(data or {})
@@ -130,6 +135,7 @@ class StudyRun:
         self._lock = folder_lock(self.folder)
         self._lock.__enter__()
         try:
+            _refuse_other_settings(self.folder, self.kind, self.config, self.overwrite)
             if self.out.exists():  # left by a killed run: its results never counted
                 shutil.rmtree(self.out)
             self.out.mkdir()
@@ -185,6 +191,38 @@ class StudyRun:
         """Add fields and write the manifest now (still ``running``)."""
         self.manifest.update(timings=self.timings, **fields)
         self.manifest.write()
+
+
+# settings that may differ between two runs of the same results
+SAME_RESULTS = {"device"}
+
+
+def _refuse_other_settings(folder: Path, kind: str, config: Mapping[str, Any],
+                           overwrite: bool) -> None:
+    """Refuse (unless ``overwrite``) to replace a completed result of other settings."""
+    path = folder / "manifest.json"
+    if overwrite or not path.is_file():
+        return
+    try:
+        old = json.loads(path.read_text())
+        status, old_kind, old_config = old.get("status"), old.get("kind"), old.get("config")
+    except (OSError, ValueError, AttributeError):
+        raise ConfigError(f"{path}: unreadable manifest; pass --overwrite or choose another "
+                          "--out") from None
+    if status != "completed":
+        return
+    new = json.loads(json.dumps(dict(config), default=str))
+    if old_kind != kind:
+        raise ConfigError(f"{folder}: holds the results of {old_kind!r}; pass --overwrite or "
+                          "choose another --out")
+    old_config = old_config if isinstance(old_config, dict) else {}
+    diffs = [k for k in sorted(set(old_config) | set(new))
+             if k not in SAME_RESULTS and old_config.get(k) != new.get(k)]
+    if diffs:
+        k = diffs[0]
+        raise ConfigError(f"{folder}: holds results of another setting ({k} = "
+                          f"{old_config.get(k)!r} there, {new.get(k)!r} here); pass --overwrite "
+                          "or choose another --out")
 
 
 def _commit(staging: Path, folder: Path) -> None:

@@ -156,7 +156,7 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *, vae=None, gan=
                                 n_prior=n_prior, max_per_class=max_per_class))
     facts = {"dataset": st.data.name, "checksums": st.data.checksums()}
     with StudyRun(out, KIND, st.config, seed=st.seed, device=st.device, data=facts, argv=argv,
-                  progress=progress) as r:
+                  progress=progress, overwrite=overwrite) as r:
         res, claims = _stages(r, st)
     for family, why in res.skipped.items():
         click.echo(f"skipped {family}: {why}", err=True)

@@ -238,7 +238,7 @@ def run(
     figs: dict = {}
     data_info = {"dataset": s.data.name, "checksums": s.data.checksums()}
     with StudyRun(out, KIND, s.settings, seed=seed, device=s.device, data=data_info,
-                  progress=progress) as r:
+                  progress=progress, overwrite=overwrite) as r:
         main = hierarchy_stages(r, s, figs)
         extra = latent_size_stages(r, s, main, figs) if latent_size else None
         claims = scorecard_and_report(r, s, main, extra, figs)

@@ -35,7 +35,7 @@ def parse_seeds(text: str | None) -> list[int] | None:
 @click.option("--lam", type=float, default=None,
               help="λ of the regularised models of every family [profile's].")
 @click.option("--device", default="auto", help="cpu, cuda, or auto.")
-@click.option("--overwrite", is_flag=True, help="Retrain runs already in OUT/runs.")
+@click.option("--overwrite", is_flag=True, help="Replace results of another setting in --out.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def command(profile, out, datasets, data_dir, seeds, lam, device, overwrite, quiet) -> None:
     """Serdega & Kim (2020): MI maximisation for VAE codes, λ = 0 vs λ > 0."""

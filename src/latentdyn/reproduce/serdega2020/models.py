@@ -61,16 +61,16 @@ def train_config(profile: Profile, data, family: str, lam: float, seed: int, dev
 
 
 def train_model(profile: Profile, data, family: str, lam: float, seed: int, runs_dir: Path,
-                device, overwrite: bool, progress: bool):
-    """Train (or reuse) one model in ``runs_dir``; ``(model, config, run folder, metric
+                device, progress: bool):
+    """Train (or reuse, or resume) one model in ``runs_dir``; ``(model, config, run folder, metric
     rows)``."""
-    from latentdyn.train import train
+    from latentdyn.train import ensure_trained
     from latentdyn.train.runs import load_run, read_metrics
 
     config = train_config(profile, data, family, lam, seed, device)
     run_dir = runs_dir / f"{family}-{lam_tag(lam)}-seed{seed}"
-    train(config, run_dir, resume=not overwrite, overwrite=overwrite, progress=progress,
-          dataset=data, argv=["latentdyn", "reproduce", "serdega2020", f"--profile={profile.name}"])
+    ensure_trained(config, run_dir, progress=progress, dataset=data,
+                   argv=["latentdyn", "reproduce", "serdega2020", f"--profile={profile.name}"])
     model, config = load_run(run_dir, device=device)
     return model, config, run_dir, read_metrics(run_dir)
 
@@ -87,7 +87,7 @@ def evaluate_mi(model, profile: Profile, seed: int, device, progress: bool):
 
 
 def train_and_measure(run, profile: Profile, data, family: str, lam: float, seeds, *,
-                      runs_dir: Path, tag: str, device, overwrite: bool):
+                      runs_dir: Path, tag: str, device):
     """Train and measure the models of one λ, one per seed (stages ``train`` and
     ``mi``); ``(results, the model of the first seed)``."""
     from latentdyn.figures.serdega import lam_label
@@ -98,7 +98,7 @@ def train_and_measure(run, profile: Profile, data, family: str, lam: float, seed
         with run.stage(f"train {tag} {lam_tag(lam)} seed{seed}",
                        f"[{tag}] training {family} {lam_label(lam)} seed {seed}"):
             model, config, run_dir, rows = train_model(profile, data, family, lam, seed,
-                                                       runs_dir, device, overwrite, run.progress)
+                                                       runs_dir, device, run.progress)
         final = rows[-1] if rows else {}
         with run.stage(f"mi {tag} {lam_tag(lam)} seed{seed}",
                        f"[{tag}] MI of {family} {lam_label(lam)} seed {seed}"):

@@ -20,7 +20,8 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *,
 
     ``datasets``: data set names [the profile's that are present]; ``seeds``: training
     seeds [the profile's]; ``lam``: λ > 0 of every family [the profile's]; ``overwrite``:
-    retrain the runs already in ``out/runs``. Every option is checked and every data set
+    replace results of other settings in ``out`` (runs in ``out/runs`` are reused when
+    their settings match, resumed when interrupted, trained again otherwise). Every option is checked and every data set
     loaded before anything is written to ``out``."""
     from latentdyn.data import load_dataset
     from latentdyn.reporting.claims import summarise, write_scorecard
@@ -42,11 +43,11 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *,
                           "test": len(d.test_labels)} for d in loaded}
     sections, claims, summaries = [], [], {}
     with StudyRun(out, KIND, {**prof.settings(), "datasets": names}, seed=prof.seeds[0],
-                  device=dev, data=data_info, progress=progress) as r:
+                  device=dev, data=data_info, progress=progress, overwrite=overwrite) as r:
         for data in loaded:
             for family in prof.families:
                 tag = family if len(loaded) == 1 else f"{ds_tag(data.name)}-{family}"
-                fr = run_family(r, prof, data, family, tag, out, dev, overwrite)
+                fr = run_family(r, prof, data, family, tag, out, dev)
                 m = measure(fr)
                 files = write_family_files(fr, m, prof, r.out)
                 sections += report.family_sections(fr, m, files)

@@ -39,8 +39,8 @@ class FamilyResult:
         return self.models[self.lams[1]][0].mi.names()
 
 
-def run_family(run, profile: Profile, data, family: str, tag: str, out: Path, device,
-               overwrite: bool) -> FamilyResult:
+def run_family(run, profile: Profile, data, family: str, tag: str, out: Path,
+               device) -> FamilyResult:
     """Train, measure, and run repeated inference on the models of ``family``: for each
     λ every seed is trained and measured, then the first seed's model is analysed."""
     from latentdyn.models.codes import code_spec
@@ -51,8 +51,7 @@ def run_family(run, profile: Profile, data, family: str, tag: str, out: Path, de
     models, dyn, grids, first = {}, {}, {}, {}
     for lam in lams:
         models[lam], first[lam] = train_and_measure(
-            run, profile, data, family, lam, seeds, runs_dir=runs_dir, tag=tag, device=device,
-            overwrite=overwrite)
+            run, profile, data, family, lam, seeds, runs_dir=runs_dir, tag=tag, device=device)
         with run.stage(f"dynamics {tag} {lam_tag(lam)}",
                        f"[{tag}] repeated inference and traversals, {lam_label(lam)}"):
             dyn[lam] = dynamics(first[lam], data, profile, seeds[0], device)

@@ -55,7 +55,7 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *, dataset: str |
     facts = {"dataset": data.name, "checksums": data.checksums(),
              "train": len(data.train_labels), "test": len(data.test_labels)}
     with StudyRun(out, KIND, settings, seed=seed, device=dev, data=facts, argv=argv,
-                  progress=progress) as r:
+                  progress=progress, overwrite=overwrite) as r:
         claims = _stages(r, prof, data, seed, dev, given)
     finish(out, claims, progress)
     return out
