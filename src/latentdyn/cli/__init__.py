@@ -30,6 +30,9 @@ _COMMANDS = {
     "mi": "latentdyn.cli.mi:mi",
     "lsd": "latentdyn.cli.lsd:lsd",
     "compare": "latentdyn.cli.compare:compare",
+    "attractors": "latentdyn.cli.attractors:attractors",
+    "conditions": "latentdyn.cli.conditions:conditions",
+    "explore": "latentdyn.cli.explore:explore",
 }
 
 

@@ -10,4 +10,5 @@ STUDIES = {
     "nagano2017": "latentdyn.reproduce.nagano2017:command",
     "serdega2020": "latentdyn.reproduce.serdega2020:command",
     "toledo2023": "latentdyn.reproduce.toledo2023:command",
+    "nagano2017-sampling": "latentdyn.reproduce.nagano2017_sampling:command",
 }
