@@ -3,6 +3,15 @@ value, this run's value, and the verdict.
 
 A claim's ``threshold`` is the rule, in words, fixed in code before any run; the verdict
 is whatever that rule says about ``run_value`` — a failing claim is reported as failing.
+
+Beside the statistic a claim carries how sure it is: ``interval`` (a confidence interval
+of the statistic, e.g. a seeded bootstrap over trials or images, see
+:mod:`latentdyn.analysis.uncertainty`), ``stability`` (the share of bootstrap
+resamples in which the claim's rule holds), ``null`` (a null or reference value the
+statistic must beat, named by ``null_name``), ``method`` (how these were computed),
+``reading`` (which reading of the statistic the verdict uses, where there are several)
+and, when a study ran with several seeds, ``seeds`` (``{"reproduced": k, "of": n}``).
+``sections`` names the report sections (figures) whose findings the claim tests.
 ``reproduced=None`` means "not evaluated" (e.g. the run was too small to test it).
 """
 
@@ -30,6 +39,15 @@ class Claim:
     run_value: Any = None
     reproduced: bool | None = None
     details: str = ""
+    interval: tuple | None = None  # (low, high) of the statistic
+    interval_level: float = 0.95
+    stability: float | None = None  # share of resamples in which the rule holds
+    null: Any = None
+    null_name: str = ""
+    method: str = ""
+    reading: str = ""
+    seeds: dict | None = None  # {"reproduced": k, "of": n, ...} over training seeds
+    sections: tuple = ()
 
     @property
     def verdict(self) -> str:
