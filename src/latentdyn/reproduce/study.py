@@ -272,7 +272,47 @@ def finish(out: str | Path, claims: Sequence, progress: bool = True,
     click.echo(line)
 
 
+# ------------------------------------------------------------------------ seeds
+def seed_list(seed: int, n: int) -> list[int]:
+    """The training seeds of ``--seeds N``: ``seed, seed + 1, …, seed + N - 1``."""
+    check_seed(seed)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ConfigError(f"--seeds must be a positive integer, got {n!r}")
+    return [seed + i for i in range(n)]
+
+
+def combine_seeds(per_seed: Sequence[Sequence], seeds: Sequence[int]):
+    """One scorecard from the scorecards of several independently trained seeds: the
+    first seed's claims, each with ``seeds`` = how many seeds reproduce it, every seed's
+    verdict and value."""
+    from dataclasses import replace
+
+    if not per_seed:
+        return []
+    first = list(per_seed[0])
+    ids = [c.id for c in first]
+    for cards in per_seed[1:]:
+        if [c.id for c in cards] != ids:
+            raise ConfigError("the seeds' scorecards list different claims")
+    out = []
+    for i, claim in enumerate(first):
+        mine = [cards[i] for cards in per_seed]
+        evaluated = [c for c in mine if c.reproduced is not None]
+        out.append(replace(claim, seeds={
+            "reproduced": sum(c.reproduced is True for c in mine),
+            "evaluated": len(evaluated), "of": len(mine), "seeds": list(seeds),
+            "verdicts": [c.verdict for c in mine], "values": [c.run_value for c in mine]}))
+    return out
+
+
 # ------------------------------------------------------------------------ options
+def seeds_option(default: int = 1):
+    return click.option("--seeds", "n_seeds", type=int, default=default, show_default=True,
+                        help="Train N models with seeds SEED, SEED+1, … and report per claim "
+                             "how many of them reproduce it.")
+
+
+
 def profile_option(default: str = "quick", help: str = PROFILE_HELP):
     return click.option("--profile", type=click.Choice(PROFILE_NAMES), default=default,
                         show_default=True, help=help)
@@ -299,5 +339,6 @@ def common_options(default_out: str):
     return decorate
 
 
-__all__ = ["PROFILE_HELP", "PROFILE_NAMES", "StudyRun", "check_seed", "common_options",
-           "default_dataset", "finish", "get_profile", "guard_output", "profile_option"]
+__all__ = ["PROFILE_HELP", "PROFILE_NAMES", "StudyRun", "check_seed", "combine_seeds",
+           "common_options", "default_dataset", "finish", "get_profile", "guard_output",
+           "profile_option", "seed_list", "seeds_option"]
