@@ -20,6 +20,7 @@ MAY_IMPORT = {
     "sweep": {"data", "models", "train", "analysis", "reporting.manifest"},
     "figures": {"analysis"},
     "reporting": {"analysis", "figures"},
+    "explore": {"data", "models", "dynamics", "analysis", "train.runs"},
 }
 
 
