@@ -90,3 +90,39 @@ def _same_device(a: torch.device, b: torch.device) -> bool:
     current = torch.cuda.current_device() if torch.cuda.is_available() else 0
     return (a.index if a.index is not None else current) == \
         (b.index if b.index is not None else current)
+
+
+MAX_COUNT = 2**31 - 1  # sizes and counts beyond this are no realistic request
+
+
+def check_count(name: str, value, low: int = 1, high: int = MAX_COUNT) -> int:
+    """An integer option in [low, high], or a one-line error naming it."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    return value
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (``MemAvailable`` where the OS
+    reports it, else the physical memory)."""
+    import os
+
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def check_memory(nbytes: float, what: str, budget: int | None = None) -> None:
+    """A one-line error when ``what`` would need more than the available memory."""
+    budget = available_memory() if budget is None else budget
+    if nbytes > budget:
+        raise ConfigError(f"{what} would need about {nbytes / 2**30:,.1f} GiB, more than the "
+                          f"{budget / 2**30:,.1f} GiB available; choose smaller sizes")

@@ -98,18 +98,34 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         click.echo("error: out of memory; choose smaller sizes", err=True)
         return 2
+    except RuntimeError as exc:  # torch's allocators report exhaustion as RuntimeError
+        if not _is_out_of_memory(exc):
+            return _internal_error(exc)
+        click.echo("error: out of memory (" + (str(exc).strip().splitlines() or [""])[0][:200]
+                   + "); choose smaller sizes", err=True)
+        return 2
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
     except Exception as exc:  # a bug, not the user's input: status 1, and a way to see it
-        if os.environ.get("LATENTDYN_TRACEBACK"):
-            raise
-        first = (str(exc).strip().splitlines() or [""])[0]
-        click.echo(f"error: internal error ({type(exc).__name__}: {first}); this is a bug in "
-                   "latentdyn, please report it (LATENTDYN_TRACEBACK=1 shows the traceback)",
-                   err=True)
-        return 1
+        return _internal_error(exc)
     return 0
+
+
+def _is_out_of_memory(exc: RuntimeError) -> bool:
+    text = str(exc)
+    return any(s in text for s in ("can't allocate memory", "out of memory",
+                                   "Cannot allocate memory"))
+
+
+def _internal_error(exc: Exception) -> int:
+    if os.environ.get("LATENTDYN_TRACEBACK"):
+        raise exc
+    first = (str(exc).strip().splitlines() or [""])[0]
+    click.echo(f"error: internal error ({type(exc).__name__}: {first}); this is a bug in "
+               "latentdyn, please report it (LATENTDYN_TRACEBACK=1 shows the traceback)",
+               err=True)
+    return 1
 
 
 def _os_error(exc: OSError) -> str:

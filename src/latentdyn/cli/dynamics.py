@@ -30,10 +30,14 @@ def _check_options(ps: str, trials: int, steps: int, noise: str, mode: str,
     from latentdyn.dynamics import MODES
 
     p_list = _ps(ps)
+    from latentdyn.checks import check_count
+
     if trials < 2:
         raise ConfigError(f"--trials must be at least 2, got {trials}")
     if steps < 0:
         raise ConfigError(f"--steps must be non-negative, got {steps}")
+    check_count("--trials", trials, 2)
+    check_count("--steps", steps, 0)
     if noise not in NOISE_KINDS:
         raise ConfigError(f"unknown noise {noise!r}; choose from {', '.join(NOISE_KINDS)}")
     if mode not in MODES:
@@ -92,9 +96,10 @@ def _viewer(model, hier, data, result, k: int, settings: dict, n_show: int) -> s
     n = min(n_show, s["trials"])
     z = torch.as_tensor(result["z"][k, :n])
     steps, nz = z.shape[1] - 1, z.shape[2]
-    later = decode_all(model, z[:, :-1].reshape(-1, nz)).reshape(n, steps, -1) if steps else \
-        x0[:n, None, :0]
-    frames = torch.cat([x0[:n, None], later.to(x0.dtype)], 1)
+    frames = x0[:n, None]
+    if steps:  # x(t) for t >= 1, decoded from the saved z(t - 1)
+        later = decode_all(model, z[:, :-1].reshape(-1, nz)).reshape(n, steps, -1)
+        frames = torch.cat([frames, later.to(x0.dtype)], 1)
     distances = {"own memory": distance_to(z, hier.memories[idx[:n]]),
                  "concept": result["d_concept"][k, :n],
                  "abstract concept": distance_to(z, hier.abstract)}
@@ -178,6 +183,11 @@ def dynamics(model_run, dataset, data_dir, noise, ps, trials, label, steps, mode
     if label is not None and label not in set(data.train_labels.tolist()):
         raise ConfigError(f"--label {label} does not occur in {data.name}")
     _check_report_size(report_trials, trials, steps, data.dim)
+    from latentdyn.checks import check_memory
+
+    nz = int(getattr(model, "nz", 0) or model.config_dict().get("nz", 1) or 1)
+    check_memory(4 * len(p_list) * trials * (steps + 1) * (2 * nz + 4) + 8 * trials * data.dim,
+                 f"{trials} trials of {steps} steps at {len(p_list)} noise levels")
     outputs = (npz, summary_path, manifest_path) + ((report_path,) if report_trials else ())
     refuse_existing(outputs, overwrite)
     settings = {"model": str(model_run), "dataset": data.name, "noise": noise, "ps": p_list,

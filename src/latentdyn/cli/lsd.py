@@ -30,11 +30,15 @@ def _input_dim(model) -> int | None:
 
 
 def _check_options(max_per_class, prior_samples, train_images, test_images, batch_size, seed):
+    from latentdyn.checks import check_count
+
     for name, value in (("--max-per-class", max_per_class), ("--batch-size", batch_size)):
         if value < 1:
             raise ConfigError(f"{name} must be >= 1, got {value}")
+        check_count(name, value)
     if prior_samples < 0:
         raise ConfigError(f"--prior-samples must be >= 0, got {prior_samples}")
+    check_count("--prior-samples", prior_samples, low=0)
     for name, value in (("--train-images", train_images), ("--test-images", test_images)):
         if value is not None and value < 1:
             raise ConfigError(f"{name} must be >= 1, got {value}")

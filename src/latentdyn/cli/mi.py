@@ -52,7 +52,9 @@ def mi(run, codes, source, n_fits, steps, batch_size, n_train, n_test, q_arch, q
     fits. Prints a table (nats); --out writes JSON.
     """
     from latentdyn.analysis.mi import estimate_mi
+    from latentdyn.checks import check_count, check_memory
     from latentdyn.cli import invocation
+    from latentdyn.reproduce.study import check_seed
     from latentdyn.io import folder_lock, refuse_existing, write_json
     from latentdyn.reporting.manifest import resolve_device, versions
     from latentdyn.train.runs import load_run
@@ -62,6 +64,9 @@ def mi(run, codes, source, n_fits, steps, batch_size, n_train, n_test, q_arch, q
                         ("--n-train", n_train), ("--n-test", n_test), ("--q-hidden", q_hidden)):
         if value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value}")
+        check_count(name, value)
+    check_count("--q-hidden", q_hidden, high=1 << 16)
+    check_seed(seed, "--seed")
     if not lr > 0:
         raise ConfigError(f"--lr must be positive, got {lr}")
     out = Path(out) if out else None
@@ -78,6 +83,8 @@ def mi(run, codes, source, n_fits, steps, batch_size, n_train, n_test, q_arch, q
         ds = load_dataset(name, data_dir or config.data_dir)
         ds.require_dim(_input_dim(model), f"the model of {run}")
         images = ds.test_images
+    # the decodings Q learns from, held in memory: (n_train + n_test) images per fit
+    check_memory(4 * (n_train + n_test) * (2 * _input_dim(model) + 64), "the decoded pairs")
     result = estimate_mi(model, images, codes, source=source, n_fits=n_fits, steps=steps,
                          batch_size=batch_size, n_train=n_train, n_test=n_test, q_arch=q_arch,
                          q_hidden=q_hidden, lr=lr, seed=seed, device=dev, progress=not quiet)

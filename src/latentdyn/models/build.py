@@ -4,28 +4,12 @@ auxiliary Q) uses."""
 
 from __future__ import annotations
 
-import os
-
 import torch
+
+from latentdyn.checks import available_memory
 
 # bytes per parameter while training: the weight, its gradient and Adam's two moments
 TRAINING_BYTES_PER_PARAMETER = 16
-
-
-def available_memory() -> int:
-    """Bytes of memory available to a new allocation (``MemAvailable`` where the OS
-    reports it, else the physical memory)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 62
 
 
 def parameter_count(build) -> int:

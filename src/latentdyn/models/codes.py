@@ -135,8 +135,9 @@ def categorical_accuracy(codes, labels, n_codes: int | None = None) -> float:
         raise ConfigError(f"{codes.numel()} codes but {labels.numel()} labels")
     if codes.numel() == 0:
         return float("nan")
-    n_codes = max(int(n_codes or 0), int(codes.max()) + 1)
-    table = torch.zeros(n_codes, int(labels.max()) + 1, dtype=torch.int64)
+    _, codes = torch.unique(codes, return_inverse=True)  # only the values that occur:
+    _, labels = torch.unique(labels, return_inverse=True)  # labels may be any integers
+    table = torch.zeros(int(codes.max()) + 1, int(labels.max()) + 1, dtype=torch.int64)
     table.index_put_((codes, labels), torch.ones_like(codes), accumulate=True)
     return float(table.max(1).values.sum()) / codes.numel()
 

@@ -59,9 +59,11 @@ def default_dataset(profile: str, data_dir=None, other: str = "mnist-embedded") 
 
 
 def check_seed(seed: Any, name: str = "seed") -> int:
-    """A non-negative integer seed, or a one-line error."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError(f"{name} must be a non-negative integer, got {seed!r}")
+    """A seed in [0, 2**32 - 1] (what every run accepts), or a one-line error."""
+    from latentdyn.train.config import MAX_SEED
+
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{name} must be an integer in [0, {MAX_SEED}], got {seed!r}")
     return seed
 
 

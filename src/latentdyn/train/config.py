@@ -16,6 +16,7 @@ from latentdyn.errors import ConfigError
 
 
 MAX_SEED = 2**32 - 1
+MAX_COUNT = 2**31 - 1  # sizes beyond this are no realistic request
 
 
 def _is_number(v) -> bool:
@@ -67,8 +68,8 @@ class TrainConfig:
             raise ConfigError(f"data_dir must be a folder path, got {self.data_dir!r}")
         for name in ("nz", "hidden", "n_samples", "batch_size", "checkpoint_every",
                      "eval_every"):
-            _check_int(name, getattr(self, name), 1)
-        _check_int("epochs", self.epochs, 0)
+            _check_int(name, getattr(self, name), 1, MAX_COUNT)
+        _check_int("epochs", self.epochs, 0, MAX_COUNT)
         _check_int("seed", self.seed, 0, MAX_SEED)
         if not (_is_number(self.lr) and math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"lr must be a positive number, got {self.lr!r}")

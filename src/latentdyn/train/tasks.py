@@ -31,12 +31,23 @@ from latentdyn.models.build import make_adam, seeded_init
 from latentdyn.train.config import TrainConfig
 
 
+def check_step_memory(config: TrainConfig, input_dim: int) -> None:
+    """One line when one training step's activations cannot fit: L samples of a batch
+    through the hidden layers, the latent and the output, forward and backward."""
+    from latentdyn.checks import check_memory
+
+    per_image = config.n_samples * (2 * config.hidden + config.nz + input_dim)
+    check_memory(config.batch_size * per_image * 4 * 4,
+                 f"a training step (batch {config.batch_size} x {config.n_samples} samples)")
+
+
 class VAETask:
     """The paper's VAE trained on the negative ELBO (eq. 5) with Adam."""
 
     metric_names = ("elbo",)
 
     def __init__(self, config: TrainConfig, input_dim: int, device: torch.device):
+        check_step_memory(config, input_dim)
         self.config = config
         self.model: nn.Module = seeded_init(
             config.seed,

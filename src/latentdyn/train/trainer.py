@@ -90,6 +90,14 @@ def prepare_out(out: Path, config: TrainConfig, resume: bool, overwrite: bool) -
     )
 
 
+def _finished(member) -> bool:
+    from latentdyn.train.runs import read_manifest
+
+    return (member.start == member.config.epochs
+            and (member.out / "model.safetensors").is_file()
+            and read_manifest(member.out).get("status") == "completed")
+
+
 def train(
     config: TrainConfig,
     out: str | Path,
@@ -123,6 +131,8 @@ def train(
     with folder_lock(out):
         do_resume = prepare_out(out, config, resume, overwrite)  # again, under the lock
         member = open_member(config, out, task, device, do_resume)
+        if do_resume and _finished(member):
+            return out  # resuming a finished run: nothing to do, nothing rewritten
         begin_member(member, data, device, argv)
         last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs,
                                                                         stop_after_epoch)

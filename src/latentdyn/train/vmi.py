@@ -28,6 +28,7 @@ from latentdyn.models.codes import GAUSS_ENTROPY, categorical_accuracy
 from latentdyn.models.vmi import VMIConfig, VMIVAE
 from latentdyn.train.config import TrainConfig
 from latentdyn.models.build import make_adam, seeded_init
+from latentdyn.train.tasks import check_step_memory
 
 # options that come from TrainConfig's own fields, never from --option
 _FROM_RUN = {"input_dim": "the data", "n_gauss": "--nz", "hidden": "--hidden",
@@ -67,6 +68,7 @@ class VMITask:
 
     def __init__(self, config: TrainConfig, input_dim: int, device: torch.device):
         self.config = config
+        check_step_memory(config, input_dim)
         model, opts = build_vmi(config, input_dim)
         self.model: VMIVAE = model.to(device)
         self.optimizers = {
