@@ -1,0 +1,399 @@
+"""``latentdyn attractors``: what the deterministic latent map F(z) = E_q[z | E_p[x | z]]
+of a trained model is attracted to -- the fate of trajectories from clean and corrupted
+training images, where they end relative to memories, concepts and the abstract
+concept, the fixed points of F and their stability, and the share of training memories
+that are attractors -- with figures, CSV, JSON and a self-contained ``report.html``.
+
+:func:`run` is the plain-function core (it takes a run folder or any protocol model);
+:func:`nagano_section` builds the same analysis as a section of another report (the
+``reproduce nagano2017`` report).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+from latentdyn.data.corruption import NOISE_KINDS
+from latentdyn.errors import ConfigError
+
+DEFAULT_PS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
+KIND = "attractors"
+SUMMARY = "attractors.json"
+MAX_IMAGES = 20  # decoded fixed points drawn
+LIMIT = 10**6  # the largest count any option takes (memory is checked as well)
+ANCHORS = ("Radhakrishnan, Belkin & Uhler (PNAS 2020) test whether training samples are "
+           "attractors of an over-parameterised autoencoder (spectral radius of the "
+           "Jacobian < 1 at a fixed point); Fumero et al. (ICLR 2026) read memorisation and "
+           "generalisation from the attractors of E∘D as a vector field. Neither relates "
+           "them to memories, concepts and an abstract concept.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option of the analysis (recorded in the manifest)."""
+
+    noise: str = "swap"
+    ps: tuple = DEFAULT_PS
+    trials: int = 100
+    label: int | None = None
+    steps: int = 80
+    memories: int = 500
+    starts: int = 1000
+    tol: float = 1e-3
+    max_steps: int = 500
+    method: str = "rev"
+    seed: int = 0
+
+    def check_memory(self, nz: int, dim: int) -> None:
+        """Refuse, before any work, trajectories that would not fit in memory."""
+        from latentdyn.models.build import available_memory
+
+        need = 4 * self.trials * ((self.steps + 1) * nz + 2 * dim)
+        if need > available_memory() // 2:
+            raise ConfigError(f"--trials {self.trials} x --steps {self.steps} needs about "
+                              f"{need / 1e9:.1f} GB per noise level; choose smaller sizes")
+
+    def check(self) -> "Settings":
+        from latentdyn.dynamics.attractors import JACOBIAN_METHODS
+        from latentdyn.reproduce.study import check_seed
+
+        if self.noise not in NOISE_KINDS:
+            raise ConfigError(f"unknown noise {self.noise!r}; choose from {', '.join(NOISE_KINDS)}")
+        if not self.ps or any(not 0 <= p <= 1 for p in self.ps):
+            raise ConfigError(f"--p expects noise levels in [0, 1], got {list(self.ps)}")
+        if list(self.ps) != sorted(set(self.ps)):
+            raise ConfigError("--p must list increasing, distinct noise levels")
+        for name, least in (("trials", 2), ("steps", 1), ("memories", 1), ("starts", 1),
+                            ("max_steps", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not least <= v <= LIMIT:
+                raise ConfigError(f"--{name.replace('_', '-')} must be an integer in "
+                                  f"[{least}, {LIMIT}], got {v!r}")
+        if not 0 < self.tol < 1:
+            raise ConfigError(f"--tol must lie in (0, 1), a fraction of the latent scale, "
+                              f"got {self.tol}")
+        if self.method not in JACOBIAN_METHODS:
+            raise ConfigError(f"unknown --method {self.method!r}; choose from "
+                              f"{', '.join(JACOBIAN_METHODS)}")
+        check_seed(self.seed, "--seed")
+        return self
+
+
+def analyse(model, hier, data, s: Settings, classifier=None, device=None, timer=None):
+    """The analysis of :func:`run` on a model and its hierarchy, and the decoded fixed
+    points (and the classifier's reading of them)."""
+    from latentdyn.analysis.attractors import analyse_attractors
+    from latentdyn.models.inference import decode_all, predict_labels
+
+    res = analyse_attractors(model, hier, data.train_images, data.train_labels, ps=s.ps,
+                             trials=s.trials, noise=s.noise, steps=s.steps, label=s.label,
+                             memories=s.memories, starts=s.starts, tol=s.tol,
+                             max_steps=s.max_steps, method=s.method, seed=s.seed,
+                             classifier=classifier, device=device, timer=timer)
+    images = digits = None
+    if res.fixed.n:
+        order = torch.argsort(res.fixed.fixed.basin, descending=True, stable=True)
+        x = decode_all(model, res.fixed.fixed.points[order[:MAX_IMAGES]])
+        images = x.reshape(x.shape[0], *data.image_shape).numpy() \
+            if x.shape[1] == data.dim else None
+        if classifier is not None:
+            digits = predict_labels(classifier, decode_all(model, res.fixed.fixed.points))
+    return res, images, digits
+
+
+# ----------------------------------------------------------------- outputs
+def summary(res, s: Settings, digits=None) -> dict:
+    """The numbers of the analysis (attractors.json)."""
+    b, st, fp = res.basins, res.stability, res.fixed
+    return {
+        "latent_scale": res.scale.scale, "capture_radius": res.scale.radius,
+        "tolerance": res.tol, "ps": b.ps, "fates": b.fate_shares(), "ends": b.end_shares(),
+        "mean_convergence_step": b.mean_steps(), "digit_kept": b.digit_kept(),
+        "memories_measured": int(st.memory_index.numel()),
+        "attractor_share": st.attractor_share, "fixed_attractor_share": st.fixed_attractor_share,
+        "memory_radius_median": float(st.memory_radius.median()),
+        "concept_radius": st.concept_radius.tolist(), "abstract_radius": st.abstract_radius,
+        "fixed_points": fp.n, "stable_fixed_points": int(fp.fixed.stable.sum()),
+        "fixed_point_levels": fp.level_counts(), "starts": res.start_counts,
+        "starts_reaching_a_fixed_point": int((fp.fixed.assignment >= 0).sum()),
+        "fixed_point_digits": None if digits is None else digits.tolist(),
+        "settings": asdict(s),
+    }
+
+
+def _trial_columns(res) -> dict:
+    cols: dict[str, list] = {k: [] for k in ("p", "label", "memory_index", "fate", "step",
+                                             "period", "end", "d_own_memory", "d_own_concept",
+                                             "d_abstract", "digit")}
+    for lv in res.basins.levels:
+        n = lv.labels.numel()
+        cols["p"] += [lv.p] * n
+        cols["label"] += lv.labels.tolist()
+        cols["memory_index"] += lv.memory_index.tolist()
+        cols["fate"] += lv.fates.names()
+        cols["step"] += lv.fates.step.tolist()
+        cols["period"] += lv.fates.period.tolist()
+        cols["end"] += lv.ends.names()
+        cols["d_own_memory"] += lv.ends.d_own_memory.tolist()
+        cols["d_own_concept"] += lv.ends.d_own_concept.tolist()
+        cols["d_abstract"] += lv.ends.nearest.d_abstract.tolist()
+        cols["digit"] += lv.digit.tolist() if lv.digit is not None else [""] * n
+    return cols
+
+
+def _fixed_columns(res, digits) -> dict:
+    fp, near = res.fixed.fixed, res.fixed.nearest
+    return {"index": np.arange(fp.n), "residual": fp.residual.numpy(),
+            "radius": fp.radius.numpy(), "stable": fp.stable.numpy(),
+            "basin": fp.basin.numpy(), "nearest": np.asarray(near.names(), dtype=object),
+            "nearest_memory": near.memory.numpy(), "d_memory": near.d_memory.numpy(),
+            "nearest_concept": near.concept.numpy(), "d_concept": near.d_concept.numpy(),
+            "d_abstract": near.d_abstract.numpy(),
+            "digit": digits.numpy() if digits is not None else np.full(fp.n, "", object)}
+
+
+def save_outputs(res, images, digits, s: Settings, out: Path, caption: str) -> dict:
+    """Figures (``out/figures``), CSV and JSON (``out/data``); returns name -> saved."""
+    from latentdyn.figures import image_grid, save_figure, write_csv
+    from latentdyn.figures.attractors import basins_by_noise, fates_by_noise, stability_histogram
+    from latentdyn.io import write_json
+
+    b, st, fp = res.basins, res.stability, res.fixed.fixed
+    figs, data = {}, out / "data"
+
+    def save(fig, stem):
+        return save_figure(fig, out / "figures", stem, data_dir=data)
+
+    figs["fates"] = save(fates_by_noise(b.ps, b.fate_shares(), b.mean_steps(), caption=(
+        f"Fate of {b.trials} trajectories per noise level (T = {b.steps}); converged: step "
+        f"< {res.tol:.3g}; {caption}")), "attractor_fates")
+    figs["basins"] = save(basins_by_noise(b.ps, b.end_shares(), b.digit_kept(), caption=(
+        f"Nearest point of the hierarchy to z(T) (none beyond the capture radius "
+        f"{res.scale.radius:.3g}); {caption}")), "attractor_basins")
+    markers = {"concepts": st.concept_radius.numpy(), "abstract": [st.abstract_radius]}
+    if fp.n:
+        markers["fixed points"] = fp.radius.numpy()
+    figs["stability"] = save(stability_histogram(st.memory_radius.numpy(), markers, caption=(
+        f"Spectral radius of J_F at {st.memory_index.numel()} training memories; {caption}")),
+        "attractor_stability")
+    if images is not None:
+        k = images.shape[0]
+        cols = min(10, k)
+        grid = np.full((-(-k // cols), cols, *images.shape[1:]), np.nan)
+        grid.reshape(-1, *images.shape[1:])[:k] = images
+        figs["fixed_points"] = save(image_grid(grid, caption=(
+            f"Decoded fixed points, largest basin first ({k} of {fp.n}); {caption}")),
+            "attractor_fixed_points")
+    write_csv(data / "attractor_trials.csv", _trial_columns(res))
+    write_csv(data / "attractor_memories.csv", {
+        "memory_index": st.memory_index.numpy(), "label": st.memory_label.numpy(),
+        "radius": st.memory_radius.numpy(), "residual": st.memory_residual.numpy()})
+    write_csv(data / "attractor_fixed_points.csv", _fixed_columns(res, digits))
+    write_json(data / SUMMARY, summary(res, s, digits))
+    return figs
+
+
+def sections(res, figs: dict, digits=None) -> list:
+    """The report sections of the analysis."""
+    from latentdyn.reporting.report import Section
+
+    b, st, fp = res.basins, res.stability, res.fixed
+    f, e = b.fate_shares(), b.end_shares()
+    ps = ", ".join(f"{p:g}" for p in b.ps)
+    conv = ", ".join(f"{v:.0%}" for v in f["converged"])
+    drift = ", ".join(f"{v:.0%}" for v in f["drifting"])
+    own = [a + c for a, c in zip(e["own_memory"], e["own_concept"])]
+    out = [
+        Section("Attractors: fate of trajectories", figs["fates"].png, figs["fates"].caption,
+                "Nagano et al.: trajectories approach the concept, then drift slowly away; "
+                "the paper does not ask whether they come to rest.",
+                f"at p = {ps}: converged {conv}; drifting {drift}.", data=figs["fates"].csv),
+        Section("Attractors: basins over noise levels", figs["basins"].png,
+                figs["basins"].caption,
+                "Nagano et al., Fig. 4: low noise stays near the own memory, moderate noise "
+                "nearest the concept, high noise the abstract concept (minimum over t).",
+                "end nearest the own memory or own concept: "
+                + ", ".join(f"{v:.0%}" for v in own) + f" (p = {ps}); none: "
+                + ", ".join(f"{v:.0%}" for v in e["none"]) + ".", data=figs["basins"].csv),
+        Section("Attractors: local stability of the latent map", figs["stability"].png,
+                figs["stability"].caption, ANCHORS,
+                f"{st.attractor_share:.0%} of {st.memory_index.numel()} memories have "
+                f"spectral radius < 1 ({st.fixed_attractor_share:.0%} are also fixed "
+                f"points); concepts: median radius {float(st.concept_radius.median()):.3f}; "
+                f"abstract concept: {st.abstract_radius:.3f}.", data=figs["stability"].csv),
+    ]
+    lv = fp.level_counts()
+    text = (f"{fp.n} fixed points ({int(fp.fixed.stable.sum())} attracting) from "
+            f"{fp.n_starts} starts; nearest level: " + ", ".join(f"{k} {v}" for k, v in
+                                                                 lv.items()) + ".")
+    if digits is not None:
+        read = torch.bincount(digits).tolist() if digits.numel() else []
+        text += " The classifier reads them as: " + ", ".join(
+            f"'{d}' {c}" for d, c in enumerate(read) if c) + "."
+    fig = figs.get("fixed_points")
+    out.append(Section("Attractors: fixed points", fig.png if fig else None,
+                       fig.caption if fig else "No fixed point was found.",
+                       "—", text, data=fig.csv if fig else None))
+    return out
+
+
+def nagano_section(model, hierarchy, data, out, *, settings: Settings | None = None,
+                   classifier=None, device=None, caption: str = "") -> tuple[list, list]:
+    """The attractors section of another report (``reproduce nagano2017``): runs the
+    analysis on ``model`` and its ``hierarchy`` (of ``data``'s training images), writes
+    its figures into ``out/figures`` and its CSV and JSON into ``out/data``, and returns
+    (report sections, files written)."""
+    s = (settings or Settings()).check()
+    res, images, digits = analyse(model, hierarchy, data, s, classifier, device)
+    figs = save_outputs(res, images, digits, s, Path(out), caption or _caption(s, data.name))
+    files = [p for f in figs.values() for p in (f.png, f.pdf, f.csv) if p is not None]
+    files += [Path(out) / "data" / n for n in ("attractor_trials.csv",
+                                               "attractor_memories.csv",
+                                               "attractor_fixed_points.csv", SUMMARY)]
+    return sections(res, figs, digits), files
+
+
+def _caption(s: Settings, dataset: str) -> str:
+    return (f"{s.noise} noise, deterministic dynamics, T = {s.steps}, tol = {s.tol:g} of the "
+            f"latent scale, {dataset}, seed {s.seed}")
+
+
+# ----------------------------------------------------------------- the command
+def _input_dim(model) -> int | None:
+    config = getattr(model, "config_dict", None)
+    dim = (config() or {}).get("input_dim") if callable(config) else None
+    return dim if isinstance(dim, int) else None
+
+
+def _load(model_run, model, classifier_run, dataset, data_dir, dev):
+    """The model, the classifier and the data, every width checked."""
+    from latentdyn.data import load_dataset
+    from latentdyn.models.protocol import check_model
+    from latentdyn.train.runs import load_run, load_run_of_kind
+
+    config = None
+    if model is None:
+        model, config = load_run(model_run, device=dev)
+    check_model(model)
+    dataset = dataset or getattr(config, "dataset", None)
+    if dataset is None:
+        raise ConfigError("--dataset is needed for a model without a run folder")
+    data = load_dataset(dataset, data_dir or getattr(config, "data_dir", None))
+    data.require_dim(_input_dim(model), f"the model of {model_run or 'the model'}")
+    classifier = None
+    if classifier_run is not None:
+        classifier = load_run_of_kind(classifier_run, "classifier", "--classifier", dev).model
+        data.require_dim(_input_dim(classifier), f"the classifier of {classifier_run}")
+    return model, data, classifier
+
+
+def run(model_run=None, out=None, *, model=None, dataset=None, data_dir=None,
+        classifier_run=None, settings: Settings | None = None, device="auto",
+        overwrite: bool = False, progress: bool = True) -> Path:
+    """Analyse the run ``model_run`` (or the protocol ``model``) into ``out`` (default
+    ``<model_run>/attractors``): figures, data, ``attractors.json``, ``report.html`` and
+    the manifest. Every option and input is checked before anything is written."""
+    from latentdyn.analysis import build_hierarchy
+    from latentdyn.io import refuse_existing, write_json
+    from latentdyn.reporting.manifest import resolve_device
+    from latentdyn.reporting.report import write_report
+    from latentdyn.reproduce.study import StudyRun, finish
+
+    s = (settings or Settings()).check()
+    if out is None:
+        if model_run is None:
+            raise ConfigError("--out is needed for a model without a run folder")
+        out = Path(model_run) / "attractors"
+    out = Path(out)
+    dev = resolve_device(device)
+    model, data, classifier = _load(model_run, model, classifier_run, dataset, data_dir, dev)
+    from latentdyn.models.inference import latent_dim
+
+    s.check_memory(latent_dim(model, data.train_images[:2]), data.dim)
+    if s.label is not None and s.label not in set(data.train_labels.tolist()):
+        raise ConfigError(f"--label {s.label} does not occur in {data.name}")
+    refuse_existing([out / SUMMARY], overwrite)
+    config = {"model": str(model_run) if model_run else type(model).__name__,
+              "classifier": str(classifier_run) if classifier_run else None,
+              "dataset": data.name, **asdict(s), "ps": list(s.ps), "device": str(dev)}
+    with StudyRun(out, KIND, config, seed=s.seed, device=dev, progress=progress,
+                  data={"dataset": data.name, "checksums": data.checksums()},
+                  overwrite=overwrite) as r:
+        refuse_existing([out / SUMMARY], overwrite)  # none written meanwhile
+        with r.stage("hierarchy", "encoding the training images"):
+            hier = build_hierarchy(model, data.train_images, data.train_labels)
+        r.log("basins, stability and fixed points")
+        res, images, digits = analyse(model, hier, data, s, classifier, dev,
+                                      timer=lambda name: r.stage(name))
+        with r.stage("outputs"):
+            figs = save_outputs(res, images, digits, s, r.out, _caption(s, data.name))
+            write_report(r.out / "report.html", "Attractors of repeated inference",
+                         INTRO, config, sections(res, figs, digits), [],
+                         [f"Model: {config['model']}.", f"Stage timings (s): {r.timings}."])
+            numbers = summary(res, s, digits)
+            write_json(r.out / SUMMARY, numbers)
+        r.record(results={k: numbers[k] for k in ("attractor_share", "fixed_attractor_share",
+                                                  "fixed_points", "fates", "ends")})
+    finish(out, [], progress)
+    return out
+
+
+INTRO = ("The deterministic latent map F(z) = E_q[z | E_p[x | z]] of the model: the fate of "
+         "trajectories from corrupted training images (converged, cycling, drifting, "
+         "unsettled), where they end relative to memories, concepts and the abstract concept, "
+         "the Jacobian of F at memories, concepts, the abstract concept and the fixed points, "
+         "and the fixed points themselves. Distances and tolerances are in latent units; the "
+         "tolerance is a fraction of the latent scale, the RMS distance of the memories from "
+         "the abstract concept.\n\n" + ANCHORS)
+
+
+def _ps(text: str) -> tuple:
+    try:
+        return tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise ConfigError(f"--p expects comma-separated numbers in [0, 1], got {text!r}") from None
+
+
+@click.command(context_settings={"show_default": True})
+@click.option("--model", "model_run", required=True, type=click.Path(file_okay=False),
+              help="A run folder of any model with encode/decode (VAE, VMI VAE, GAN encoder).")
+@click.option("--classifier", "classifier_run", default=None, type=click.Path(file_okay=False),
+              help="A classifier run that reads the digit of x(T) and of the fixed points.")
+@click.option("--dataset", default=None, help="Training images [default: the run's dataset].")
+@click.option("--data-dir", default=None)
+@click.option("--noise", default="swap", help=f"Corruption: {', '.join(NOISE_KINDS)}.")
+@click.option("--p", "ps", default=",".join(f"{p:g}" for p in DEFAULT_PS),
+              help="Noise levels of the basins, comma-separated.")
+@click.option("--trials", type=int, default=100, help="Trials per noise level.")
+@click.option("--label", type=int, default=None,
+              help="Start only from training images of this label [default: all labels].")
+@click.option("--steps", type=int, default=80, help="T, the steps of each trajectory.")
+@click.option("--memories", type=int, default=500,
+              help="Training memories at which the Jacobian is measured.")
+@click.option("--starts", type=int, default=1000, help="Starts of the fixed-point search.")
+@click.option("--tol", type=float, default=1e-3,
+              help="Convergence tolerance, a fraction of the latent scale.")
+@click.option("--max-steps", type=int, default=500, help="Iterations of the fixed-point search.")
+@click.option("--method", default="rev", help="Jacobians: rev, fwd (torch.func) or loop.")
+@click.option("--seed", type=int, default=0)
+@click.option("--device", default="auto", help="cpu, cuda, cuda:N or auto.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Output folder [default: <run>/attractors].")
+@click.option("--overwrite", is_flag=True, help="Replace results already in --out.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def attractors(model_run, classifier_run, dataset, data_dir, noise, ps, trials, label, steps,
+               memories, starts, tol, max_steps, method, seed, device, out, overwrite, quiet):
+    """Fates, basins, fixed points and local stability of the deterministic latent map
+    F(z) = E_q[z | E_p[x | z]] of a trained model, measured against its memories,
+    concepts and abstract concept; writes report.html, figures/, data/ and
+    attractors.json into --out."""
+    s = Settings(noise=noise, ps=_ps(ps), trials=trials, label=label, steps=steps,
+                 memories=memories, starts=starts, tol=tol, max_steps=max_steps,
+                 method=method, seed=seed)
+    run(model_run, out, dataset=dataset, data_dir=data_dir, classifier_run=classifier_run,
+        settings=s, device=device, overwrite=overwrite, progress=not quiet)
