@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 from click.core import ParameterSource
 
@@ -12,6 +10,45 @@ from latentdyn.sweep.spec import GRID_FIELDS, SweepSpec, parse_list
 from latentdyn.train import read_config_file
 
 _DEFAULTS = {"nz": "100", "lr": "5e-4", "batch_size": "100", "seed": "0"}
+#: the options :func:`backend_options` adds, as keyword arguments of ``run_sweep``
+BACKEND_KEYS = ("backend", "address", "cpus_per_task", "gpus_per_task", "retries")
+
+
+def backend_options(command):
+    """``--backend``, ``--address``, ``--cpus-per-task``, ``--gpus-per-task`` and
+    ``--retries``: where the groups of a sweep train (for every command that trains
+    one through :func:`latentdyn.sweep.run_sweep`; pass :func:`backend_kwargs` on)."""
+    options = [
+        click.option("--backend", type=click.Choice(["local", "ray"]), default="local",
+                     show_default=True,
+                     help="local: this machine (--workers processes); ray: every group "
+                          "one Ray task, on a cluster or a Ray instance started here "
+                          "(docs/scaling.md)."),
+        click.option("--address", default=None, metavar="auto|HOST:PORT",
+                     help="With --backend ray: the running Ray cluster (auto: the one "
+                          "this node belongs to; ray://HOST:PORT for Ray Client) "
+                          "[default: $RAY_ADDRESS, else a Ray instance on this machine]."),
+        click.option("--cpus-per-task", type=float, default=None,
+                     help="With --backend ray: CPUs each task reserves, and its torch "
+                          "threads [default: 1]."),
+        click.option("--gpus-per-task", type=float, default=None,
+                     help="With --backend ray: GPUs each task reserves (0.5: two tasks "
+                          "share one) [default: 1 when the cluster has GPUs and --device "
+                          "is auto or cuda, else 0]."),
+        click.option("--retries", type=int, default=None,
+                     help="With --backend ray: restarts of a task whose worker or node "
+                          "died, each from its checkpoints [default: 2]."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def backend_kwargs(params: dict) -> dict:
+    """The ``run_sweep`` keyword arguments of :func:`backend_options`' options."""
+    kwargs = {k: params.get(k) for k in BACKEND_KEYS}
+    kwargs["backend"] = kwargs["backend"] or "local"
+    return kwargs
 
 
 @click.command(context_settings={"show_default": True})
@@ -39,9 +76,10 @@ _DEFAULTS = {"nz": "100", "lr": "5e-4", "batch_size": "100", "seed": "0"}
 @click.option("--device", default="auto", help="cpu, cuda, or auto (cuda when present).")
 @click.option("--checkpoint-every", type=int, default=1, help="Checkpoint every N epochs.")
 @click.option("--eval-every", type=int, default=1, help="Test ELBO every N epochs.")
-@click.option("--workers", type=int, default=1,
+@click.option("--workers", type=int, default=None,
               help="Train independent groups in this many processes (threads split among "
-                   "them).")
+                   "them); with --backend ray, split the groups into at least this many "
+                   "tasks [default: 1; with --backend ray, one task per group].")
 @click.option("--max-ensemble", type=int, default=None,
               help="Most models trained together in one batched computation "
                    "[default: every point of a shape; 1 trains one by one].")
@@ -54,6 +92,7 @@ _DEFAULTS = {"nz": "100", "lr": "5e-4", "batch_size": "100", "seed": "0"}
               help="Sweep folder [default: sweeps/vae-<dataset>].")
 @click.option("--overwrite", is_flag=True,
               help="Replace a different sweep (or the same one) already in --out.")
+@backend_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def sweep(ctx: click.Context, **params) -> None:
@@ -65,15 +104,18 @@ def sweep(ctx: click.Context, **params) -> None:
     sweep.json the grid. Points of one shape (same Nz and batch size) are trained together
     in one batched computation, each exactly as `latentdyn train` would train it alone.
     Rerun the same command to resume: finished points are skipped, interrupted ones
-    continue from their checkpoints.
+    continue from their checkpoints. With --backend ray every group is one Ray task
+    (same folders, same numbers); --out must then be on storage every node sees.
     """
+    from latentdyn.cli import invocation
     from latentdyn.sweep import format_summary, read_summary, run_sweep
 
     values = read_config_file(params["config"]) if params["config"] else {}
     if "batch" in values:
         values.setdefault("batch_size", values.pop("batch"))
     from_file = {k: values.pop(k) for k in GRID_FIELDS if k in values}
-    shared = {k: v for k, v in params.items() if k not in (*GRID_FIELDS, "config")}
+    shared = {k: v for k, v in params.items()
+              if k not in (*GRID_FIELDS, *BACKEND_KEYS, "config")}
     base = build_config(ctx, shared, values)
     grid = {}
     for name in GRID_FIELDS:
@@ -89,6 +131,6 @@ def sweep(ctx: click.Context, **params) -> None:
     path = run_sweep(spec, out, workers=params["workers"], max_ensemble=params["max_ensemble"],
                      ll_k=params["ll_k"], ll_images=params["ll_images"],
                      overwrite=params["overwrite"], progress=not params["quiet"],
-                     argv=["latentdyn", *sys.argv[1:]])
+                     argv=invocation(), **backend_kwargs(params))
     click.echo(format_summary(read_summary(path)))
     click.echo(f"sweep written to {path.parent}; summary in {path}")

@@ -1,5 +1,6 @@
-"""``run_sweep``: plan a grid, train it in ensembles (optionally in parallel processes),
-resume what is there, and summarise every point.
+"""``run_sweep``: plan a grid, train it in ensembles (in this process, in parallel
+processes, or as tasks on a Ray cluster: :mod:`latentdyn.sweep.backends`), resume what
+is there, and summarise every point.
 
 Layout of a sweep folder ``out``::
 
@@ -24,9 +25,9 @@ from tqdm.auto import tqdm
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import ConfigError, LatentdynError
 from latentdyn.io import LOCK_NAME, folder_lock, write_json
-from latentdyn.reporting.manifest import now_iso, resolve_device, versions
+from latentdyn.reporting.manifest import now_iso, versions
+from latentdyn.sweep.backends import check_backend, open_backend
 from latentdyn.sweep.folder import point_state, row_from_folder
-from latentdyn.sweep.jobs import run_job, run_pool
 from latentdyn.sweep.spec import Point, SweepSpec
 from latentdyn.sweep.summary import COLUMNS, read_summary, write_summary
 from latentdyn.train.loop import clear_run
@@ -55,8 +56,8 @@ def _check_counts(**values) -> None:
 
 
 def _open_folder(out: Path, spec: SweepSpec, overwrite: bool) -> dict:
-    """Check what ``out`` holds; return the earlier ``sweep.json`` of this sweep ({}
-    when there is none, or after ``overwrite`` removed it and its points)."""
+    """Check what ``out`` holds, touching nothing; return the earlier ``sweep.json`` of
+    this sweep ({} when there is none, or an unreadable one that ``overwrite`` replaces)."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: exists and is not a folder")
     sweep_json = out / "sweep.json"
@@ -72,24 +73,26 @@ def _open_folder(out: Path, spec: SweepSpec, overwrite: bool) -> dict:
         if not overwrite:
             raise ConfigError(f"{out}: holds an unreadable sweep.json; pass --overwrite "
                               "to replace it") from None
-        previous = {}
+        return {}
     diff = spec.difference(previous) if previous else None
     if diff and not overwrite:
         raise ConfigError(f"{out}: holds a different sweep ({diff}); pass --overwrite "
                           "to replace it, or choose another --out")
-    if overwrite:
-        for name in previous.get("points") or []:
-            folder = out / str(name)
-            if folder.is_dir() and folder.parent == out:
-                clear_run(folder)  # the sweep folder is locked: no one trains its points
-                (folder / LOCK_NAME).unlink(missing_ok=True)
-                try:
-                    folder.rmdir()
-                except OSError:
-                    pass
-        (out / "summary.csv").unlink(missing_ok=True)
-        previous = {}
     return previous
+
+
+def _clear_folder(out: Path, previous: dict) -> None:
+    """``--overwrite``: remove the earlier sweep's points and summary."""
+    for name in previous.get("points") or []:
+        folder = out / str(name)
+        if folder.is_dir() and folder.parent == out:
+            clear_run(folder)  # the sweep folder is locked: no one trains its points
+            (folder / LOCK_NAME).unlink(missing_ok=True)
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+    (out / "summary.csv").unlink(missing_ok=True)
 
 
 def _plan(points: list[Point], states: dict, old_rows: dict, out: Path, ll_k: int,
@@ -155,7 +158,7 @@ def run_sweep(
     grid: SweepSpec | dict,
     out: str | Path,
     *,
-    workers: int = 1,
+    workers: int | None = None,
     max_ensemble: int | None = None,
     ll_k: int | None = None,
     ll_images: int | None = None,
@@ -164,6 +167,11 @@ def run_sweep(
     dataset: Dataset | None = None,
     stop_after_epoch: int | None = None,
     argv: list[str] | None = None,
+    backend: str | None = "local",
+    address: str | None = None,
+    cpus_per_task: float | None = None,
+    gpus_per_task: float | None = None,
+    retries: int | None = None,
 ) -> Path:
     """Train every point of ``grid`` into ``out`` and return the path of ``summary.csv``.
 
@@ -173,33 +181,58 @@ def run_sweep(
 
     Rerunning with the same grid skips finished points and resumes interrupted ones from
     their checkpoints; a different grid or different shared options in ``out`` is refused
-    unless ``overwrite``. ``workers`` runs groups in that many processes (torch threads
-    split among them); ``max_ensemble`` caps how many models train together (1: one by
+    unless ``overwrite``. ``max_ensemble`` caps how many models train together (1: one by
     one). The summary's test log-likelihood uses ``ll_k`` importance samples (default
     :data:`DEFAULT_LL_K` for the device; 0 skips it) over the first ``ll_images`` test
     images (default: all). ``stop_after_epoch`` ends every point early after that many
     epochs, leaving a resumable sweep (for tests).
+
+    ``backend="local"`` (the default) trains here: ``workers`` processes (default 1; torch
+    threads split among them). ``backend="ray"`` makes every group a Ray task with
+    ``cpus_per_task`` CPUs (default 1) and ``gpus_per_task`` GPUs (default 1 when the
+    cluster has GPUs and the device is ``auto`` or ``cuda``, else 0) on the cluster at
+    ``address`` (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``; default ``$RAY_ADDRESS``,
+    else a Ray instance started here, or the connection this process already has); a
+    task whose worker dies is restarted ``retries`` times (default 2), each time from
+    its checkpoints; ``workers`` is then how many tasks the groups are split into at
+    least (default 1: one task per group, the jobs of the local backend, so the same
+    numbers; splitting one group changes weights only within float rounding). ``out``
+    must be on storage every node sees; that is checked first (docs/scaling.md).
     """
     spec = SweepSpec.coerce(grid).validate()
     _check_counts(workers=workers, max_ensemble=max_ensemble, ll_k=ll_k, ll_images=ll_images)
-    device = resolve_device(spec.base.device)
-    if ll_k is None:
-        ll_k = DEFAULT_LL_K.get(device.type, 500)
+    opts = check_backend(backend, workers=workers, address=address,
+                         cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
+                         retries=retries, device=spec.base.device)
     data = dataset if dataset is not None else load_dataset(spec.base.dataset,
                                                             spec.base.data_dir)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: exists and is not a folder")
-    with folder_lock(out):
-        return _sweep(spec, out, data, device, workers=workers, max_ensemble=max_ensemble,
-                      ll_k=ll_k, ll_images=ll_images, overwrite=overwrite, progress=progress,
-                      stop_after_epoch=stop_after_epoch, argv=argv)
+    with open_backend(opts, spec.base.device) as runner:
+        if ll_k is None:
+            ll_k = DEFAULT_LL_K.get(runner.device.type, 500)
+        with folder_lock(out):
+            return _sweep(spec, out, data, runner, max_ensemble=max_ensemble, ll_k=ll_k,
+                          ll_images=ll_images, overwrite=overwrite, progress=progress,
+                          stop_after_epoch=stop_after_epoch, argv=argv)
 
 
-def _sweep(spec: SweepSpec, out: Path, data, device, *, workers, max_ensemble, ll_k,
-           ll_images, overwrite, progress, stop_after_epoch, argv) -> Path:
-    """The body of :func:`run_sweep`, with the sweep folder locked."""
+def _sweep(spec: SweepSpec, out: Path, data, runner, *, max_ensemble, ll_k, ll_images,
+           overwrite, progress, stop_after_epoch, argv) -> Path:
+    """The body of :func:`run_sweep`, with the sweep folder locked and the backend open."""
     previous = _open_folder(out, spec, overwrite)
+    with runner.storage(out):  # the Ray backend: every node sees and can write out
+        if overwrite:
+            _clear_folder(out, previous)
+            previous = {}
+        return _run(spec, out, data, runner, previous, max_ensemble=max_ensemble, ll_k=ll_k,
+                    ll_images=ll_images, overwrite=overwrite, progress=progress,
+                    stop_after_epoch=stop_after_epoch, argv=argv)
+
+
+def _run(spec: SweepSpec, out: Path, data, runner, previous: dict, *, max_ensemble, ll_k,
+         ll_images, overwrite, progress, stop_after_epoch, argv) -> Path:
     sweep_json, summary_path = out / "sweep.json", out / "summary.csv"
     points = spec.points()
     states = {p.name: point_state(p, out / p.name, overwrite) for p in points}
@@ -209,7 +242,7 @@ def _sweep(spec: SweepSpec, out: Path, data, device, *, workers, max_ensemble, l
         "points": [p.name for p in points],
         "evaluation": {"ll_k": ll_k, "ll_images": want_images},
         "command": list(argv) if argv is not None else None,
-        "versions": versions(), "device": str(device),
+        "versions": versions(), "device": str(runner.device), "backend": runner.record(),
         "data": {"dataset": data.name, "checksums": data.checksums()},
         "created": previous.get("created", now_iso()), "updated": now_iso(),
     }
@@ -217,18 +250,15 @@ def _sweep(spec: SweepSpec, out: Path, data, device, *, workers, max_ensemble, l
     write_json(sweep_json, record)
     rows, train_groups, eval_groups = _plan(points, states, _old_rows(summary_path, overwrite),
                                             out, ll_k, want_images)
-    jobs = _jobs(train_groups, eval_groups, spec.base.epochs, workers, max_ensemble, {
-        "out": str(out), "base": spec.base.to_dict(), "ll_k": ll_k, "ll_images": ll_images,
-        "stop_after_epoch": stop_after_epoch, "argv": argv, "dataset": data})
+    jobs = _jobs(train_groups, eval_groups, spec.base.epochs, runner.split_target,
+                 max_ensemble, {"out": str(out), "base": spec.base.to_dict(), "ll_k": ll_k,
+                                "ll_images": ll_images, "stop_after_epoch": stop_after_epoch,
+                                "argv": argv, "dataset": data})
     t0 = time.perf_counter()
     status = "failed"
     bar = _SweepBar(out, points, states, spec.base.epochs, rows, summary_path, progress)
     try:
-        if workers <= 1 or len(jobs) <= 1:
-            for j in jobs:
-                bar.absorb(run_job(j, progress=bar.update))
-        else:
-            run_pool(jobs, workers, bar, bar.absorb)
+        runner.run(jobs, bar)
         status = "completed" if all(rows[p.name]["status"] in ("completed", "diverged")
                                     for p in points) else "stopped"
     except KeyboardInterrupt:
@@ -261,7 +291,8 @@ class _SweepBar:
         self.bar.set_postfix_str(f"{len(self.finished)}/{len(points)} points done")
 
     def update(self, n) -> None:
-        self.bar.update(n)
+        # a restarted Ray task reports the epochs it trains again: never past the total
+        self.bar.update(max(0.0, min(n, self.bar.total - self.bar.n)))
 
     def write_rows(self) -> None:
         write_summary(self.summary_path,

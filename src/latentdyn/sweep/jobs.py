@@ -10,7 +10,7 @@ import torch
 
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.reporting.manifest import resolve_device
-from latentdyn.sweep.folder import row_from_folder
+from latentdyn.sweep.folder import point_state, row_from_folder
 from latentdyn.sweep.spec import Point
 from latentdyn.train.config import TrainConfig
 
@@ -108,6 +108,31 @@ def run_job(job: dict, progress=None) -> list[dict]:
             row.update(ll_k=ll_k if ll_k > 0 else None,
                        ll_images=min(ll_images or n_test, n_test) if ll_k > 0 else None)
     return rows
+
+
+def replan(job: dict) -> tuple[list[dict], list[dict]]:
+    """A train job's points as their folders stand now: (jobs to run, rows of points that
+    diverged). A job restarted after its worker died finds its points further on than
+    planned, possibly at different epochs (killed between two members' checkpoints):
+    each epoch becomes its own job, finished points are only evaluated."""
+    if job["kind"] != "train":
+        return [job], []
+    out = Path(job["out"])
+    groups: dict[int, list] = {}
+    done, rows = [], []
+    for name, cfg in job["points"]:
+        point = Point(name, TrainConfig.from_dict(cfg))
+        state, start = point_state(point, out / name, overwrite=False)
+        if state == "diverged":
+            rows.append(row_from_folder(point, out / name, "diverged"))
+        elif state == "done":
+            done.append((name, cfg))
+        else:
+            groups.setdefault(start, []).append((name, cfg))
+    jobs = [{**job, "points": pts} for _, pts in sorted(groups.items())]
+    if done:
+        jobs.append({**job, "kind": "eval", "points": done})
+    return jobs, rows
 
 
 _PROGRESS = None  # in a worker process: the queue its progress goes to
