@@ -410,6 +410,10 @@ def test_run_on_a_hand_built_model_and_the_nagano_section(synth, tmp_path):
     summary = json.loads((out / "attractors.json").read_text())
     assert summary["fixed_points"] == 4 and summary["fixed_point_levels"]["concept"] == 4
     assert summary["attractor_share"] == 1.0 and summary["fixed_attractor_share"] == 0.0
+    # where the fixed points are (for latentdyn explore --attractors): the four concepts
+    points = torch.tensor([f["z"] for f in summary["fixed_point_list"]])
+    assert points.shape == (4, hier.nz) and all(f["stable"] for f in summary["fixed_point_list"])
+    assert torch.cdist(points.float(), hier.concepts.float()).min(1).values.max() < 1e-3
     sections, files = nagano_section(to_concept, hier, data, tmp_path / "n17", settings=s)
     assert [x.title for x in sections][:1] == ["Attractors: fate of trajectories"]
     assert all(f.is_file() for f in files) and len(sections) == 4

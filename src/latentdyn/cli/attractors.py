@@ -122,6 +122,10 @@ def summary(res, s: Settings, digits=None) -> dict:
         "fixed_point_levels": fp.level_counts(), "starts": res.start_counts,
         "starts_reaching_a_fixed_point": int((fp.fixed.assignment >= 0).sum()),
         "fixed_point_digits": None if digits is None else digits.tolist(),
+        # where they are (the explorer marks them on its map: latentdyn explore --attractors)
+        "fixed_point_list": [{"z": fp.fixed.points[i].tolist(), "stable": bool(fp.fixed.stable[i]),
+                              "basin": int(fp.fixed.basin[i]), "radius": float(fp.fixed.radius[i])}
+                             for i in range(fp.n)],
         "settings": asdict(s),
     }
 
