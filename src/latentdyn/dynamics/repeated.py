@@ -100,10 +100,10 @@ def run_dynamics(
     check_model(model)
     if mode not in MODES:
         raise ConfigError(f"unknown dynamics mode {mode!r}; choose from {', '.join(MODES)}")
-    steps = _count(steps, "steps", minimum=0)
-    chunk_size = _count(chunk_size, "chunk_size", minimum=1)
-    _check_input(x0)
-    x_steps = _x_steps(record_x, steps)
+    steps = count_arg(steps, "steps", minimum=0)
+    chunk_size = count_arg(chunk_size, "chunk_size", minimum=1)
+    check_inputs(x0)
+    x_steps = record_steps(record_x, steps)
     dev = normalise_device(torch.device(device) if device is not None else model_device(model))
     gen = as_generator(generator, dev)
     n = x0.shape[0]
@@ -141,7 +141,7 @@ def run_dynamics(
 
 # --- helpers ----------------------------------------------------------------------------
 
-def _count(value, name: str, minimum: int) -> int:
+def count_arg(value, name: str, minimum: int) -> int:
     try:
         if isinstance(value, bool):
             raise TypeError
@@ -153,7 +153,7 @@ def _count(value, name: str, minimum: int) -> int:
     return value
 
 
-def _check_input(x0) -> None:
+def check_inputs(x0) -> None:
     if not isinstance(x0, Tensor):
         raise ConfigError(f"x0 must be a torch.Tensor, got {type(x0).__name__}")
     if not x0.is_floating_point():
@@ -166,7 +166,7 @@ def _check_input(x0) -> None:
         raise ConfigError("x0 contains NaN or infinite values")
 
 
-def _x_steps(record_x, steps: int) -> tuple[int, ...]:
+def record_steps(record_x, steps: int) -> tuple[int, ...]:
     if record_x is None:
         return ()
     if isinstance(record_x, str):

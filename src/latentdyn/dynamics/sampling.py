@@ -34,7 +34,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from latentdyn.checks import as_generator
-from latentdyn.dynamics.repeated import _check_input, _count, _x_steps
+from latentdyn.dynamics.repeated import check_inputs, count_arg, record_steps
 from latentdyn.errors import ConfigError
 from latentdyn.models.distributions import reparameterise
 from latentdyn.models.inference import inference_mode, model_dtype, normalise_device
@@ -97,10 +97,10 @@ def sample_chain(
     ``device`` where to compute (default: the model's). Results are on the CPU.
     """
     check_model(model)
-    steps = _count(steps, "steps", minimum=0)
-    chunk_size = _count(chunk_size, "chunk_size", minimum=1)
-    _check_input(x0)
-    x_steps = _x_steps(record_x, steps)
+    steps = count_arg(steps, "steps", minimum=0)
+    chunk_size = count_arg(chunk_size, "chunk_size", minimum=1)
+    check_inputs(x0)
+    x_steps = record_steps(record_x, steps)
     dev = normalise_device(torch.device(device) if device is not None else model_device(model))
     gen = as_generator(generator, dev)
     n = x0.shape[0]
