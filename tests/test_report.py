@@ -139,7 +139,7 @@ def test_report_contents(tmp_path):
     assert '<span class="v fail">NOT reproduced</span>' in page
     assert '<span class="v ok">reproduced</span>' in page
     assert '<span class="v na">not evaluated</span>' in page
-    assert page.count('<tr class="fail">') == 1
+    assert page.count('class="fail"><td class="id">') == 1
 
 
 def test_missing_figure_and_large_data_are_named_not_embedded(tmp_path):
@@ -159,3 +159,116 @@ def test_missing_figure_and_large_data_are_named_not_embedded(tmp_path):
                                         ({"a": 1, "b": [1.0, 2.5]}, "a: 1, b: [1, 2.5]")])
 def test_format_value(value, text):
     assert format_value(value) == text
+
+
+# ------------------------------------------------------- uncertainty, nulls, seeds, sections
+def _sure_claims():
+    from latentdyn.reporting.claims import Claim
+
+    return [
+        Claim("C1", "dip toward the concept", "labels with a dip", "10 of 10", ">= 10",
+              run_value="9 of 10", reproduced=False, interval=(7, 10), stability=0.31,
+              method="bootstrap over trials", reading="min over t >= 1",
+              sections=("fig2",)),
+        Claim("C4", "concepts near-orthogonal", "mean |cos|", 0.0, "below the reference",
+              run_value=0.161, reproduced=True, interval=(0.15, 0.17), interval_level=0.9,
+              stability=0.97, null=0.143, null_name="random directions",
+              sections=("Fig. C: cosines",), seeds={"reproduced": 3, "evaluated": 5, "of": 5,
+                                                     "seeds": [0, 1, 2, 3, 4],
+                                                     "verdicts": ["reproduced"] * 3
+                                                     + ["NOT reproduced"] * 2}),
+        Claim("C9", "untested here", "x", 1, "x", run_value=1, reproduced=None),
+    ]
+
+
+def test_new_fields_round_trip_and_render_in_claims_md(tmp_path):
+    claims = _sure_claims()
+    write_scorecard(claims, tmp_path)
+    back = load_scorecard(tmp_path)
+    assert back[0].interval == (7, 10) and back[0].sections == ("fig2",)
+    assert back[1].seeds["reproduced"] == 3 and back[1].null == 0.143
+    assert [c.to_dict() for c in back] == [c.to_dict() for c in claims]
+    md = (tmp_path / "claims.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| id"))
+    assert [h.strip() for h in header.strip("|").split("|")] == [
+        "id", "claim", "statistic", "paper", "this run", "interval", "stability",
+        "null / reference", "seeds", "verdict"]
+    c4 = next(line for line in md.splitlines() if line.startswith("| C4"))
+    for text in ("[0.15, 0.17]", "97 %", "random directions: 0.143", "3 of 5 seeds"):
+        assert text in c4, text
+    c9 = next(line for line in md.splitlines() if line.startswith("| C9"))
+    assert c9.count("—") >= 4  # no interval, stability, null or seeds: a dash each
+    assert "reading: min over t >= 1" in md and "method: bootstrap over trials" in md
+    assert "per seed: 0: reproduced" in md and "Rules (fixed in code before the run)" in md
+
+
+def test_claims_md_without_seeds_has_no_seeds_column(tmp_path):
+    write_scorecard(_claims(), tmp_path)
+    header = next(line for line in (tmp_path / "claims.md").read_text().splitlines()
+                  if line.startswith("| id"))
+    assert "seeds" not in header and "interval" in header
+
+
+def test_terminal_scorecard_shows_interval_stability_and_seeds_and_stays_short():
+    text = format_scorecard(_sure_claims())
+    lines = text.splitlines()
+    assert "seeds" in lines[1] and "interval" in lines[1] and "holds" in lines[1]
+    c4 = next(line for line in lines if line.startswith("C4"))
+    assert "3 of 5" in c4 and "[0.15, 0.17]" in c4 and "97 %" in c4
+    assert all(len(line) <= 110 for line in lines)
+    plain = format_scorecard(_claims()).splitlines()[1]
+    assert "seeds" not in plain and "interval" not in plain  # columns only when measured
+
+
+def test_report_opens_with_the_scorecard_and_sections_show_their_verdicts():
+    sections = [Section("Fig. 2: dip", None, "", "dips", "nine dip", id="fig2"),
+                Section("Fig. C: cosines", None, "", "0", "0.16"),
+                Section("Fig. D", None, "", "", "", claims=("C9",))]
+    page = render_report("t", "intro", {"a": 1}, sections, _sure_claims())
+    assert page.index('id="claims"') < page.index('id="fig2"') < page.index('id="settings"')
+    assert page.index('id="claims"') < page.index("<nav>")
+    # each section lists the claims that test it, linked to their scorecard rows
+    fig2 = page[page.index('id="fig2"'):page.index('id="fig-2"')]
+    assert 'href="#claim-C1"' in fig2 and "C4" not in fig2
+    assert "NOT reproduced" in fig2 and "95 % interval [7, 10]" in fig2
+    assert "holds in 31 %" in fig2
+    fig_c = page[page.index('id="fig-2"'):page.index('id="fig-3"')]
+    assert 'href="#claim-C4"' in fig_c and "random directions: 0.143" in fig_c
+    assert "3 of 5 seeds" in fig_c and "90 % interval" in fig_c
+    assert 'href="#claim-C9"' in page[page.index('id="fig-3"'):page.index('id="settings"')]
+    # the rows link back to the sections
+    row = page[page.index('id="claim-C1"'):page.index('id="claim-C4"')]
+    assert 'href="#fig2"' in row and "tested in" in row and "31 %" in row
+    assert '<th>seeds</th>' in page and "3 of 5 seeds" in page
+
+
+def test_section_ids_must_be_unique():
+    from latentdyn.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="used twice"):
+        render_report("t", "", {}, [Section("a", None, "", "", "", id="x"),
+                                    Section("b", None, "", "", "", id="x")], [])
+    with pytest.raises(ConfigError, match="reserved"):
+        render_report("t", "", {}, [Section("a", None, "", "", "", id="claims")], [])
+
+
+def test_attach_bootstrap_fills_interval_stability_and_method():
+    from latentdyn.analysis.uncertainty import mean_interval
+    from latentdyn.reporting.claims import Claim, attach_bootstrap, uncertainty_text
+
+    boot = mean_interval(np.r_[np.zeros(20), np.ones(20)], n_resamples=200, seed=4)
+    c = attach_bootstrap(Claim("X", "x", "mean", 0.5, "> 0.5", boot.estimate, False), boot,
+                         rule=lambda m: m > 0.5)
+    assert c.interval == boot.interval and c.interval[0] < 0.5 < c.interval[1]
+    assert 0.2 < c.stability < 0.8 and "200 resamples" in c.method
+    assert uncertainty_text(c).startswith("95 % interval [")
+    assert attach_bootstrap(c, boot).stability is None
+
+
+@pytest.mark.parametrize("share, text", [(0.0, "0 %"), (1.0, "100 %"), (0.31, "31 %"),
+                                         (0.998, "99.8 %"), (0.001, "0.1 %"),
+                                         (0.99999, ">99.9 %"), (None, "—")])
+def test_stability_never_rounds_a_near_miss_to_all_or_none(share, text):
+    from latentdyn.reporting.claims import Claim, format_stability
+
+    assert format_stability(Claim("X", "x", "s", 0, "r", stability=share)) == text

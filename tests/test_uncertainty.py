@@ -57,3 +57,16 @@ def test_bad_input():
         bootstrap((np.ones(3), np.ones(4)), lambda a, b: 0.0)
     with pytest.raises(ConfigError, match="level"):
         mean_interval(np.ones(5), level=1.5)
+
+
+def test_vector_statistics_have_one_interval_per_component():
+    rng = np.random.default_rng(4)
+    x = np.c_[rng.normal(0.0, 1.0, 300), rng.normal(5.0, 0.1, 300)]
+    boot = mean_interval(x, n_resamples=300, seed=0)
+    assert boot.samples.shape == (300, 2)
+    lo, hi = boot.interval
+    assert lo[0] < 0.0 < hi[0] and lo[1] < 5.0 < hi[1]
+    assert (hi[1] - lo[1]) < (hi[0] - lo[0]) / 5  # the narrower spread, the narrower interval
+    assert boot.share(lambda s: s[1] > 4.9) == 1.0
+    m = boot.estimate[0]
+    assert 0.35 < boot.share(lambda s: s[0] > m) < 0.65  # resamples centre on the estimate

@@ -41,7 +41,7 @@ class Bootstrap:
         return float(np.mean([bool(rule(s)) for s in self.samples]))
 
     def describe(self) -> str:
-        return (f"percentile bootstrap over units, {len(self.samples)} resamples, "
+        return (f"percentile bootstrap, {len(self.samples)} resamples, "
                 f"seed {self.seed}, {100 * self.level:g} % interval")
 
 

@@ -13,14 +13,32 @@ statistic must beat, named by ``null_name``), ``method`` (how these were compute
 and, when a study ran with several seeds, ``seeds`` (``{"reproduced": k, "of": n}``).
 ``sections`` names the report sections (figures) whose findings the claim tests.
 ``reproduced=None`` means "not evaluated" (e.g. the run was too small to test it).
+
+How they are shown (the convention every study follows):
+
+* ``interval``: ``(low, high)`` of the statistic in ``run_value`` (or of the number the
+  rule thresholds, said in ``method``); shown as ``[low, high]`` with ``interval_level``.
+* ``stability``: a share in [0, 1], shown as "holds in 87 %"; :func:`attach_bootstrap`
+  fills ``interval``, ``interval_level``, ``stability`` and ``method`` from any object
+  with ``interval``, ``level``, ``share(rule)`` and ``describe()`` (an
+  :class:`latentdyn.analysis.uncertainty.Bootstrap`).
+* ``null`` with ``null_name``: shown as "shuffled labels: 0.996"; a mapping of several
+  references is shown as "name: value, ...".
+* ``seeds``: as filled by :func:`latentdyn.reproduce.study.combine_seeds`, shown as
+  "3 of 5 seeds".
+* ``sections``: ids or exact titles of :class:`latentdyn.reporting.report.Section` s;
+  each such section of ``report.html`` shows this claim's verdict, and the claim's row
+  in the scorecard links to it.
+
+:func:`uncertainty_text` gives all of it as one line, for report sections and docs.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from latentdyn.io import write_json, write_text
 
@@ -64,7 +82,26 @@ class Claim:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Claim":
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        kw = {k: v for k, v in d.items() if k in names}
+        if isinstance(kw.get("interval"), list):
+            kw["interval"] = tuple(kw["interval"])
+        if isinstance(kw.get("sections"), list):
+            kw["sections"] = tuple(kw["sections"])
+        return cls(**kw)
+
+    def tests_section(self, section_id: str, title: str = "") -> bool:
+        """Whether this claim names the section ``section_id`` (or ``title``)."""
+        return any(s and s in (section_id, title) for s in self.sections)
+
+
+def attach_bootstrap(claim: Claim, boot, rule: Callable[[Any], bool] | None = None,
+                     method: str | None = None) -> Claim:
+    """``claim`` with ``interval``, ``interval_level`` and ``method`` from ``boot`` (an
+    :class:`~latentdyn.analysis.uncertainty.Bootstrap`) and, given the claim's ``rule``
+    as a function of one resampled statistic, ``stability`` = ``boot.share(rule)``."""
+    return replace(claim, interval=tuple(boot.interval), interval_level=float(boot.level),
+                   stability=None if rule is None else float(boot.share(rule)),
+                   method=method if method is not None else boot.describe())
 
 
 def summarise(claims: Sequence[Claim]) -> dict[str, int]:
@@ -127,30 +164,114 @@ def load_scorecard(path: str | os.PathLike) -> list[Claim]:
         return [Claim.from_dict(d) for d in json.load(fh)["claims"]]
 
 
+# --------------------------------------------------------------- the new fields as text
+def format_interval(claim: Claim, digits: int = 3) -> str:
+    """``[low, high]`` of the claim's interval, or ``—``."""
+    if claim.interval is None:
+        return "—"
+    low, high = claim.interval
+    return f"[{format_value(low, digits)}, {format_value(high, digits)}]"
+
+
+def format_stability(claim: Claim) -> str:
+    """The share of resamples in which the rule holds, as ``87 %``, or ``—``."""
+    s = claim.stability
+    if s is None or s != s:
+        return "—"
+    pct = 100 * float(s)
+    text = f"{pct:.0f}"
+    if text in ("0", "100") and 0 < float(s) < 1:  # never round a near miss to all or none
+        text = f"{pct:.1f}" if 0.05 <= pct <= 99.95 else ("<0.1" if pct < 1 else ">99.9")
+    return f"{text} %"
+
+
+def format_null(claim: Claim, digits: int = 3) -> str:
+    """``name: value`` of the claim's null or reference, or ``—``."""
+    if claim.null is None:
+        return "—"
+    value = format_value(claim.null, digits)
+    return f"{claim.null_name}: {value}" if claim.null_name else value
+
+
+def format_seeds(claim: Claim) -> str:
+    """``3 of 5 seeds`` (how many training seeds reproduce the claim), or ``—``."""
+    s = claim.seeds
+    if not s:
+        return "—"
+    text = f"{s.get('reproduced', 0)} of {s.get('of', 0)} seeds"
+    evaluated = s.get("evaluated")
+    if evaluated is not None and evaluated != s.get("of"):
+        text += f" ({s.get('of', 0) - evaluated} not evaluated)"
+    return text
+
+
+def uncertainty_text(claim: Claim) -> str:
+    """The claim's interval, stability, null and seeds as one line ("" when none)."""
+    parts = []
+    if claim.interval is not None:
+        parts.append(f"{100 * claim.interval_level:g} % interval {format_interval(claim)}")
+    if claim.stability is not None:
+        parts.append(f"the rule holds in {format_stability(claim)} of resamples")
+    if claim.null is not None:
+        parts.append(f"null or reference {format_null(claim)}")
+    if claim.seeds:
+        parts.append(format_seeds(claim))
+    return "; ".join(parts)
+
+
+def _has(claims: Sequence[Claim], name: str) -> bool:
+    return any(getattr(c, name) not in (None, "", (), {}) for c in claims)
+
+
 def scorecard_markdown(claims: Sequence[Claim]) -> str:
-    head = ["| id | claim | statistic | paper | this run | verdict |",
-            "|---|---|---|---|---|---|"]
+    """``claims.md``: the table (with interval, stability, null and, for several
+    training seeds, the seeds that reproduce each claim) and the rules."""
+    seeds = _has(claims, "seeds")
+    names = ["id", "claim", "statistic", "paper", "this run", "interval", "stability",
+             "null / reference", *(["seeds"] if seeds else []), "verdict"]
+    head = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
     rows = []
     for c in claims:
         verdict = f"**{c.verdict}**" if c.reproduced is False else c.verdict
-        rows.append("| " + " | ".join(_md(x) for x in (
-            c.id, c.claim, c.statistic, format_value(c.paper_value),
-            format_value(c.run_value))) + f" | {verdict} |")
-    rules = [f"- **{_md(c.id)}**: {_md(c.threshold)}"
-             + (f" — {_md(c.details)}" if c.details else "") for c in claims]
+        cells = [c.id, c.claim, c.statistic, format_value(c.paper_value),
+                 format_value(c.run_value), format_interval(c), format_stability(c),
+                 format_null(c), *([format_seeds(c)] if seeds else [])]
+        rows.append("| " + " | ".join(_md(x) for x in cells) + f" | {verdict} |")
+    rules = []
+    for c in claims:
+        line = f"- **{_md(c.id)}**: {_md(c.threshold)}"
+        extra = [("reading", c.reading), ("details", c.details), ("method", c.method)]
+        line += "".join(f" — {name}: {_md(v)}" for name, v in extra if v)
+        if c.seeds and c.seeds.get("verdicts"):
+            line += " — per seed: " + ", ".join(
+                f"{s}: {v}" for s, v in zip(c.seeds.get("seeds", []), c.seeds["verdicts"]))
+        rules.append(line)
+    level = next((c.interval_level for c in claims if c.interval is not None), 0.95)
+    legend = (f"interval: {100 * level:g} % bootstrap interval of the statistic; stability: "
+              "the share of bootstrap resamples in which the claim's rule holds; null / "
+              "reference: what the statistic is compared with (by chance, or the model's own "
+              "reference)")
     return "\n".join([
-        "# Claims scorecard", "", summary_line(claims) + ".", "", *head, *rows, "",
-        "## Rules (fixed in code before the run)", "", *rules, "",
+        "# Claims scorecard", "", summary_line(claims) + ".", "", *head, *rows, "", legend + ".",
+        "", "## Rules (fixed in code before the run)", "", *rules, "",
     ])
 
 
 def format_scorecard(claims: Sequence[Claim], width: int = 100) -> str:
-    """The scorecard as an aligned plain-text table for the terminal."""
-    cols = [("id", [c.id for c in claims]),
-            ("verdict", [c.verdict for c in claims]),
-            ("paper", [format_value(c.paper_value) for c in claims]),
-            ("this run", [format_value(c.run_value) for c in claims])]
-    cols = [(name, [_clip(v, 24) for v in vals]) for name, vals in cols]
+    """The scorecard as an aligned plain-text table for the terminal: id, verdict, the
+    seeds that reproduce it (with several seeds), this run's value, its interval and
+    stability where the study measured them, and the claim (the paper's values and the
+    rules are in ``claims.md``)."""
+    cols = [("id", [c.id for c in claims], 6),
+            ("verdict", [c.verdict for c in claims], 14)]
+    if _has(claims, "seeds"):
+        cols.append(("seeds", [format_seeds(c).replace(" seeds", "") for c in claims], 8))
+    cols.append(("this run", [format_value(c.run_value) for c in claims], 24))
+    if _has(claims, "interval"):
+        cols.append(("interval", [format_interval(c) for c in claims], 18))
+    if _has(claims, "stability"):
+        cols.append(("holds", [format_stability(c) for c in claims], 5))
+    cols = [(name, [_clip(v, n) for v in vals]) for name, vals, n in cols]
     widths = [max([len(name)] + [len(v) for v in vals]) for name, vals in cols]
     claim_width = max(20, width - sum(widths) - 2 * len(widths))
     lines = [f"Claims scorecard: {summary_line(claims)}"]

@@ -3,6 +3,12 @@
 Figures are embedded as base64 ``data:`` URIs and the CSS is inline, so the page can
 be mailed or archived alone: no external resources, no JavaScript. All text is
 escaped; only :class:`RawHTML` values and ``Section.extra_html`` pass through as HTML.
+
+The page opens with the claims scorecard (statistic, interval, stability, null, seeds,
+verdict), then the figures, then the settings and notes. A figure's section shows the
+verdicts of the claims that test it: those whose ``Claim.sections`` names the section's
+``id`` or its exact ``title``, and those listed in ``Section.claims``; each claim's row
+in the scorecard links to those sections, and each section's verdict to its row.
 """
 
 from __future__ import annotations
@@ -17,7 +23,17 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from latentdyn import __version__
-from latentdyn.reporting.claims import Claim, format_value, summarise, summary_line
+from latentdyn.reporting.claims import (
+    Claim,
+    format_interval,
+    format_null,
+    format_seeds,
+    format_stability,
+    format_value,
+    summarise,
+    summary_line,
+    uncertainty_text,
+)
 from latentdyn.io import write_text
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -35,6 +51,9 @@ class Section:
     ``figure``: a PNG (or a PDF with a PNG beside it); ``None`` for a text-only section.
     ``data``: the figure's CSV, offered as an embedded download when small enough.
     ``extra_html``: trusted HTML appended to the section as is.
+    ``id``: the section's anchor (default ``fig-N``, its place on the page); a claim
+    names the section by this id or by its exact title in ``Claim.sections``.
+    ``claims``: ids of further claims this section tests.
     """
 
     title: str
@@ -44,6 +63,18 @@ class Section:
     run_found: str
     extra_html: str = ""
     data: Path | None = None
+    id: str = ""
+    claims: tuple = ()
+
+    def anchor(self, i: int) -> str:
+        """The HTML id of the section, ``i``-th on the page."""
+        return self.id or f"fig-{i}"
+
+
+def claims_of(section: Section, i: int, claims: Sequence[Claim]) -> list[Claim]:
+    """The claims the ``i``-th section tests, in scorecard order."""
+    return [c for c in claims if c.id in section.claims
+            or c.tests_section(section.anchor(i), section.title)]
 
 
 def write_report(
@@ -86,11 +117,15 @@ def render_report(
     """The report page as a string (see :func:`write_report`)."""
     when = generated_at or _dt.datetime.now(_dt.timezone.utc)
     notes = [n for n in notes if str(n).strip()]
-    toc = ['<li><a href="#settings">Settings</a></li>']
-    toc += [f'<li><a href="#fig-{i}">{_e(s.title)}</a></li>' for i, s in enumerate(sections, 1)]
-    toc.append('<li><a href="#claims">Claims scorecard</a></li>')
+    _check_anchors(sections)
+    toc = ['<li><a href="#claims">Claims scorecard</a></li>']
+    toc += [f'<li><a href="#{_e(s.anchor(i))}">{_e(s.title)}</a></li>'
+            for i, s in enumerate(sections, 1)]
+    toc.append('<li><a href="#settings">Settings</a></li>')
     if notes:
         toc.append('<li><a href="#notes">Notes</a></li>')
+    tested_in = {c.id: [(s.anchor(i), s.title) for i, s in enumerate(sections, 1)
+                        if c in claims_of(s, i, claims)] for c in claims}
 
     parts = [
         "<!DOCTYPE html>",
@@ -102,17 +137,17 @@ def render_report(
         f"<h1>{_e(title)}</h1>",
         f'<p class="verdicts">{_badges(claims)}</p>' if claims else "",
         f'<div class="intro">{_text_block(intro_html_or_text)}</div>',
+        '<section id="claims"><h2>Claims scorecard</h2>',
+        f"<p>{_e(summary_line(claims))}. Each rule was fixed in code before the run.</p>"
+        if claims else "<p>No claims were evaluated.</p>",
+        _claims_table(claims, tested_in) if claims else "",
+        f'<p class="legend">{_e(_LEGEND)}</p>' if claims else "", "</section>",
         f'<nav><ol>{"".join(toc)}</ol></nav>',
-        '<section id="settings"><h2>Settings</h2>',
-        _settings_table(settings),
-        "</section>",
     ]
     for i, sec in enumerate(sections, 1):
-        parts.append(_section(i, sec, max_data_bytes))
-    parts += ['<section id="claims"><h2>Claims scorecard</h2>',
-              f"<p>{_e(summary_line(claims))}. Each rule was fixed in code before the run.</p>"
-              if claims else "<p>No claims were evaluated.</p>",
-              _claims_table(claims) if claims else "", "</section>"]
+        parts.append(_section(i, sec, max_data_bytes, claims_of(sec, i, claims)))
+    parts += ['<section id="settings"><h2>Settings</h2>', _settings_table(settings),
+              "</section>"]
     if notes:
         parts.append('<section id="notes"><h2>Notes</h2><ul>'
                      + "".join(f"<li>{_e_br(n)}</li>" for n in notes) + "</ul></section>")
@@ -125,9 +160,27 @@ def render_report(
     return "\n".join(p for p in parts if p)
 
 
+_LEGEND = ("interval: the bootstrap interval of the statistic (over trials or images, "
+           "seeded); holds: the share of bootstrap resamples in which the claim's rule "
+           "holds; null / reference: what the statistic is compared with; seeds: how many "
+           "independently trained models reproduce the claim.")
+_RESERVED = {"claims", "settings", "notes"}
+
+
+def _check_anchors(sections: Sequence[Section]) -> None:
+    from latentdyn.errors import ConfigError
+
+    seen: set[str] = set()
+    for i, sec in enumerate(sections, 1):
+        a = sec.anchor(i)
+        if a in seen or a in _RESERVED or (sec.id and a.startswith("claim-")):
+            raise ConfigError(f"report section id {a!r} is used twice or reserved")
+        seen.add(a)
+
+
 # ----------------------------------------------------------------------------- parts
-def _section(i: int, sec: Section, max_data_bytes: int) -> str:
-    out = [f'<section id="fig-{i}" class="figure"><h2>{_e(sec.title)}</h2>']
+def _section(i: int, sec: Section, max_data_bytes: int, tested: Sequence[Claim] = ()) -> str:
+    out = [f'<section id="{_e(sec.anchor(i))}" class="figure"><h2>{_e(sec.title)}</h2>']
     if sec.figure is not None:
         out.append(_figure(Path(sec.figure), sec.caption))
     elif sec.caption:
@@ -136,12 +189,29 @@ def _section(i: int, sec: Section, max_data_bytes: int) -> str:
     out.append(f'<p><span class="who">The paper found:</span> {_e_br(sec.paper_found)}</p>')
     out.append(f'<p><span class="who">This run found:</span> {_e_br(sec.run_found)}</p>')
     out.append("</div>")
+    if tested:
+        out.append(_tested_here(tested))
     if sec.data is not None:
         out.append(_data_link(Path(sec.data), max_data_bytes))
     if sec.extra_html:
         out.append(f'<div class="extra">{sec.extra_html}</div>')
     out.append("</section>")
     return "\n".join(out)
+
+
+def _tested_here(claims: Sequence[Claim]) -> str:
+    """The verdicts of the claims a section tests, each linked to its scorecard row."""
+    items = []
+    for c in claims:
+        cls = _CLS[c.reproduced]
+        more = uncertainty_text(c)
+        items.append(
+            f'<li><span class="v {cls}">{_e(c.verdict)}</span> '
+            f'<a href="#claim-{_e(c.id)}"><b>{_e(c.id)}</b></a> {_e(c.claim)}: '
+            f"{_e(c.statistic)} = {_e(format_value(c.run_value))} "
+            f"(paper: {_e(format_value(c.paper_value))}; rule: {_e(c.threshold)})"
+            + (f'<div class="rule">{_e(more)}</div>' if more else "") + "</li>")
+    return f'<div class="tested"><p>Claims tested here:</p><ul>{"".join(items)}</ul></div>'
 
 
 def _figure(path: Path, caption: str) -> str:
@@ -177,19 +247,40 @@ def _settings_table(settings: Mapping[str, Any]) -> str:
         "<p>No settings recorded.</p>"
 
 
-def _claims_table(claims: Sequence[Claim]) -> str:
+_CLS = {True: "ok", False: "fail", None: "na"}
+
+
+def _claims_table(claims: Sequence[Claim], tested_in: Mapping[str, list] | None = None) -> str:
+    seeds = any(c.seeds for c in claims)
     head = ("<thead><tr><th>id</th><th>claim</th><th>statistic</th><th>paper</th>"
-            "<th>this run</th><th>verdict</th></tr></thead>")
+            "<th>this run</th><th>interval</th><th>holds</th><th>null / reference</th>"
+            + ("<th>seeds</th>" if seeds else "") + "<th>verdict</th></tr></thead>")
     rows = []
     for c in claims:
-        cls = {True: "ok", False: "fail", None: "na"}[c.reproduced]
-        detail = f'<div class="rule">details: {_e_br(c.details)}</div>' if c.details else ""
+        cls = _CLS[c.reproduced]
+        notes = [("reading", c.reading), ("details", c.details), ("method", c.method)]
+        if c.seeds and c.seeds.get("verdicts"):
+            notes.append(("per seed", ", ".join(
+                f"{s}: {v}" for s, v in zip(c.seeds.get("seeds", []), c.seeds["verdicts"]))))
+        extra = f'<div class="rule">rule: {_e_br(c.threshold)}</div>' if c.threshold else ""
+        more = "".join(f'<div class="rule">{name}: {_e_br(v)}</div>' for name, v in notes if v)
+        if more:  # collapsed (a plain <details>: no script), so the scorecard stays short
+            extra += f'<details class="more"><summary>details</summary>{more}</details>'
+        links = (tested_in or {}).get(c.id, [])
+        if links:
+            extra += '<div class="rule">tested in: ' + ", ".join(
+                f'<a href="#{_e(a)}">{_e(t)}</a>' for a, t in links) + "</div>"
+        interval = format_interval(c)
+        if c.interval is not None:
+            interval += f" ({100 * c.interval_level:g} %)"
         rows.append(
-            f'<tr class="{cls}"><td class="id">{_e(c.id)}</td>'
-            f'<td>{_e_br(c.claim)}<div class="rule">rule: {_e_br(c.threshold)}</div>{detail}</td>'
+            f'<tr id="claim-{_e(c.id)}" class="{cls}"><td class="id">{_e(c.id)}</td>'
+            f"<td>{_e_br(c.claim)}{extra}</td>"
             f"<td>{_e_br(c.statistic)}</td><td>{_e(format_value(c.paper_value))}</td>"
-            f"<td>{_e(format_value(c.run_value))}</td>"
-            f'<td class="verdict"><span class="v {cls}">{_e(c.verdict)}</span></td></tr>'
+            f"<td>{_e(format_value(c.run_value))}</td><td>{_e(interval)}</td>"
+            f"<td>{_e(format_stability(c))}</td><td>{_e(format_null(c))}</td>"
+            + (f"<td>{_e(format_seeds(c))}</td>" if seeds else "")
+            + f'<td class="verdict"><span class="v {cls}">{_e(c.verdict)}</span></td></tr>'
         )
     return f'<table class="claims">{head}<tbody>{"".join(rows)}</tbody></table>'
 
@@ -271,6 +362,11 @@ figcaption, .caption { color:var(--muted); font-size:.88em; margin-top:.5em; }
 .findings p { margin:.35em 0; }
 .who { font-weight:600; }
 .data { font-size:.88em; color:var(--muted); }
+.tested { border-left:3px solid #1a5fb4; background:#f3f7fc; padding:.3em 1em; margin:.6em 0; }
+.tested p { margin:.3em 0; font-weight:600; }
+.tested ul { margin:.2em 0 .4em; padding-left:1.2em; }
+.legend { color:var(--muted); font-size:.85em; }
+details.more summary { color:var(--muted); font-size:.85em; cursor:pointer; }
 .missing { color:var(--fail); font-style:italic; }
 footer { margin-top:3em; padding-top:.8em; border-top:1px solid var(--line);
          color:var(--muted); font-size:.82em; }
