@@ -24,10 +24,62 @@ def cli(*args) -> int:
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
+    # two training seeds (ensemble-trained), so one run covers --seeds N end to end
     out = tmp_path_factory.mktemp("n17") / "a"
     assert cli("reproduce", "nagano2017", "--profile", "smoke", "--dataset", DATA, "--nz", 6,
-               "--out", out, "--quiet", "--device", "cpu") == 0
+               "--out", out, "--quiet", "--device", "cpu", "--seeds", 2) == 0
     return out
+
+
+def test_seeds_two_count_the_seeds_that_reproduce_each_claim(smoke):
+    card = json.loads((smoke / "claims.json").read_text())["claims"]
+    for c in card:
+        s = c["seeds"]
+        assert s["of"] == 2 and s["seeds"] == [0, 1] and len(s["verdicts"]) == 2
+        assert s["reproduced"] == sum(v == "reproduced" for v in s["verdicts"])
+        assert s["verdicts"][0] == c["verdict"]  # the values and verdict are seed 0's
+    assert (smoke / "model-seed1" / "model.safetensors").is_file()
+    manifest = json.loads((smoke / "manifest.json").read_text())
+    assert manifest["config"]["seeds"] == [0, 1] and manifest["seeds"] == [0, 1]
+    ensemble = json.loads((smoke / "model-seed1" / "manifest.json").read_text())
+    assert ensemble["config"]["seed"] == 1
+    seeds_in_sweep = {row.split(",")[4] for row in
+                      (smoke / "sweep" / "summary.csv").read_text().splitlines()[1:]}
+    assert seeds_in_sweep == {"0", "1"}
+    md = (smoke / "claims.md").read_text()
+    assert " of 2 seeds" in md and "per seed: 0: " in md
+    assert " of 2 seeds" in (smoke / "report.html").read_text()
+
+
+def test_every_claim_has_an_interval_stability_and_its_figure(smoke):
+    card = json.loads((smoke / "claims.json").read_text())["claims"]
+    for c in card:
+        assert 0.0 <= c["stability"] <= 1.0, c["id"]
+        assert c["method"] and c["sections"], c["id"]
+        if c["id"] != "C6":  # C6's statistic is a pattern: no interval, its stability only
+            assert len(c["interval"]) == 2 and c["interval"][0] <= c["interval"][1], c["id"]
+    nulls = {c["id"]: c["null"] for c in card}
+    assert set(nulls["C4"]) == {k for k in nulls["C4"]} and "shuffled labels" in nulls["C4"]
+    assert nulls["C5"] and nulls["C8"]["paper"] == "193 of 300"
+    html = (smoke / "report.html").read_text()
+    assert html.index('id="claims"') < html.index('id="fig1"')
+    fig3c = html[html.index('id="fig3c"'):html.index('id="fig4"')]
+    assert 'href="#claim-C4"' in fig3c and "Claims tested here" in fig3c
+    stats = json.loads((smoke / "data" / "resampling.json").read_text())
+    assert set(stats) == {c["id"] for c in card}
+    fig4 = json.loads((smoke / "data" / "fig4_stages.json").read_text())
+    assert set(fig4["readings"]) == {"t>=0", "t>=1"} and "abstract" in fig4["at_start"]
+
+
+def test_seeds_with_a_given_model_is_refused(smoke, tmp_path, capsys):
+    assert cli("reproduce", "nagano2017", "--profile", "smoke", "--dataset", DATA,
+               "--model", smoke / "model", "--seeds", 2, "--out", tmp_path / "x",
+               "--quiet") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "--seeds" in err
+    assert cli("reproduce", "nagano2017", "--profile", "smoke", "--dataset", DATA,
+               "--seeds", 0, "--out", tmp_path / "y", "--quiet") == 2
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
 def test_reproduce_writes_report_figures_data_and_scorecard(smoke):
@@ -172,9 +224,13 @@ def _course(label, has_dip, t_star=3):
     return TimeCourse(label, torch.zeros(2, 4), z, z, {"has_dip": has_dip, "t_star": t_star})
 
 
-def _geometry(n_active=14, d70=9, d99=14, off=0.05):
+def _geometry(n_active=14, d70=9, d99=14, off=0.05, pr=14.0):
+    from latentdyn.analysis.geometry import random_cosine
+
     return ConceptGeometry(torch.zeros(2, 6), [0, 1], torch.ones(6, dtype=bool), n_active,
-                           [1.0], d70, d99, torch.eye(2), off, 100)
+                           [1.0], d70, d99, torch.eye(2), off, 100,
+                           {"var > 0.05": n_active - 1}, {"var > 0.05": d70}, pr,
+                           random_cosine(pr), 0.95, 0.9)
 
 
 def test_claim_c1_needs_a_dip_for_every_label():
@@ -238,5 +294,80 @@ def test_claim_c8_needs_a_dip_in_both_curves():
             [True, True, False, True]), z, z, {"has_dip": kept_dip, "t_star": 2}, 4, 2)
 
     c = C.claim_attribution(attribution(True, True))
-    assert c.reproduced is True and c.run_value.startswith("3 of 4")
+    assert c.reproduced is True and c.run_value.startswith("3 of 4")  # 3 >= 4 * 0.32
     assert C.claim_attribution(attribution(True, False)).reproduced is False
+
+
+# ---------------------------------------------------------------- the issue-11 rules
+def test_claim_c4_compares_with_random_directions_in_the_effective_dimension():
+    # 0.161 passed the old rule (< 0.2) but random directions in 30 dimensions give 0.145
+    c = C.claim_orthogonal(_geometry(off=0.161, pr=30.0))
+    assert c.reproduced is False and "old rule (< 0.2): reproduced" in c.details
+    assert c.null["shuffled labels"] == 0.95 and c.null_name == "references"
+    assert C.claim_orthogonal(_geometry(off=0.1, pr=30.0)).reproduced is True
+    assert C.claim_orthogonal(_geometry(off=0.19, pr=14.0)).reproduced is True
+
+
+def _sweep_from(means, noise=0.05, n=40, seed=0):
+    """A NoiseSweep whose trials' minima (t >= 1 and t >= 0) are ``means`` (P, 3) plus
+    noise; the t >= 0 reading puts the abstract concept at 0 from the second half on."""
+    from latentdyn.analysis.trials import stage_reading
+
+    rng = np.random.default_rng(seed)
+    ps = list(np.linspace(0, 1, len(means)))
+    def trials(mean):  # noise with mean exactly zero: the sample means are ``means``
+        e = rng.normal(size=n)
+        return torch.tensor(mean + noise * (e - e.mean()))
+
+    per_p = [{lv: trials(m[i]) for i, lv in enumerate(("memory", "concept", "abstract"))}
+             for m in means]
+    literal = [dict(d, abstract=torch.zeros(n) if k >= len(means) // 2 else d["abstract"])
+               for k, d in enumerate(per_p)]
+    rd = {"t>=0": stage_reading(ps, literal, 0), "t>=1": stage_reading(ps, per_p, 1)}
+    lit = rd["t>=0"]
+    return NoiseSweep(ps, 6, lit.mean, lit.sem, lit.closest, lit.stages, lit.ordered, rd,
+                      {lv: [0.0] * len(ps) for lv in ("memory", "concept", "abstract")}, n)
+
+
+def test_claim_c5_reads_t_from_one_and_needs_resolved_stages():
+    good = _sweep_from([[1, 2, 3], [2, 1, 3], [3, 2, 1], [3, 3, 1]])
+    c = C.claim_stages(good)
+    assert c.reproduced is True and c.reading == "min over t >= 1"
+    assert c.run_value.startswith("memory [0, 0] (1 level) → concept")
+    assert "t >= 0" in c.null_name and "abstract" in c.null
+    # a concept stage within noise of the memory: ordered, but not resolved
+    weak = _sweep_from([[1, 2, 3], [1.0, 0.99, 3], [3, 2, 1], [3, 3, 1]], noise=0.5)
+    assert weak.readings["t>=1"].ordered
+    assert C.claim_stages(weak).reproduced is False
+    # ordered at t >= 0 only (abstract reached at t = 0), not at t >= 1: NOT reproduced
+    only_t0 = _sweep_from([[1, 2, 3], [2, 1, 3], [2, 1, 3], [2, 1, 3]])
+    assert only_t0.readings["t>=0"].ordered and not only_t0.readings["t>=1"].ordered
+    c = C.claim_stages(only_t0)
+    assert c.reproduced is False and "the old rule): " in c.details and "reproduced" in c.details
+
+
+def test_claim_c5_bootstrap_gives_interval_and_stability():
+    from latentdyn.reproduce.nagano2017 import resampling as B
+
+    good = _sweep_from([[1, 2, 3], [2, 1, 3], [3, 2, 1], [3, 3, 1]])
+    boot = B.stages_bootstrap(good.readings["t>=1"], 50, seed=0)
+    c = C.claim_stages(good, boot)
+    assert c.stability == 1.0 and c.interval == (1.0, 1.0)  # the concept stage: one level
+    weak = _sweep_from([[1, 2, 3], [1.0, 0.99, 3], [3, 2, 1], [3, 3, 1]], noise=0.5)
+    assert C.claim_stages(weak, B.stages_bootstrap(weak.readings["t>=1"], 50, 0)).stability \
+        < 0.5
+
+
+def test_claim_c8_judges_the_kept_count_against_the_paper():
+    def attribution(n_kept, trials=300):
+        z = torch.zeros(3)
+        kept = torch.zeros(trials, dtype=bool)
+        kept[:n_kept] = True
+        return Attribution(0.99, torch.zeros(trials, 10), _course(6, True), kept, z, z,
+                           {"has_dip": True, "t_star": 2}, trials, 2)
+
+    few = C.claim_attribution(attribution(21), power=0.67)
+    assert few.reproduced is False and "old rule" in few.details and "0.67" in few.details
+    assert few.null["dip-test power at the kept count"] == 0.67
+    assert C.claim_attribution(attribution(97)).reproduced is True  # 97 >= 300 * 193/300/2
+    assert C.claim_attribution(attribution(96)).reproduced is False

@@ -7,12 +7,20 @@
 * :func:`pca_cumulative`, :func:`dims_for` -- C3: cumulative contribution ratios of the
   principal components of the memories, and how many reach a fraction (0.7, 0.99).
 * :func:`pca_2d` -- the 2-D PCA embedding of Fig. A.1.
+* references for C2-C4 (issue 11): :func:`activity_sensitivity` (active units at other
+  thresholds and by the per-unit KL), :func:`component_variances` and
+  :func:`participation_ratio` (the effective dimension of the memories' covariance),
+  :func:`random_cosine` (mean |cosine| of random directions in d dimensions) and
+  :func:`shuffled_concepts_null` (concepts of shuffled labels).
 
 PCA is an SVD of the centred memories in float64 (no sklearn dependency at run time).
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -140,3 +148,70 @@ def pca_2d(memories) -> tuple[Tensor, Tensor]:
     signs = torch.sign(comps.gather(1, comps.abs().argmax(1, keepdim=True)))
     comps = comps * signs
     return (x @ comps.T).to(dtype), s[:2] ** 2 / total
+
+
+# ------------------------------------------------------- references for C2-C4 (issue 11)
+SENSITIVITY_THRESHOLDS = (0.01, 0.05, 0.1)
+KL_THRESHOLD = 0.01  # nats: a unit whose posterior stays at the prior carries no code
+
+
+def activity_sensitivity(memories, logvars=None, thresholds=SENSITIVITY_THRESHOLDS,
+                         kl_threshold: float = KL_THRESHOLD) -> dict:
+    """Active units at each variance threshold (``"var > 0.05": n``) and, given the
+    posterior ``logvars``, by the per-unit KL to the prior (``"KL > 0.01 nats": n``)."""
+    out = {f"var > {t:g}": active_units(memories, t)[1] for t in thresholds}
+    if logvars is not None:
+        out[f"KL > {kl_threshold:g} nats"] = active_units(memories, kl_threshold, "kl",
+                                                          logvars)[1]
+    return out
+
+
+def component_variances(memories) -> Tensor:
+    """Variances (ddof = 1) of the principal components of the memories, largest first
+    (the eigenvalues of their covariance), float64."""
+    x, _ = _centred(memories)
+    return torch.linalg.svdvals(x) ** 2 / (x.shape[0] - 1)
+
+
+def participation_ratio(memories=None, variances=None) -> float:
+    """(Σλ)² / Σλ² of the covariance eigenvalues λ: the effective number of dimensions
+    the memories spread their variance over (d for d equal variances)."""
+    lam = component_variances(memories) if variances is None else as_float(
+        variances, "variances", 1).double()
+    total = float(lam.sum())
+    if total <= 0:
+        raise ConfigError("the memories do not vary; the participation ratio is undefined")
+    return total ** 2 / float((lam ** 2).sum())
+
+
+def random_cosine(dim: float) -> float:
+    """E|cos| between two independent isotropic random directions in ``dim`` dimensions,
+    Γ(d/2) / (√π Γ((d+1)/2)) (≈ sqrt(2 / (π d)) for large d); real ``dim`` >= 1 allowed
+    (e.g. a participation ratio)."""
+    from scipy.special import gammaln
+
+    dim = float(dim)
+    if not dim >= 1:
+        raise ConfigError(f"dim must be >= 1, got {dim}")
+    return float(math.exp(gammaln(dim / 2) - gammaln((dim + 1) / 2)) / math.sqrt(math.pi))
+
+
+def shuffled_concepts_null(memories, labels, *, n_permutations: int = 100, seed: int = 0):
+    """The mean |off-diagonal cosine| of concepts built from shuffled labels: a
+    :class:`~latentdyn.analysis.uncertainty.Null` (what C4's statistic is when labels
+    carry no information)."""
+    from latentdyn.analysis.uncertainty import permutation_null
+
+    mem = as_float(memories, "memories", 2).double()
+    lab = torch.as_tensor(np.asarray(labels)).long()
+    if lab.shape[0] != mem.shape[0]:
+        raise ConfigError(f"memories has {mem.shape[0]} rows but labels has {lab.shape[0]}")
+    classes, rows = torch.unique(lab, return_inverse=True)
+    counts = torch.bincount(rows, minlength=len(classes)).double()
+
+    def offdiag(perm) -> float:
+        r = torch.as_tensor(perm)
+        sums = torch.zeros(len(classes), mem.shape[1], dtype=torch.float64).index_add_(0, r, mem)
+        return mean_abs_offdiagonal(cosine_matrix(sums / counts[:, None]))
+
+    return permutation_null(rows.numpy(), offdiag, n_permutations=n_permutations, seed=seed)

@@ -149,3 +149,21 @@ def build_hierarchy(model, images, labels, batch_size: int = 2048, device=None,
         raise ConfigError(f"encode() gave latent means of shape {tuple(memories.shape)}; "
                           f"expected ({images.shape[0]}, nz)")
     return hierarchy_from_latents(memories, labels.cpu(), classes=classes)
+
+
+def posterior_logvars(model, images, batch_size: int = 2048) -> Tensor | None:
+    """log Var_q[z | x] of the training ``images`` (N, nz) on the CPU, for the per-unit KL
+    criterion of the active units; None when ``encode`` gives only a mean."""
+    check_model(model)
+    images = torch.as_tensor(np.asarray(images)) if not isinstance(images, Tensor) else images
+    if images.dim() < 2 or images.shape[0] == 0:
+        raise ConfigError(f"images must be (N, ...) with N > 0, got shape {tuple(images.shape)}")
+    device = model_device(model)
+    parts = []
+    with inference_mode(model):
+        for i in range(0, images.shape[0], int(batch_size)):
+            encoded = model.encode(images[i:i + batch_size].float().to(device))
+            if not isinstance(encoded, (tuple, list)) or len(encoded) < 2:
+                return None
+            parts.append(encoded[1].detach().cpu())
+    return torch.cat(parts, 0)

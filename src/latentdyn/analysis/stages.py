@@ -6,6 +6,14 @@ abstract concept ξ̄_all. The *closest level* at p is the level with the smalle
 minimum distance; stage I is memory, stage II concept, stage III abstract. C5 holds
 when, as p grows, the closest level passes memory → concept → abstract, each over an
 interval of p, with no other change.
+
+Issue 11 adds what a reader needs to trust that reading: the minimum over t >= 1 (what
+repeated inference reaches; ``start=1``) beside the minimum over t >= 0 (eq. 13 read
+literally, which at high noise is often the encoding of the corrupted input itself),
+the share of trials whose minimum is at t = 0, the paired standard errors of the
+differences between levels (:func:`paired_differences`), the margin by which the
+closest level wins (:func:`closest_margin`, in paired SEMs) and each stage's width
+(:func:`stage_widths`).
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ from latentdyn.errors import ConfigError
 LEVELS = ("memory", "concept", "abstract")
 
 
-def hierarchy_min_distances(z, hierarchy: Hierarchy, memory_index, labels=None) -> dict:
-    """Per-trial minimum distances to the three levels, as ``{level: (n,) tensor}``.
+def hierarchy_distances(z, hierarchy: Hierarchy, memory_index, labels=None) -> dict:
+    """Per-trial distances to the three levels at every time, ``{level: (n, T+1)}``.
 
     ``z`` (n, T+1, nz) trajectories; ``memory_index`` (n,) the row in
     ``hierarchy.memories`` of each trial's own memory (the training image it started
@@ -44,8 +52,61 @@ def hierarchy_min_distances(z, hierarchy: Hierarchy, memory_index, labels=None) 
     targets = {"memory": hierarchy.memories[idx],
                "concept": hierarchy.concepts_for(labels),
                "abstract": hierarchy.abstract}
-    return {level: distance_to(z, t.to(z.device)).min(dim=1).values
-            for level, t in targets.items()}
+    return {level: distance_to(z, t.to(z.device)) for level, t in targets.items()}
+
+
+def hierarchy_min_distances(z, hierarchy: Hierarchy, memory_index, labels=None,
+                            start: int = 0) -> dict:
+    """Per-trial minimum distances to the three levels over t >= ``start``, as
+    ``{level: (n,) tensor}`` (arguments as :func:`hierarchy_distances`)."""
+    return minima(hierarchy_distances(z, hierarchy, memory_index, labels), start)
+
+
+def minima(distances: dict, start: int = 0) -> dict:
+    """``{level: min over t >= start}`` of ``{level: (n, T+1)}`` distances."""
+    out = {}
+    for level, d in distances.items():
+        if not 0 <= int(start) < d.shape[1]:
+            raise ConfigError(f"start must lie in [0, {d.shape[1] - 1}], got {start}")
+        out[level] = d[:, int(start):].min(dim=1).values
+    return out
+
+
+def paired_differences(mins: dict) -> dict:
+    """``{"a-b": (mean, sem)}`` of the per-trial differences min_a − min_b for each pair
+    of levels (paired over trials: the same trial's minima), as floats."""
+    out = {}
+    for i, a in enumerate(LEVELS):
+        for b in LEVELS[i + 1:]:
+            m, s = mean_sem(as_float(mins[a], a, 1) - as_float(mins[b], b, 1))
+            out[f"{a}-{b}"] = (float(m), float(s))
+    return out
+
+
+def closest_margin(mins: dict) -> tuple[str, float]:
+    """The closest level (smallest mean minimum) and by how many paired SEMs it beats
+    the runner-up: min over the other levels of mean(other − closest) / sem (inf when
+    the differences do not vary)."""
+    means = {lv: float(as_float(mins[lv], lv, 1).double().mean()) for lv in LEVELS}
+    best = min(LEVELS, key=lambda lv: (means[lv], LEVELS.index(lv)))
+    margins = []
+    for other in LEVELS:
+        if other == best:
+            continue
+        m, s = mean_sem(as_float(mins[other], other, 1).double()
+                        - as_float(mins[best], best, 1).double())
+        margins.append(float(m) / float(s) if float(s) > 0 else
+                       (float("inf") if float(m) > 0 else 0.0))
+    return best, min(margins)
+
+
+def stage_widths(ps, levels) -> list[dict]:
+    """Each run of equal closest level with its width: ``{"level", "points" (noise levels
+    in the run), "p_start", "p_end"}`` in order of p."""
+    runs = stage_intervals(ps, levels)  # checks ps and levels
+    counts = [len(list(run)) for _, run in groupby(list(levels))]
+    return [{"level": lv, "points": k, "p_start": a, "p_end": b}
+            for (lv, a, b), k in zip(runs, counts)]
 
 
 def level_mean_sem(mins: dict) -> dict:

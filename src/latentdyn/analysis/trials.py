@@ -118,9 +118,38 @@ def concept_time_course(model, hierarchy: Hierarchy, images: Tensor, labels: Ten
 
 
 # ---------------------------------------------------------------- Fig. 4: stages
+READINGS = {"t>=0": 0, "t>=1": 1}  # eq. 13 read literally; what repeated inference reaches
+
+
+@dataclass
+class StageReading:
+    """Fig. 4 under one reading of min_t (over t >= ``start``): per noise level the mean
+    and SEM of each level's minimum, the closest level, the stages (runs of it), their
+    widths, the paired differences between levels (``{"a-b": (mean, sem)}`` per p), the
+    closest level's margin in paired SEMs per p, and the per-trial minima (level ->
+    (P, n) array) for resampling."""
+
+    start: int
+    mean: dict[str, list[float]]
+    sem: dict[str, list[float]]
+    closest: list[str]
+    stages: list[tuple[str, float, float]]
+    ordered: bool
+    widths: list[dict]
+    differences: list[dict]
+    margins: list[float]
+    mins: dict
+
+
 @dataclass
 class NoiseSweep:
-    """min_t ‖z(t) − ξ‖ for ξ in {own memory, concept, abstract} against p (Fig. 4)."""
+    """min_t ‖z(t) − ξ‖ for ξ in {own memory, concept, abstract} against p (Fig. 4).
+
+    ``mean``, ``sem``, ``closest``, ``stages``, ``ordered`` are those of the minimum over
+    t >= 0 (the paper's eq. 13); ``readings`` holds both readings (``"t>=0"``,
+    ``"t>=1"``) in full, and ``at_start[level][k]`` the share of trials at noise level k
+    whose minimum over t >= 0 is at t = 0.
+    """
 
     ps: list[float]
     label: int
@@ -129,6 +158,27 @@ class NoiseSweep:
     closest: list[str] = field(default_factory=list)
     stages: list[tuple[str, float, float]] = field(default_factory=list)
     ordered: bool = False
+    readings: dict = field(default_factory=dict)
+    at_start: dict = field(default_factory=dict)
+    trials: int = 0
+
+
+def stage_reading(ps, per_level_mins: list[dict], start: int) -> StageReading:
+    """The :class:`StageReading` of per-noise-level minima (one ``{level: (n,)}`` per p)."""
+    from latentdyn.analysis.stages import closest_margin, paired_differences, stage_widths
+
+    mean: dict = {}
+    sem: dict = {}
+    for mins in per_level_mins:
+        for level, (m, s) in level_mean_sem(mins).items():
+            mean.setdefault(level, []).append(m)
+            sem.setdefault(level, []).append(s)
+    closest = closest_level(mean["memory"], mean["concept"], mean["abstract"])
+    arrays = {lv: torch.stack([m[lv] for m in per_level_mins]).numpy() for lv in LEVELS}
+    return StageReading(start, mean, sem, closest, stage_intervals(ps, closest),
+                        stages_ordered(closest), stage_widths(ps, closest),
+                        [paired_differences(m) for m in per_level_mins],
+                        [closest_margin(m)[1] for m in per_level_mins], arrays)
 
 
 def noise_sweep(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor, label: int,
@@ -136,21 +186,28 @@ def noise_sweep(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor, lab
                 mode: str = "deterministic", seed: int = 0, progress=None) -> NoiseSweep:
     """Fig. 4: for each p, ``trials`` corrupted training images of ``label``; the
     minimum over t of the distance to each trial's own memory, to the concept of
-    ``label`` and to the abstract concept."""
+    ``label`` and to the abstract concept, over t >= 0 and over t >= 1."""
+    from latentdyn.analysis.stages import hierarchy_distances, minima
+
     ps = [float(p) for p in ps]
-    out = NoiseSweep(ps=ps, label=label)
+    out = NoiseSweep(ps=ps, label=label, trials=trials)
+    per_reading: dict = {name: [] for name in READINGS}
     for k, p in enumerate(ps):
         idx, traj = run_trials(model, images, labels, label, trials, noise, p, steps, mode,
                                level_seed(seed, k))
-        mins = hierarchy_min_distances(traj.z, hierarchy, idx)
-        for level, (m, s) in level_mean_sem(mins).items():
-            out.mean.setdefault(level, []).append(m)
-            out.sem.setdefault(level, []).append(s)
+        dist = hierarchy_distances(traj.z, hierarchy, idx)
+        for name, start in READINGS.items():
+            per_reading[name].append(minima(dist, start) if steps >= start else minima(dist))
+        for level, d in dist.items():
+            out.at_start.setdefault(level, []).append(float((d.argmin(dim=1) == 0)
+                                                            .double().mean()))
         if progress is not None:
             progress(k + 1, len(ps))
-    out.closest = closest_level(out.mean["memory"], out.mean["concept"], out.mean["abstract"])
-    out.stages = stage_intervals(ps, out.closest)
-    out.ordered = stages_ordered(out.closest)
+    out.readings = {name: stage_reading(ps, per_reading[name], start)
+                    for name, start in READINGS.items()}
+    lit = out.readings["t>=0"]
+    out.mean, out.sem, out.closest = lit.mean, lit.sem, lit.closest
+    out.stages, out.ordered = lit.stages, lit.ordered
     return out
 
 

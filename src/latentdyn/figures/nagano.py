@@ -214,11 +214,15 @@ def fig4_stages(
     level_labels: Mapping[str, str] | None = None,  # key -> display name (mathtext ok)
     xlabel: str = "noise fraction p",
     title: str | None = None,
+    later: Mapping[str, tuple] | None = None,
+    later_label: str = "t ≥ 1",
 ) -> Figure:
     """min_t ‖z(t) − ξ‖₂ against the noise fraction p for each level of the hierarchy
     (own memory, concept, abstract concept): mean with ±1 SEM bars. Each stage
     ``(level, p_start, p_end)`` — the p interval where ``level`` is closest — is shaded
-    in that level's colour and numbered I, II, III… in order of p."""
+    in that level's colour and numbered I, II, III… in order of p. ``later``: level ->
+    (mean, sem) of a second reading (the minimum over t >= 1), drawn dashed with open
+    markers and labelled with ``later_label``."""
     ps = as_1d("ps", ps).astype(float)
     levels = list(mean_min)
     if not levels:
@@ -248,6 +252,14 @@ def fig4_stages(
                     capsize=2.2, elinewidth=0.9, label=names[lv])
         columns[f"mean_{lv}"] = m
         columns[f"sem_{lv}"] = e
+    for lv, (mean, sem) in (later or {}).items():
+        m = as_1d(f"later[{lv!r}] mean", mean, len(ps)).astype(float)
+        e = as_1d(f"later[{lv!r}] sem", sem, len(ps)).astype(float)
+        ax.errorbar(ps, m, yerr=e, color=colours.get(lv, "#555555"), lw=1.0, ls="--",
+                    marker="o", ms=3.5, mfc="white", capsize=2.2, elinewidth=0.8,
+                    label=f"{names.get(lv, plain(lv))} ({later_label})")
+        columns[f"mean_{lv}_later"] = m
+        columns[f"sem_{lv}_later"] = e
     ax.set_xlabel(xlabel)
     ax.set_ylabel(r"$\min_t\ \|z(t)-\xi\|_2$")
     ax.set_ylim(top=ax.get_ylim()[1] * 1.08)  # room for the stage numerals

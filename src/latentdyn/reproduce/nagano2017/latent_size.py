@@ -6,7 +6,7 @@ main Nz = 100 model (as in the paper). Each stage returns a results object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,37 +23,47 @@ from latentdyn.analysis import (
     mean_sem,
 )
 from latentdyn.analysis.trials import TimeCourse, concept_time_course
+from latentdyn.models.inference import inference_mode
 from latentdyn.reproduce.nagano2017.profiles import FIG6_NZ, LABEL, LatentSizeProfile
 from latentdyn.reproduce.nagano2017.stages import Experiment
 from latentdyn.sweep import best_by, read_summary, run_sweep
 from latentdyn.train import TrainConfig, ensure_trained
 from latentdyn.train.runs import load_run
 
-FIG6_SEED, FIGB2_SEED = 600, 800  # offsets of the run's seed
+FIG6_SEED, FIGB2_SEED, ELBO_SEED = 600, 800, 700  # offsets of the run's seed
 
 
 # ------------------------------------------------------------------- the sweep
 @dataclass
 class LatentSizeSweep:
-    """The trained sweep: its grid and the best configuration (summary row) per Nz."""
+    """The trained sweep: its grid and the best configuration (summary row) per Nz, for
+    the training seed ``seed`` (the sweep may hold several, see :func:`for_seed`)."""
 
     folder: Path
     nz: list[int]  # the Nz of the grid, increasing
     grid: dict
     best: dict  # nz -> row of summary.csv with the best test ELBO
+    seed: int = 0
+    rows: list = field(default_factory=list)  # every row of summary.csv
+
+    def for_seed(self, seed: int) -> "LatentSizeSweep":
+        """The same sweep with the best configuration per Nz among the points of ``seed``."""
+        mine = [r for r in self.rows if int(r.get("seed", seed)) == int(seed)]
+        return replace(self, best=best_by(mine, "nz", "test_elbo"), seed=seed)
 
 
 def sweep_stage(folder: Path, data, prof: LatentSizeProfile, *, data_dir, seed: int, device,
-                progress: bool) -> LatentSizeSweep:
-    """Train (or reuse) every point of the Nz x lr x batch grid and its test ELBO."""
+                progress: bool, seeds=None) -> LatentSizeSweep:
+    """Train (or reuse) every point of the Nz x lr x batch grid (x ``seeds``, by default
+    ``[seed]``) and its test ELBO; the result is that of ``seed``."""
     nz_grid = sorted(set(prof.nz) | set(FIG6_NZ))
     grid = {"dataset": data.name, "data_dir": data_dir, "epochs": prof.epochs,
             "device": str(device), "nz": nz_grid, "lr": list(prof.lr),
-            "batch_size": list(prof.batch), "seed": [seed]}
+            "batch_size": list(prof.batch), "seed": list(seeds or [seed])}
     summary = run_sweep(grid, folder, ll_k=prof.ll_k, ll_images=prof.ll_images,
                         progress=progress, dataset=data)
-    best = best_by(read_summary(summary), "nz", "test_elbo")
-    return LatentSizeSweep(folder, nz_grid, grid, best)
+    rows = read_summary(summary)
+    return LatentSizeSweep(folder, nz_grid, grid, {}, seed, rows).for_seed(seed)
 
 
 # ------------------------------------------------------------------- Fig. 6
@@ -79,6 +89,7 @@ class LatentSizeScan:
     trials: int
     steps: int
     p: float
+    distances: dict = field(default_factory=dict)  # nz -> (trials, T+1), for resampling
 
     @property
     def dip_nz(self) -> list[int]:
@@ -111,6 +122,7 @@ def scan_stage(sweep: LatentSizeSweep, exp: Experiment, trials: int, p: float,
         tc = concept_time_course(model, hier, exp.images, exp.labels, LABEL, trials, p,
                                  exp.noise, exp.steps, exp.mode, seed=exp.seed + FIG6_SEED)
         scan.dips[nz] = tc.dip
+        scan.distances[nz] = tc.distances.numpy()
         cos = cosine_matrix(hier.concepts)
         scan.offdiag[nz] = mean_abs_offdiagonal(cos)
         if nz in FIG6_NZ:
@@ -129,6 +141,7 @@ class ElboCurve:
     test_ll: list  # None where not measured
     active_units: Any  # of the largest Nz
     epochs: int
+    per_image: Any = None  # (test images, Nz) ELBO of each image, or None
 
     @property
     def best_nz(self) -> int | None:
@@ -140,14 +153,31 @@ class ElboCurve:
         return (max(self.test_elbo) - self.test_elbo[-1]) if self.nz else float("nan")
 
 
-def elbo_stage(sweep: LatentSizeSweep, prof: LatentSizeProfile) -> ElboCurve:
-    """Fig. 7 from the sweep's summary."""
+def elbo_stage(sweep: LatentSizeSweep, prof: LatentSizeProfile, data=None, device=None,
+               seed: int = 0) -> ElboCurve:
+    """Fig. 7 from the sweep's summary; with ``data``, also each best model's ELBO of
+    every test image (for a bootstrap over test images, paired across Nz)."""
     best = sweep.best
     nzs = sorted(best)
     elbo = [best[n]["test_elbo"] for n in nzs]
     lls = [best[n].get("test_ll") for n in nzs]
     au100 = best[max(nzs)].get("active_units") if nzs else None
-    return ElboCurve(nzs, elbo, lls, au100, prof.epochs)
+    per_image = None
+    if data is not None and nzs:
+        per_image = np.stack([_image_elbos(sweep.folder / best[n]["point"], data, device,
+                                           seed + ELBO_SEED) for n in nzs], axis=1)
+    return ElboCurve(nzs, elbo, lls, au100, prof.epochs, per_image)
+
+
+def _image_elbos(run: Path, data, device, seed: int, chunk: int = 2000) -> np.ndarray:
+    """The ELBO (nats) of every test image under the run's model, seeded noise."""
+    model, _ = load_run(run, device=device)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    x = data.test_images
+    with inference_mode(model):
+        parts = [model.elbo(x[i:i + chunk].to(device), generator=gen).cpu()
+                 for i in range(0, x.shape[0], chunk)]
+    return torch.cat(parts).double().numpy()
 
 
 # ------------------------------------------------------------------- Fig. B.2

@@ -87,18 +87,29 @@ def save_fig3(geometry: ConceptGeometry,
 
 
 def save_fig4(sweep: NoiseSweep, exp: Experiment, trials: int, out: Path) -> SavedFigure:
+    later = sweep.readings.get("t>=1") if sweep.readings else None
     saved = _save(fig4_stages(np.asarray(sweep.ps),
                               {k: np.asarray(v) for k, v in sweep.mean.items()},
                               {k: np.asarray(v) for k, v in sweep.sem.items()},
-                              sweep.stages,
+                              later.stages if later is not None else sweep.stages,
                               caption=f"Fig. 4: min_t distance from trials started at "
                                       f"corrupted '6's ({trials} per p) to their own memory, "
                                       f"the concept of '6' and the abstract concept; "
-                                      f"{exp.noise} noise, {exp.mode}, T = {exp.steps}"),
+                                      f"solid: min over t >= 0 (eq. 13), dashed: over t >= 1 "
+                                      f"(what repeated inference reaches; its stages are "
+                                      f"shaded and decide C5); {exp.noise} noise, {exp.mode}, "
+                                      f"T = {exp.steps}",
+                              later=None if later is None else {
+                                  lv: (np.asarray(later.mean[lv]), np.asarray(later.sem[lv]))
+                                  for lv in later.mean}),
                   out, "fig4_stages")
     write_json(out / "data" / "fig4_stages.json", {
         "ps": sweep.ps, "mean": sweep.mean, "sem": sweep.sem, "closest": sweep.closest,
-        "stages": sweep.stages, "ordered": sweep.ordered})
+        "stages": sweep.stages, "ordered": sweep.ordered, "at_start": sweep.at_start,
+        "readings": {name: {"mean": rd.mean, "sem": rd.sem, "closest": rd.closest,
+                            "widths": rd.widths, "ordered": rd.ordered,
+                            "differences": rd.differences, "margins": rd.margins}
+                     for name, rd in sweep.readings.items()}})
     return saved
 
 

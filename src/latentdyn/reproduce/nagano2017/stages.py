@@ -8,7 +8,7 @@ on which stages ran before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,15 @@ from latentdyn.analysis import (
     pca_2d,
     pca_cumulative,
 )
+from latentdyn.analysis.geometry import (
+    SENSITIVITY_THRESHOLDS,
+    activity_sensitivity,
+    component_variances,
+    participation_ratio,
+    random_cosine,
+    shuffled_concepts_null,
+)
+from latentdyn.analysis.hierarchy import posterior_logvars
 from latentdyn.analysis.trials import (
     NoiseSweep,
     TimeCourse,
@@ -88,6 +97,12 @@ def hierarchy_stage(model, exp: Experiment) -> Hierarchy:
     return build_hierarchy(model, exp.images, exp.labels)
 
 
+def logvars_stage(model, exp: Experiment):
+    """The posterior log-variances of the training images (None for a model whose
+    ``encode`` gives only a mean): the per-unit KL criterion of C2."""
+    return posterior_logvars(model, exp.images)
+
+
 # ------------------------------------------------------------------- Fig. 1
 @dataclass
 class CorruptedSequence:
@@ -144,9 +159,16 @@ def courses_stage(model, hier: Hierarchy, exp: Experiment, trials: int, p: float
 
 
 # ------------------------------------------------------------------- Fig. 3
+SHUFFLED_SEED = 3000  # offset of the shuffled-label null of C4
+SHUFFLES = 100
+
+
 @dataclass
 class ConceptGeometry:
-    """Active units, principal components of the memories, cosines of the concepts."""
+    """Active units, principal components of the memories, cosines of the concepts, and
+    the references of C2-C4: active units at other thresholds and by the per-unit KL,
+    principal components above the same variance thresholds, the participation ratio
+    (effective dimension), random directions in it and concepts of shuffled labels."""
 
     concepts: Tensor  # (K, nz)
     classes: list[int]
@@ -158,17 +180,31 @@ class ConceptGeometry:
     cosines: Tensor  # (K, K)
     offdiagonal: float  # mean |cosine| between different concepts
     nz: int
+    sensitivity: dict = field(default_factory=dict)  # "var > 0.05": active units, ...
+    pc_sensitivity: dict = field(default_factory=dict)  # "var > 0.05": components, ...
+    participation_ratio: float = float("nan")
+    random_cosine: float = float("nan")  # mean |cos| of random directions in PR dims
+    shuffled_cosine: float = float("nan")  # mean over shuffled-label concepts
+    shuffled_quantile: float = float("nan")  # its 5 % quantile (orthogonality by chance)
 
 
-def geometry_stage(hier: Hierarchy, nz: int) -> ConceptGeometry:
-    """Fig. 3a-c from the memories and concepts."""
+def geometry_stage(hier: Hierarchy, nz: int, logvars=None, seed: int = 0) -> ConceptGeometry:
+    """Fig. 3a-c from the memories and concepts, with the references of C2-C4
+    (``logvars``: the posterior log-variances of the memories, for the KL criterion)."""
     mask, n_active = active_units(hier.memories)
     cum = pca_cumulative(hier.memories)
     d70, d99 = dims_for(cum, 0.7), dims_for(cum, 0.99)
     cos = cosine_matrix(hier.concepts)
     off = mean_abs_offdiagonal(cos)
-    return ConceptGeometry(hier.concepts, [int(c) for c in hier.classes], mask, n_active, cum,
-                           d70, d99, cos, off, nz)
+    lam = component_variances(hier.memories)
+    pr = participation_ratio(variances=lam)
+    null = shuffled_concepts_null(hier.memories, hier.labels, n_permutations=SHUFFLES,
+                                  seed=seed + SHUFFLED_SEED)
+    return ConceptGeometry(
+        hier.concepts, [int(c) for c in hier.classes], mask, n_active, cum, d70, d99, cos, off,
+        nz, activity_sensitivity(hier.memories, logvars),
+        {f"var > {t:g}": int((lam > t).sum()) for t in SENSITIVITY_THRESHOLDS}, pr,
+        random_cosine(pr), null.mean, float(np.quantile(null.samples, 0.05)))
 
 
 # ------------------------------------------------------------------- Fig. 4
