@@ -178,7 +178,11 @@ def test_run_with_model_objects(toy, tmp_path):
         assert (out / name).is_file(), name
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["kind"] == "compare-denoise"
-    assert not (out / "runs").exists() and not (out / "claims.json").exists()
+    assert not (out / "runs").exists()
+    # levels without the moderate 0.3: the claims are not evaluated, and say why
+    card = json.loads((out / "claims.json").read_text())["claims"]
+    assert {c["verdict"] for c in card} == {"not evaluated"}
+    assert all("level 0.3" in c["details"] for c in card)
     assert manifest["config"]["levels"] == [0.2, 0.4]
     html = (out / "report.html").read_text()
     assert "LSD truncation" in html and "lsd-gan k=4" in html
@@ -216,7 +220,8 @@ def test_compare_denoise_bare_smoke_trains_then_reuses(tmp_path, capsys):
             "gaussian,swap", "--examples", "1", "--device", "cpu", "--quiet"]
     assert main(args) == 0
     captured = capsys.readouterr()
-    assert captured.out.strip() == f"report: {out / 'report.html'}"
+    assert captured.out.strip().startswith(f"report: {out / 'report.html'}; ")
+    assert "of 4 claims reproduced" in captured.out
     assert "skipped" not in captured.err
     weights = {n: out / "runs" / n / "model.safetensors"
                for n in ("vae", "classifier", "gan", "encoder")}
@@ -233,9 +238,30 @@ def test_compare_denoise_bare_smoke_trains_then_reuses(tmp_path, capsys):
     assert {"train vae", "train classifier", "train gan", "train encoder"} <= set(
         manifest["timings"])
     assert "Trained here" in (out / "report.html").read_text()
+    card = json.loads((out / "claims.json").read_text())["claims"]
+    assert [c["id"] for c in card] == ["D1", "D2", "D3", "D4"]
+    assert all(c["verdict"] != "not evaluated" and c["interval"] for c in card)
     mtimes = {n: w.stat().st_mtime_ns for n, w in weights.items()}
     assert main(args) == 0  # the same command again: every run reused, none retrained
     assert {n: w.stat().st_mtime_ns for n, w in weights.items()} == mtimes
+
+    # --seeds 2: seed 0's runs (copied) are reused, seed 1's trained in runs/seed1
+    import shutil
+
+    two = tmp_path / "two"
+    shutil.copytree(out / "runs", two / "runs")
+    assert main(["compare", "denoise", "--profile", "smoke", "--out", str(two), "--noise",
+                 "gaussian,swap", "--examples", "1", "--device", "cpu", "--quiet",
+                 "--seeds", "2"]) == 0
+    combined = json.loads((two / "claims.json").read_text())["claims"]
+    assert [c["run_value"] for c in combined] == [c["run_value"] for c in card]
+    for c in combined:
+        assert c["seeds"]["of"] == 2 and c["seeds"]["seeds"] == [0, 1]
+    assert (two / "runs" / "seed1" / "encoder" / "model.safetensors").is_file()
+    assert (two / "seeds" / "seed1" / "claims.json").is_file()
+    assert main(["compare", "denoise", "--profile", "smoke", "--out", str(tmp_path / "x"),
+                 "--seeds", "2", "--given-only"]) == 2
+    assert not (tmp_path / "x").exists()
 
 
 def test_compare_denoise_given_only_scores_only_the_input(tmp_path, capsys):
@@ -316,11 +342,64 @@ def test_a_given_run_of_another_image_size_is_refused_first(tmp_path):
     assert not out.exists()
 
 
-def test_claims_none_yet():
-    from latentdyn.reproduce.denoise.claims import claims
+def _comparison(deltas, n=200, metric="correct", family="lsd-gan", variant="k=10",
+                level=0.3):
+    """A Comparison whose per-image scores make ``family variant`` beat the input by
+    ``deltas[noise]`` (a share of images for accuracy, dB for PSNR) at ``level``."""
+    import numpy as np
+
     from latentdyn.reproduce.denoise.stages import Comparison
 
-    rows = [{"family": "clean", "variant": "", "method": "clean", "noise": "none",
-             "level": 0.0, "n": 4, "accuracy": 1.0, "psnr": 100.0, "psnr_sem": 0.0,
-             "mse": 0.0, "ssim": 1.0}]
-    assert claims(Comparison(rows=rows, examples={}, n_test=4, image_shape=(8, 8))) == []
+    rng = np.random.default_rng(0)
+    scores = {}
+    for noise, d in deltas.items():
+        base = (rng.random(n) < 0.5).astype(float) if metric == "correct" else rng.normal(10, 1, n)
+        if metric == "correct":
+            mine = base.copy()
+            wrong = np.flatnonzero(base == 0)[:round(d * n)]
+            mine[wrong] = 1.0
+        else:
+            mine = base + d + rng.normal(0, 0.5, n)
+        scores[("input", "", noise, level)] = {metric: base}
+        scores[(family, variant, noise, level)] = {metric: mine}
+        scores[(family, "k=1", noise, level)] = {metric: base}
+    return Comparison(rows=[], examples={}, n_test=n, image_shape=None, scores=scores)
+
+
+def test_denoise_claims_on_known_scores():
+    from latentdyn.reproduce.denoise.claims import SPECS, claims, denoise_claim
+
+    d1, d2, d3, d4 = SPECS
+    c = denoise_claim(d3, _comparison({"swap": 0.2, "gaussian": 0.15}))
+    assert c.verdict == "reproduced" and c.run_value == {"swap": 0.2, "gaussian": 0.15}
+    assert c.interval[0] <= 0.15 <= c.interval[1] and c.stability > 0.9 and c.null == 0.0
+    assert "k=10" in c.reading and c.sections
+    c = denoise_claim(d3, _comparison({"swap": 0.2, "gaussian": 0.0}))
+    assert c.verdict == "NOT reproduced" and c.stability < 0.1
+    # the largest measured k below 10 stands in for 10
+    c = denoise_claim(d3, _comparison({"swap": 0.2}, variant="k=4"))
+    assert c.verdict == "reproduced" and "k=4" in c.reading
+    # PSNR for repeated inference: +1 dB on 200 images is far above 2 SE
+    c = denoise_claim(d2, _comparison({"flip": 1.0}, metric="psnr", family="vae-inference",
+                                      variant="t=5"))
+    assert c.verdict == "reproduced" and 0.8 < c.run_value["flip"] < 1.2
+    # a family or level that was not run: not evaluated
+    assert denoise_claim(d4, _comparison({"swap": 0.2})).verdict == "not evaluated"
+    c = denoise_claim(d3, _comparison({"swap": 0.2}, level=0.5))
+    assert c.verdict == "not evaluated" and "level 0.3" in c.details
+    assert [c.id for c in claims(_comparison({"swap": 0.2}))] == ["D1", "D2", "D3", "D4"]
+
+
+def test_per_image_scores_are_paired_and_match_the_rows(toy):
+    ds, model, clf = toy
+    scores = {}
+    rows = compare_denoising({"ri": repeated_inference_method(model, (1, 2))}, clf,
+                             ds.test_images, ds.test_labels, ["swap"], [0.3], seed=0,
+                             scores=scores)
+    for r in rows:
+        if r["family"] == "clean":
+            continue
+        s = scores[(r["family"], r["variant"], r["noise"], r["level"])]
+        assert s["psnr"].shape == (r["n"],)
+        assert math.isclose(float(s["psnr"].mean()), r["psnr"], rel_tol=1e-9)
+        assert math.isclose(float(s["correct"].mean()), r["accuracy"], rel_tol=1e-9)

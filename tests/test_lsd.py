@@ -336,3 +336,78 @@ def test_lsd_cli_end_to_end(tmp_path, monkeypatch):
     assert load_basis(out / "basis.safetensors").nz == 12
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["kind"] == "lsd"
+
+
+# ------------------------------------------- the label-sub-space fraction's null (issue 11)
+def _latents(n_per, k, nz, scale, offset, seed):
+    """Latents of k classes (class means ``scale`` × N(0, I)) around a shared ``offset``,
+    and the same for a test set."""
+    g = gen(seed)
+    means = scale * torch.randn(k, nz, generator=g)
+    lab = torch.arange(n_per * k) % k
+    z = means[lab] + torch.randn(n_per * k, nz, generator=g) + offset
+    lab_t = torch.arange(200) % k
+    zt = means[lab_t] + torch.randn(200, nz, generator=g) + offset
+    return z, lab, zt
+
+
+def test_centred_label_space_has_k_minus_1_dims_and_is_orthonormal():
+    from latentdyn.analysis.lsd import label_space
+
+    z, lab, _ = _latents(50, 4, 12, 2.0, 3.0, 0)
+    paper, centred = label_space(z, lab), label_space(z, lab, centre=True)
+    assert (paper.dim, centred.dim) == (4, 3)
+    for space in (paper, centred):
+        assert torch.allclose(space.vectors @ space.vectors.T, torch.eye(12, dtype=torch.float64),
+                              atol=1e-12)
+    assert paper.offset.abs().max() == 0
+    # the offset of the centred reading is the mean of the class means
+    means = torch.stack([z[lab == k].double().mean(0) for k in range(4)])
+    assert torch.allclose(centred.offset, means.mean(0))
+    # the paper's reading reproduces quasi_eigenvectors' basis exactly
+    assert torch.equal(paper.vectors, quasi_eigenvectors(z, lab, 4).vectors)
+
+
+def test_label_subspace_null_matches_the_fraction_when_labels_carry_no_information():
+    """Shuffled labels give the null; labels that carry no information give about the
+    same fraction -- and a shared mean makes both ≈ 1 in the paper's reading, the
+    artefact of issue 11."""
+    from latentdyn.analysis.lsd import label_subspace_test
+
+    z, _, zt = _latents(60, 4, 20, 0.0, 3.0, 1)  # no class structure, a shared mean
+    lab = torch.randint(0, 4, (z.shape[0],), generator=gen(2))
+    paper = label_subspace_test(z, lab, zt, n_permutations=40, seed=3)
+    assert paper.fraction > 0.95 and paper.null.mean > 0.95  # the artefact
+    assert paper.margin < 0.05  # ... which the null exposes
+    centred = label_subspace_test(z, lab, zt, reading="centred", n_permutations=40, seed=3)
+    assert centred.dim == 3 and centred.fraction < 0.5
+    assert abs(centred.fraction - centred.null.mean) < 0.1
+    assert centred.null.p_value(centred.fraction) > 0.05
+    assert centred.summary()["null_permutations"] == 40
+
+
+def test_label_subspace_test_shows_a_clear_margin_when_labels_carry_information():
+    from latentdyn.analysis.lsd import label_subspace_test
+
+    z, lab, zt = _latents(100, 4, 20, 0.5, 3.0, 4)  # modest class structure, shared mean
+    centred = label_subspace_test(z, lab, zt, reading="centred", n_permutations=40, seed=5)
+    assert centred.margin > 0.1 and centred.null.p_value(centred.fraction) < 0.05
+    # deterministic
+    again = label_subspace_test(z, lab, zt, reading="centred", n_permutations=40, seed=5)
+    assert again.fraction == centred.fraction
+    assert again.null.samples.tolist() == centred.null.samples.tolist()
+    with pytest.raises(ConfigError, match="reading"):
+        label_subspace_test(z, lab, zt, reading="sideways")
+    with pytest.raises(ConfigError, match="units"):
+        label_subspace_test(z, lab, zt[:, :5])
+
+
+def test_basis_from_latents_is_basis_from_model():
+    from latentdyn.analysis.lsd import basis_from_latents, basis_from_model
+
+    model, clf = ToyModel(), ArgmaxClassifier(4)
+    x, _ = planted(n_per=5)
+    lat = collect_latents(model, clf, x, 50, num_classes=4, max_per_class=10, generator=1)
+    a = basis_from_latents(lat, 10)
+    b = basis_from_model(model, clf, x, 50, num_classes=4, max_per_class=10, generator=1)
+    assert torch.equal(a.vectors, b.vectors) and a.meta == b.meta

@@ -155,3 +155,34 @@ def test_cli_on_the_paper_vae_posterior_source(runs, capsys):
 def test_cli_errors(tmp_path, capsys):
     assert main(["mi", "--model", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+# --------------------------------------- the code read as labels, held out (issue 11, S3)
+def test_code_accuracy_held_out_with_measured_chance():
+    from latentdyn.analysis.mi import code_accuracy
+
+    g = torch.Generator().manual_seed(0)
+    train_y = torch.randint(0, 10, (3000,), generator=g)
+    test_y = torch.randint(0, 10, (1000,), generator=g)
+    # a code that is the label, relabelled: the mapping is learnt on the training images
+    perfect = code_accuracy((train_y + 3) % 10, train_y, (test_y + 3) % 10, test_y, 10,
+                            n_permutations=50, seed=1)
+    assert perfect.accuracy == 1.0 and perfect.purity == 1.0
+    assert perfect.mapping == [(v - 3) % 10 for v in range(10)]
+    assert 0.05 < perfect.null.mean < 0.2 and perfect.null.quantile < 0.2
+    # random codes: held-out accuracy at chance, while the test set's purity is optimistic
+    rand = code_accuracy(torch.randint(0, 10, (3000,), generator=g), train_y,
+                         torch.randint(0, 10, (1000,), generator=g), test_y, 10,
+                         n_permutations=50, seed=1)
+    assert rand.null.p_value(rand.accuracy) > 0.05
+    assert rand.purity > rand.accuracy
+    assert rand.correct.shape == (1000,) and rand.summary()["permutations"] == 50
+    # a code value never seen in training maps to no label: wrong on the test images
+    unseen = code_accuracy(torch.zeros(5, dtype=torch.long), torch.zeros(5, dtype=torch.long),
+                           torch.ones(4, dtype=torch.long), torch.ones(4, dtype=torch.long), 2,
+                           n_permutations=0)
+    assert unseen.accuracy == 0.0 and unseen.mapping == [0, -1] and unseen.null is None
+    with pytest.raises(ConfigError, match="lie in"):
+        code_accuracy([0, 3], [0, 1], [0], [0], 2)
+    with pytest.raises(ConfigError, match="one label"):
+        code_accuracy([0, 1], [0], [0], [0], 2)

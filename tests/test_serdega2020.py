@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -114,43 +115,148 @@ def test_cli_prints_one_line(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- claims
-def _measures(family="joint", chosen=("z0", "cat"), stats0=None, stats1=None, gaps=None,
-              acc=((0.3,), (0.5,))):
-    codes = ["z0", "z1", "cat"]
-    stats0 = stats0 or {c: (0.1, 0.01) for c in codes}
-    stats1 = stats1 or {c: (0.1, 0.01) for c in codes}
-    return Measures(tag=family, family=family, lams=(0.0, 10.0), n_seeds=len(acc[0]),
-                    codes=codes, chosen=set(chosen), stats={0.0: stats0, 10.0: stats1},
-                    gaps=gaps or {}, test_elbo={0.0: [-40.0], 10.0: [-41.0]},
-                    cat_acc={0.0: list(acc[0]), 10.0: list(acc[1])})
+CODES = ["z0", "z1", "cat"]
+
+
+def _code_acc(acc, n=400, chance=0.1, seed=0):
+    """A CodeAccuracy with ``acc`` of ``n`` test images right and a chance of ``chance``."""
+    from latentdyn.analysis.mi import CodeAccuracy
+    from latentdyn.analysis.uncertainty import Null
+
+    correct = np.zeros(n)
+    correct[np.random.default_rng(seed).permutation(n)[:round(acc * n)]] = 1.0
+    null = Null(np.full(20, chance), chance, chance + 0.01, 0.95, 0)
+    return CodeAccuracy(float(correct.mean()), correct, list(range(10)), acc + 0.05, null)
+
+
+def _measures(family="joint", chosen=("z0", "cat"), up=None, seeds=1, sd=0.01,
+              acc=((0.3,), (0.5,)), gap=None):
+    """Measures from bounds per (seed, fit): 0.1 at λ = 0 and ``up`` (code -> mean) at
+    λ > 0, the three fits of a model off by +``sd``, −``sd`` and 0; ``gap``: (gap at
+    λ = 0, gap at λ > 0) per fit."""
+    from latentdyn.reproduce.serdega2020.measures import mean_sd
+
+    up = up or {}
+    wiggle = sd * np.tile([1.0, -1.0, 0.0], (seeds, 1))
+    bounds = {0.0: {c: 0.1 + wiggle for c in CODES},
+              10.0: {c: up.get(c, 0.1) + wiggle for c in CODES}}
+    gap_units = {} if gap is None else {0.0: gap[0] + wiggle, 10.0: gap[1] + wiggle}
+    return Measures(
+        tag=family, family=family, lams=(0.0, 10.0), n_seeds=seeds, codes=CODES,
+        chosen=set(chosen),
+        stats={lam: {c: mean_sd(b.ravel()) for c, b in bounds[lam].items()} for lam in bounds},
+        gaps={lam: g.ravel().tolist() for lam, g in gap_units.items()},
+        test_elbo={0.0: [-40.0] * seeds, 10.0: [-41.0] * seeds},
+        cat_acc={0.0: [None] * seeds, 10.0: [None] * seeds}, seeds=list(range(seeds)),
+        bounds=bounds, gap_units=gap_units,
+        code_acc={0.0: [_code_acc(a, seed=i) for i, a in enumerate(acc[0])],
+                  10.0: [_code_acc(a, seed=9 + i) for i, a in enumerate(acc[1])]})
 
 
 def test_mi_gain_claim():
-    up = {"z0": (1.0, 0.01), "z1": (0.1, 0.01), "cat": (2.0, 0.01)}
-    c = mi_gain_claim(_measures(stats1=up))
+    up = {"z0": 1.0, "cat": 2.0}
+    c = mi_gain_claim(_measures(up=up))
     assert c.id == "S1-joint" and c.reproduced is True
     assert list(c.run_value) == ["z0", "cat"] and c.run_value["z0"] == 0.9
-    # one chosen code does not rise by 2 pooled sd: not reproduced
-    c = mi_gain_claim(_measures(stats1={**up, "cat": (0.11, 0.01)}))
-    assert c.reproduced is False
+    assert c.stability == 1.0 and c.interval[0] <= 0.9 <= c.interval[1]
+    assert "seed sd (λ=0) not measured (one seed)" in c.details
+    # one chosen code does not rise by 2 floors: not reproduced
+    c = mi_gain_claim(_measures(up={**up, "cat": 0.11}))
+    assert c.reproduced is False and "cat" in c.reading and c.null > 0
     # nothing chosen: not evaluated
     assert mi_gain_claim(_measures(chosen=())).reproduced is None
 
 
+def test_s1_floor_includes_the_spread_over_training_seeds():
+    """A rise that clears the fit-to-fit spread but not the seed-to-seed one fails."""
+    m = _measures(up={"z0": 0.2, "cat": 0.2}, seeds=2, sd=0.001)
+    assert mi_gain_claim(m).reproduced is True  # seeds agree: the floor is tiny
+    for lam in m.lams:  # the second seed's models differ by 0.3 nats
+        for c in CODES:
+            m.bounds[lam][c][1] += 0.3
+    c = mi_gain_claim(m)
+    assert c.reproduced is False and "seed sd (λ>0) 0.2" in c.details
+    assert "rule before issue 11" in c.details
+
+
 def test_gap_claim():
     assert gap_claim(_measures()) is None  # no gaps without chosen and unchosen units
-    c = gap_claim(_measures(gaps={0.0: [0.0, 0.01], 10.0: [0.5, 0.52]}))
+    c = gap_claim(_measures(gap=(0.005, 0.51)))
     assert c.id == "S2-joint" and c.reproduced is True
     assert c.run_value == {"gap λ>0": 0.51, "gap λ=0": 0.005}
-    assert gap_claim(_measures(gaps={0.0: [0.0, 0.01], 10.0: [-0.5, -0.4]})).reproduced is False
+    assert c.interval[0] <= 0.505 <= c.interval[1] and c.stability == 1.0
+    assert gap_claim(_measures(gap=(0.005, -0.45))).reproduced is False
 
 
 def test_accuracy_claim():
     assert accuracy_claim(_measures(family="gauss")) is None
     c = accuracy_claim(_measures(acc=((0.3,), (0.3 + 2 * ACC_GAIN,))))
     assert c.id == "S3-joint" and c.reproduced is True
-    assert c.details == "one training seed: no spread over seeds"
-    c = accuracy_claim(_measures(acc=((0.3, 0.32), (0.31, 0.33))))
+    assert c.details.startswith("one training seed") and "cluster purity" in c.details
+    assert c.null == 0.1 and c.interval[0] < 2 * ACC_GAIN < c.interval[1]
+    assert 0.5 < c.stability <= 1.0
+    c = accuracy_claim(_measures(seeds=2, acc=((0.3, 0.32), (0.31, 0.33))))
     assert c.reproduced is False and c.details.startswith("sd over seeds")
-    ids = [c.id for c in family_claims(_measures(gaps={0.0: [0.0], 10.0: [0.1]}))]
+    # a gain that stays at chance is not an improvement
+    c = accuracy_claim(_measures(acc=((0.0,), (0.1,))))
+    assert c.reproduced is False
+    ids = [c.id for c in family_claims(_measures(gap=(0.0, 0.1)))]
     assert ids == ["S1-joint", "S2-joint", "S3-joint"]
+
+
+def test_seed_image_bootstrap_covers_the_true_accuracy():
+    """The interval over seeds and images covers the true difference in most of many
+    seeded repetitions (nominal 95 %)."""
+    from latentdyn.reproduce.serdega2020.measures import seed_image_bootstrap
+
+    rng = np.random.default_rng(0)
+    hits = 0
+    for rep in range(40):
+        c0 = (rng.random((2, 300)) < 0.4).astype(float)
+        c1 = (rng.random((2, 300)) < 0.5).astype(float)
+        s = seed_image_bootstrap(c0, c1, n_resamples=200, seed=rep)
+        lo, hi = np.percentile(s[:, 1] - s[:, 0], [2.5, 97.5])
+        hits += lo <= 0.1 <= hi
+    assert hits >= 34
+
+
+def test_seeds_count_or_list():
+    from latentdyn.reproduce.serdega2020.cli import parse_seeds
+    from latentdyn.reproduce.serdega2020.profiles import resolve_profile
+
+    assert parse_seeds("3") == 3 and parse_seeds("0,4,7") == [0, 4, 7]
+    assert parse_seeds("7,") == [7] and parse_seeds(None) is None
+    assert resolve_profile("smoke", seeds=3, seed=5).seeds == (5, 6, 7)
+    assert resolve_profile("smoke", seeds=[0, 4]).seeds == (0, 4)
+    assert resolve_profile("quick", seed=2).seeds == (2, 3)  # the profile's count
+    with pytest.raises(ConfigError, match="positive"):
+        resolve_profile("smoke", seeds=0)
+
+
+def test_seeds_2_end_to_end(result, tmp_path):
+    """--seeds 2 at the smoke profile: the claims pool both seeds and say how many
+    reproduce each on its own. (Seed 0's runs are copied from the module's run, which
+    the command reuses: only seed 1 is trained.)"""
+    import shutil
+
+    out = tmp_path / "two"
+    shutil.copytree(result / "runs", out / "runs")
+    assert main(["reproduce", "serdega2020", "--profile", "smoke", "--out", str(out), "--quiet",
+                 "--device", "cpu", "--seeds", "2"]) == 0
+    card = json.loads((out / "claims.json").read_text())["claims"]
+    for c in card:
+        assert c["seeds"]["of"] == 2 and c["seeds"]["seeds"] == [0, 1]
+        assert len(c["seeds"]["verdicts"]) == 2
+        assert c["interval"] is not None and c["method"] and c["null_name"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["seeds"] == [0, 1]
+    runs = sorted(p.name for d in (out / "runs").iterdir() for p in d.iterdir())
+    assert runs == sorted(f"joint-lam{lam:g}-seed{s}" for s in (0, 1)
+                          for lam in (0, study.PROFILES["smoke"].lam_joint))
+    # the explicit list still works: --seeds 1, (one seed) reuses seed 1's runs
+    one = tmp_path / "one"
+    shutil.copytree(out / "runs", one / "runs")
+    assert main(["reproduce", "serdega2020", "--profile", "smoke", "--out", str(one), "--quiet",
+                 "--device", "cpu", "--seeds", "1,"]) == 0
+    assert json.loads((one / "manifest.json").read_text())["config"]["seeds"] == [1]
+    assert json.loads((one / "claims.json").read_text())["claims"][0]["seeds"] is None

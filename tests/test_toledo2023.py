@@ -182,21 +182,44 @@ def test_figure_functions_attach_their_data(tmp_path):
 
 
 # ------------------------------------------------------------------ claims on hand-built results
-def _lsd(frac=0.97, missing=(), gram=1e-15, recon=1e-14):
+def _subspace(frac, null_mean, null_q, n=100, dim=10, reading="paper"):
+    from latentdyn.analysis.lsd.nulls import LabelSubspaceTest
+    from latentdyn.analysis.uncertainty import Null
+
+    hits = np.zeros(n, dtype=bool)
+    hits[:round(frac * n)] = True
+    null = Null(np.full(100, null_mean), null_mean, null_q, 0.95, 0)
+    return LabelSubspaceTest(reading, float(hits.mean()), hits, dim, 100, null)
+
+
+def _lsd(frac=0.97, missing=(), gram=1e-15, recon=1e-14, null=(0.3, 0.4)):
     return SimpleNamespace(
         test={"n": 100, "lsd_accuracy": 0.9, "mean_rank": 1.2}, num_label=10,
         basis=SimpleNamespace(nz=100, missing_classes=list(missing)), label_fraction=frac,
-        energy=0.5, gram_deviation=gram, reconstruction_error=recon)
+        energy=0.5, gram_deviation=gram, reconstruction_error=recon,
+        subspace={"paper": _subspace(frac, *null),
+                  "centred": _subspace(0.6, 0.3, 0.4, dim=9, reading="centred")},
+        lsd_correct=np.r_[np.ones(90), np.zeros(10)])
 
 
-def _paired(noise, delta, se):
-    return PairedComparison(noise, 0.5, 100, 0.5, 0.5 + delta, delta, se, 10.0, 12.0)
+def _paired(noise, delta, se, n=100):
+    a = np.r_[np.ones(50), np.zeros(n - 50)]
+    b = a.copy()
+    b[50:50 + round(delta * n)] = 1.0  # the truncation is right on delta·n more images
+    return PairedComparison(noise, 0.5, n, 0.5, 0.5 + delta, delta, se, 10.0, 12.0, a, b)
 
 
 def test_label_subspace_and_span_claims():
-    assert rules.label_subspace_claim(_lsd(0.97)).verdict == "reproduced"
+    t1 = rules.label_subspace_claim(_lsd(0.97))
+    assert t1.verdict == "reproduced" and t1.null == 0.3 and "shuffled" in t1.null_name
+    assert t1.interval[0] <= 0.97 <= t1.interval[1] and 0 < t1.stability <= 1
+    assert "centred reading" in t1.details and "LSD accuracy 0.9000" in t1.details
     t1 = rules.label_subspace_claim(_lsd(0.9))
     assert t1.verdict == "NOT reproduced" and t1.run_value == 0.9 and t1.paper_value == 0.98
+    # the issue-11 artefact: a fraction of 1.000 that shuffled labels give as well fails
+    t1 = rules.label_subspace_claim(_lsd(1.0, null=(0.996, 1.0)))
+    assert t1.verdict == "NOT reproduced" and t1.stability == 0.0
+    assert "rule before issue 11 (fraction >= 0.95 alone" in t1.details and "met" in t1.details
     t1 = rules.label_subspace_claim(_lsd(0.99, missing=[7]))
     assert t1.verdict == "not evaluated" and "NOT EVALUATED" in t1.details
     assert rules.span_claim(_lsd()).verdict == "reproduced"
@@ -208,8 +231,10 @@ def test_denoising_claim():
                           paired=[_paired("gaussian", 0.2, 0.05), _paired("swap", 0.2, 0.05)])
     t2 = rules.denoising_claim(den)
     assert t2.verdict == "reproduced" and t2.run_value == {"gaussian 0.5": 0.2, "swap 0.5": 0.2}
+    assert t2.interval[0] <= 0.2 <= t2.interval[1] and t2.stability > 0.9 and t2.null == 0.0
     den.paired[1] = _paired("swap", 0.05, 0.05)  # Δ = 1 SE: not enough
-    assert rules.denoising_claim(den).verdict == "NOT reproduced"
+    t2 = rules.denoising_claim(den)
+    assert t2.verdict == "NOT reproduced" and t2.stability < 0.5
     den.paired = []
     t2 = rules.denoising_claim(den)
     assert t2.verdict == "not evaluated" and t2.run_value is None
@@ -217,8 +242,13 @@ def test_denoising_claim():
 
 def test_rotation_and_one_to_one_claims():
     rot = SimpleNamespace(paths=30, frac_end_j=0.6, frac_start_i=0.9,
-                          frac_end_j_given_start=0.6, frac_end_j_classifier=0.7)
-    assert rules.rotation_claim(rot, [], 3).verdict == "reproduced"
+                          frac_end_j_given_start=0.6, frac_end_j_classifier=0.7,
+                          image_end_j=np.r_[np.full(9, 2.0), np.zeros(6)],
+                          image_start_j=np.zeros(15), image_paths=np.full(15, 2.0),
+                          frac_start_j=0.0)
+    t3 = rules.rotation_claim(rot, [], 3)
+    assert t3.verdict == "reproduced" and t3.null == 0.0
+    assert t3.interval[0] <= 0.6 <= t3.interval[1] and 0.5 < t3.stability < 1
     rot.frac_end_j = 0.4
     assert rules.rotation_claim(rot, [], 3).verdict == "NOT reproduced"
     assert rules.rotation_claim(rot, [2], 3).verdict == "not evaluated"
@@ -228,9 +258,36 @@ def test_rotation_and_one_to_one_claims():
     judge = torch.tensor([[0, 1, 0, 0], [1, 1, 1, 1], [2, 2, 2, 0]])  # columns: m, ½s, s, 2s
     vectors = DecodedVectors(images=torch.zeros(3, 4, 1), columns=["m", "h", "s", "d"],
                              scales=[1.0] * 3, factors=[0.5, 1.0, 2.0], judge=judge,
-                             classifier=judge, classes=[0, 1, 2], norm_class_means=[1.0] * 3)
+                             classifier=judge, classes=[0, 1, 2], norm_class_means=[1.0] * 3,
+                             random_read_own=[0.1, 0.2, 0.0], n_random=20)
     dec = Decoded(vectors, None)
     assert (dec.n_one, dec.n_mean, dec.per_factor) == (3, 3, [3, 2, 3, 2])
     t4 = rules.one_to_one_claim(dec, [], 3)
     assert t4.verdict == "reproduced" and t4.run_value == "3 of 3"
-    assert rules.one_to_one_claim(dec, [], 4).verdict == "NOT reproduced"  # a class lacks a vector
+    assert t4.null == 0.3 and t4.stability == 1.0 and t4.interval == (3.0, 3.0)
+    t4 = rules.one_to_one_claim(dec, [3], 4)  # a class lacks a vector
+    assert t4.verdict == "NOT reproduced" and t4.stability < 1
+
+
+def test_seeds_2_end_to_end(result, tmp_path):
+    """--seeds 2: two independent sets of networks, the scorecard with the seed counts;
+    given runs cannot be combined with it. (Seed 0's runs are copied from the module's
+    run, which the command reuses: only seed 1 is trained.)"""
+    out = tmp_path / "two"
+    shutil.copytree(result / "runs", out / "runs")
+    assert cli("reproduce", "toledo2023", "--profile", "smoke", "--out", out, "--quiet",
+               "--device", "cpu", "--seeds", "2") == 0
+    card = json.loads((out / "claims.json").read_text())["claims"]
+    assert [c["id"] for c in card] == ["T1", "T2", "T3", "T4", "T5"]
+    for c in card:
+        assert c["seeds"]["of"] == 2 and c["seeds"]["seeds"] == [0, 1]
+    assert (out / "runs" / "seed1" / "encoder" / "model.safetensors").is_file()
+    assert (out / "seeds" / "seed1" / "claims.json").is_file()
+    second = json.loads((out / "seeds" / "seed1" / "claims.json").read_text())["claims"]
+    assert [c["verdict"] for c in second] == [c["seeds"]["verdicts"][1] for c in card]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["seeds"] == [0, 1]
+    assert "seed 1: train gan" in manifest["timings"]
+    assert cli("reproduce", "toledo2023", "--profile", "smoke", "--out", tmp_path / "x",
+               "--seeds", "2", "--encoder", out / "runs" / "encoder") == 2
+    assert not (tmp_path / "x").exists()

@@ -207,7 +207,7 @@ def compare_denoising(methods: Mapping[str, Any], classifier, clean: Tensor, lab
                       *, seed: int = 0, batch_size: int = 500,
                       image_shape: Sequence[int] | None = None, include_input: bool = True,
                       examples: dict | None = None, n_examples: int = 0,
-                      progress: bool = False) -> list[dict]:
+                      scores: dict | None = None, progress: bool = False) -> list[dict]:
     """Score every method on the same corrupted copies of ``clean`` (n, D) in [0, 1].
 
     ``methods``: name -> :class:`Method` (or a callable x -> x_hat or -> {variant: x_hat});
@@ -215,7 +215,10 @@ def compare_denoising(methods: Mapping[str, Any], classifier, clean: Tensor, lab
     :func:`latentdyn.models.inference.predict_labels` accepts, or ``None`` (accuracy left
     as NaN). ``image_shape`` (H, W): also compute SSIM. ``examples``: a dict to fill with
     the first ``n_examples`` images per (noise, level): ``{(noise, level): {"clean",
-    "corrupted", method: image}}``.
+    "corrupted", method: image}}``. ``scores``: a dict to fill with the per-image scores
+    behind each row, ``{(family, variant, noise, level): {"psnr", "mse", ["correct"],
+    ["ssim"]: (n,) float64 arrays}}`` (image i is the same clean image in every entry,
+    so differences between entries are paired), for intervals over images.
 
     Returns one row (dict with :data:`COLUMNS`) per (family, variant, noise, level),
     after a reference row for the clean images (family ``clean``, noise ``none``).
@@ -248,6 +251,9 @@ def compare_denoising(methods: Mapping[str, Any], classifier, clean: Tensor, lab
         parts = _one_setting(meths, noisy, clean, labels, score, batch_size, ex, n_examples)
         for (name, variant), ps in parts.items():
             rows.append(_row(name, variant, noise, level, ps))
+            if scores is not None:
+                scores[(name, variant, noise, level)] = {
+                    k: torch.cat([p[k] for p in ps]).double().numpy() for k in ps[0]}
         if ex:
             examples[(noise, level)] = ex
     return rows

@@ -25,6 +25,12 @@ Where the codes come from (``source``):
   Gaussian with the unit's pooled variance — an upper bound on its true entropy, so in
   this mode the Gaussian numbers are estimates, not guaranteed lower bounds.
 
+The categorical code read as labels (Serdega & Kim's unsupervised accuracy):
+:func:`code_accuracy` maps each code value to its majority label on the *training*
+images and scores the mapping on the *test* images, beside the cluster purity (the
+mapping fitted and scored on the test images, which is optimistic) and a chance level
+measured by shuffling the codes against the labels.
+
 The model interface: ``decode(z)`` on z of width ``n_gauss`` (+ ``n_cat`` for a model
 with a categorical unit: the one-hot is appended after the Gaussian units), with the
 codes declared as :func:`latentdyn.models.codes.code_spec` reads them. For the
@@ -37,14 +43,17 @@ import math
 import statistics
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from latentdyn.analysis.uncertainty import Null, permutation_null
 from latentdyn.errors import ConfigError
 from latentdyn.models.auxiliary import ARCHS, AuxiliaryQ
 from latentdyn.models.build import make_adam, seeded_init
-from latentdyn.models.codes import GAUSS_ENTROPY, code_names, code_spec, parse_codes
+from latentdyn.models.codes import (GAUSS_ENTROPY, categorical_accuracy, code_names, code_spec,
+                                    majority_mapping, parse_codes)
 from latentdyn.models.inference import inference_mode
 from latentdyn.models.protocol import check_model, model_device, sample_latent
 
@@ -309,3 +318,66 @@ def estimate_mi(
                     q_channels=q_channels, lr=lr, seed=seed, n_gauss=n_gauss, n_cat=n_cat,
                     entropy_note=note)
     return MIResult(codes=out, settings=settings)
+
+
+# ------------------------------------------------------------ the code as a classifier
+@dataclass
+class CodeAccuracy:
+    """A discrete code read as labels: ``mapping`` (code value -> its majority label on
+    the training images, -1 for a value never used there), its test ``accuracy`` with
+    the per-image ``correct`` (n_test,) float, the test set's ``purity`` (the mapping
+    fitted on the test images themselves) and the accuracy of shuffled codes
+    (``null``: codes that carry no information about the labels)."""
+
+    accuracy: float
+    correct: np.ndarray
+    mapping: list[int]
+    purity: float
+    null: Null | None
+
+    def summary(self) -> dict:
+        out = {"accuracy": self.accuracy, "purity": self.purity, "mapping": self.mapping,
+               "n_test": int(len(self.correct))}
+        if self.null is not None:
+            out.update(chance_mean=self.null.mean, chance_quantile=self.null.quantile,
+                       chance_level=self.null.level, permutations=int(len(self.null.samples)))
+        return out
+
+
+def _held_out(train_codes, train_labels, test_codes, test_labels, n_codes: int):
+    mapping = torch.tensor(majority_mapping(train_codes, train_labels, n_codes))
+    return (mapping[test_codes] == test_labels).double(), mapping.tolist()
+
+
+def code_accuracy(train_codes, train_labels, test_codes, test_labels, n_codes: int, *,
+                  n_permutations: int = 200, level: float = 0.95,
+                  seed: int = 0) -> CodeAccuracy:
+    """The held-out accuracy of a discrete code (see :class:`CodeAccuracy`). The null
+    shuffles the pooled training and test codes against the labels (code frequencies
+    kept) ``n_permutations`` times from ``seed`` (0: no null)."""
+    def flat(v, name):
+        v = torch.as_tensor(v).long().cpu().reshape(-1)
+        if v.numel() == 0:
+            raise ConfigError(f"{name} is empty")
+        return v
+
+    tc, tl = flat(train_codes, "train_codes"), flat(train_labels, "train_labels")
+    sc, sl = flat(test_codes, "test_codes"), flat(test_labels, "test_labels")
+    if tc.shape != tl.shape or sc.shape != sl.shape:
+        raise ConfigError("each code needs one label")
+    n_codes = int(n_codes)
+    if n_codes < 1 or int(max(tc.max(), sc.max())) >= n_codes or int(min(tc.min(), sc.min())) < 0:
+        raise ConfigError(f"codes must lie in [0, {n_codes})")
+    correct, mapping = _held_out(tc, tl, sc, sl, n_codes)
+    null = None
+    if n_permutations:
+        pooled, n_train = torch.cat([tc, sc]).numpy(), tc.shape[0]
+
+        def shuffled(codes):
+            codes = torch.as_tensor(codes)
+            return float(_held_out(codes[:n_train], tl, codes[n_train:], sl, n_codes)[0].mean())
+
+        null = permutation_null(pooled, shuffled, n_permutations=n_permutations, level=level,
+                                seed=seed)
+    return CodeAccuracy(float(correct.mean()), correct.numpy().astype(np.float64), mapping,
+                        categorical_accuracy(sc, sl, n_codes), null)

@@ -25,7 +25,11 @@ Then the few functions that call a model: :func:`collect_latents`,
 :func:`read_rotation`, :func:`analyse`. They run batched, without gradients, in eval
 mode (restored).
 
-Modules: :mod:`~.basis`, :mod:`~.coefficients`, :mod:`~.rotations`, :mod:`~.model`.
+The label-sub-space fraction's shuffled-label null and its centred reading:
+:func:`label_subspace_test` (:mod:`~.nulls`).
+
+Modules: :mod:`~.basis`, :mod:`~.coefficients`, :mod:`~.rotations`, :mod:`~.model`,
+:mod:`~.nulls`.
 """
 
 from latentdyn.analysis.lsd.basis import (
@@ -52,11 +56,18 @@ from latentdyn.analysis.lsd.model import (
     SOURCE_PRIOR,
     LabelledLatents,
     analyse,
+    basis_from_latents,
     basis_from_model,
     collect_latents,
     concept_comparison,
     denoise_lsd,
     lsd_truncations,
+)
+from latentdyn.analysis.lsd.nulls import (
+    LabelSpace,
+    LabelSubspaceTest,
+    label_space,
+    label_subspace_test,
 )
 from latentdyn.analysis.lsd.rotations import (
     RotationPath,
@@ -68,10 +79,12 @@ from latentdyn.analysis.lsd.rotations import (
 )
 
 __all__ = [
-    "DEFAULT_KS", "SOURCE_ENCODER", "SOURCE_PRIOR", "LSDClassification", "LabelledLatents", "QuasiEigenbasis", "RotationPath",
-    "RotationReading", "basis_from_model", "coefficients", "collect_latents",
+    "DEFAULT_KS", "SOURCE_ENCODER", "SOURCE_PRIOR", "LSDClassification", "LabelSpace",
+    "LabelSubspaceTest", "LabelledLatents", "QuasiEigenbasis", "RotationPath",
+    "RotationReading", "basis_from_latents", "basis_from_model", "coefficients", "collect_latents",
     "concept_comparison", "denoise_lsd", "first_per_class",
-    "analyse", "label_subspace_fraction", "load_basis", "lsd_classify",
+    "analyse", "label_space", "label_subspace_fraction", "label_subspace_test",
+    "load_basis", "lsd_classify",
     "lsd_statistics",
     "lsd_truncations", "orthonormal_completion",
     "quasi_eigenvectors", "read_rotation", "reconstruct", "rotate_digits", "rotation",

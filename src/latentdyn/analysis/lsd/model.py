@@ -122,7 +122,15 @@ def basis_from_model(model, classifier, images: Tensor | None = None, n_prior: i
     lat = collect_latents(model, classifier, images, n_prior, num_classes=num_classes,
                           max_per_class=max_per_class, batch_size=batch_size,
                           generator=generator, progress=progress)
-    basis = quasi_eigenvectors(lat.z, lat.classes, num_classes, max_per_class,
+    return basis_from_latents(lat, max_per_class, require_all=require_all)
+
+
+def basis_from_latents(lat: LabelledLatents, max_per_class: int = 5000, *,
+                       require_all: bool = False) -> QuasiEigenbasis:
+    """:func:`quasi_eigenvectors` of labelled latents, with where they came from in its
+    ``meta`` (what :func:`basis_from_model` returns, for callers that keep the latents,
+    e.g. for the shuffled-label null of :mod:`~latentdyn.analysis.lsd.nulls`)."""
+    basis = quasi_eigenvectors(lat.z, lat.classes, lat.num_classes, max_per_class,
                                require_all=require_all)
     basis.meta.update({
         "from_encoder": int((lat.source == SOURCE_ENCODER).sum()),

@@ -9,7 +9,10 @@ The same corrupted test images are denoised by
 
 optionally (e) repeated inference through the GAN and its encoder (``gan-inference``),
 scored by classifier accuracy and PSNR (and SSIM) against the clean image. This
-comparison exists in none of the papers, so it has no claims yet (:mod:`.claims`).
+comparison exists in none of the papers; its claims D1-D4 (:mod:`.claims`) state what
+it tests -- each denoiser against the corrupted input, image by image, at the moderate
+level -- with intervals over images, and with ``--seeds N`` how many of N independently
+trained sets of networks reproduce each.
 
 The stages, in order, each returning a dataclass of results:
 
@@ -24,7 +27,7 @@ The stages, in order, each returning a dataclass of results:
 3. the comparison (:func:`.stages.comparison`): every method on the same corrupted
    copies (:func:`latentdyn.analysis.denoising.compare_denoising`);
 4. the files (:mod:`.outputs`): ``denoise.csv`` / ``denoise.md``, the curves and the
-   example grids, ``summary.json``;
+   example grids, ``summary.json``, and the scorecard ``claims.json`` / ``claims.md``;
 
 then the report (:mod:`.report`). Conventions (recorded in every manifest): every
 denoiser output is clipped to [0, 1] before it is scored; PSNR = 10 log10(1 / MSE) per

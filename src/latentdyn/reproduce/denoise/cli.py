@@ -6,7 +6,7 @@ import click
 
 from latentdyn.errors import ConfigError
 from latentdyn.reproduce.denoise.pipeline import DEFAULT_OUT, run
-from latentdyn.reproduce.study import profile_option
+from latentdyn.reproduce.study import profile_option, seeds_option
 
 PROFILE_HELP = ("quick: 500 test images, 3 levels, networks trained in minutes on a CPU; "
                 "paper: all test images, 6 levels, the papers' networks (hours; use a GPU); "
@@ -62,21 +62,23 @@ def _list(text: str | None, cast, name: str):
                    "synthetic].")
 @click.option("--data-dir", default=None, help="Folder with downloaded data sets.")
 @click.option("--seed", type=int, default=0)
+@seeds_option()
 @click.option("--device", default="cpu", help="cpu, cuda, cuda:N or auto.")
 @click.option("--batch-size", type=int, default=500)
 @click.option("--overwrite", is_flag=True, help="Replace results of another setting in --out.")
 @click.option("--progress/--no-progress", default=True)
 @click.option("--quiet", is_flag=True, help="No progress output (as --no-progress).")
 def command(profile, out, vae, gan, classifier, given_only, basis_vae, basis_gan, noise, levels,
-            steps, ks, n_test, examples, gan_inference, dataset, data_dir, seed, device,
-            batch_size, overwrite, progress, quiet) -> None:
+            steps, ks, n_test, examples, gan_inference, dataset, data_dir, seed, n_seeds,
+            device, batch_size, overwrite, progress, quiet) -> None:
     """Denoise the same corrupted test images by (a) the VAE's repeated inference,
     (b) LSD truncation in the GAN, (c) LSD truncation in the VAE and (d) nothing;
-    write a table (CSV + Markdown), figures, report.html and manifest.json. Networks
-    not given are trained into OUT/runs and reused (--given-only: none)."""
+    write a table (CSV + Markdown), figures, the scorecard D1-D4 (claims.json,
+    claims.md), report.html and manifest.json. Networks not given are trained into
+    OUT/runs and reused (--given-only: none); --seeds N trains N independent sets."""
     run(profile, out, vae=vae, gan=gan, classifier=classifier, basis_vae=basis_vae,
         basis_gan=basis_gan, given_only=given_only, dataset=dataset, data_dir=data_dir,
         noises=_list(noise, str, "--noise"), levels=_list(levels, float, "--levels"),
         steps=_list(steps, int, "--steps"), ks=_list(ks, int, "--ks"), n_test=n_test,
         examples=examples, gan_inference=gan_inference, batch_size=batch_size, seed=seed,
-        device=device, progress=progress and not quiet, overwrite=overwrite)
+        n_seeds=n_seeds, device=device, progress=progress and not quiet, overwrite=overwrite)

@@ -50,17 +50,27 @@ def _label(v) -> str | None:
     return str(v) if isinstance(v, (str, Path)) else (None if v is None else type(v).__name__)
 
 
+#: the run kinds each given network may be (the VMI VAE encodes and decodes like the VAE)
+GIVEN_KINDS = {"vae": ("vae", "vmi"), "gan": ("gan",), "classifier": ("classifier",)}
+
+
 def load_given(specs: dict[str, Any], device) -> Given:
     """Load ``specs`` (``vae``, ``gan``, ``classifier``: a run folder, a model object or
-    None; ``basis_vae``, ``basis_gan``: an LSD basis file, a basis or None). Run
-    folders are loaded with :func:`~latentdyn.train.runs.load_run`, of any kind."""
+    None; ``basis_vae``, ``basis_gan``: an LSD basis file, a basis or None). A run
+    folder of another model kind than its option needs (``GIVEN_KINDS``) is refused in
+    one line."""
     from latentdyn.analysis.lsd import QuasiEigenbasis, load_basis
-    from latentdyn.train.runs import load_run
+    from latentdyn.errors import ConfigError
+    from latentdyn.train.runs import load_run, run_kind
 
     given = Given(labels={k: _label(specs.get(k)) for k in (*NETWORKS, *BASES)})
     for name in NETWORKS:
         spec = specs.get(name)
         if isinstance(spec, (str, Path)):
+            kind = run_kind(spec, f"--{name}")
+            if kind not in GIVEN_KINDS[name]:
+                raise ConfigError(f"{spec}: is a {kind!r} run; --{name} needs a run trained "
+                                  f"with --model {' or '.join(GIVEN_KINDS[name])}")
             given.models[name] = load_run(spec, device).model
             given.paths[name] = str(spec)
         elif spec is not None:
@@ -97,46 +107,50 @@ def check_trainable(given: Given, data, given_only: bool) -> None:
 
 
 def networks(r, prof: Profile, data, data_dir, seed: int, device, given: Given,
-             given_only: bool) -> Networks:
+             given_only: bool, runs: Path | None = None, prefix: str = "") -> Networks:
     """Every network: the given ones, and unless ``given_only`` the missing ones
-    trained (stages ``train vae``, ``train classifier``, ``train gan``, ``train
-    encoder`` of the study run ``r``) into ``r.folder / "runs"``."""
+    trained (stages ``<prefix>train vae``, ``… classifier``, ``… gan``, ``… encoder``
+    of the study run ``r``) into ``runs`` (default ``r.folder / "runs"``)."""
     models, paths = dict(given.models), dict(given.paths)
     trained: dict[str, str] = {}
     if not given_only:
-        runs = r.folder / "runs"
+        runs = r.folder / "runs" if runs is None else Path(runs)
         if "vae" not in models:
-            with r.stage("train vae", f"vae: training the VAE ({prof.vae_epochs} epochs)"):
+            with r.stage(f"{prefix}train vae",
+                         f"{prefix}vae: training the VAE ({prof.vae_epochs} epochs)"):
                 folder = _ensure(_vae_config(prof, data, data_dir, seed, device), runs / "vae",
                                  data, r.progress)
                 models["vae"], paths["vae"] = _load(folder, "vae", device), str(folder)
                 trained["vae"] = str(folder)
         if "classifier" not in models:
-            with r.stage("train classifier",
-                         f"classifier: training a CNN ({prof.clf_epochs} epochs)"):
+            with r.stage(f"{prefix}train classifier",
+                         f"{prefix}classifier: training a CNN ({prof.clf_epochs} epochs)"):
                 folder = _ensure(_classifier_config(prof, data, seed, device),
                                  runs / "classifier", data, r.progress)
                 models["classifier"] = _load(folder, "classifier", device)
                 paths["classifier"] = str(folder)
                 trained["classifier"] = str(folder)
         if "gan" not in models:
-            models["gan"] = _gan_and_encoder(r, prof, data, seed, device, paths)
+            models["gan"] = _gan_and_encoder(r, prof, data, seed, device, paths, runs,
+                                             prefix)
             trained.update(gan=paths["generator"], encoder=paths["gan"])
     return Networks(models.get("vae"), models.get("gan"), models.get("classifier"), paths,
                     trained)
 
 
-def _gan_and_encoder(r, prof: Profile, data, seed: int, device, paths: dict):
+def _gan_and_encoder(r, prof: Profile, data, seed: int, device, paths: dict, runs: Path,
+                     prefix: str = ""):
     """Train the DCGAN, then its encoder on the frozen G and C; the encoder (which
     holds its generator) is the GAN of the comparison, its folder ``paths["gan"]``."""
-    runs = r.folder / "runs"
-    with r.stage("train gan", f"gan: training the DCGAN ({prof.gan_epochs} epochs)"):
+    with r.stage(f"{prefix}train gan",
+                 f"{prefix}gan: training the DCGAN ({prof.gan_epochs} epochs)"):
         gan_dir = _ensure(_gan_config(prof, data, seed, device, paths["classifier"]),
                           runs / "gan", data, r.progress)
         gan = _load(gan_dir, "gan", device)
         paths["generator"] = str(gan_dir)
-    with r.stage("train encoder",
-                 f"encoder: training E on the frozen G and C ({prof.enc_epochs} epochs)"):
+    with r.stage(f"{prefix}train encoder",
+                 f"{prefix}encoder: training E on the frozen G and C ({prof.enc_epochs} "
+                 "epochs)"):
         folder = _ensure(_encoder_config(prof, data, seed, device, gan, str(gan_dir),
                                          paths["classifier"]),
                          runs / "encoder", data, r.progress,

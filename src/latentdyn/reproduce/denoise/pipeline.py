@@ -19,7 +19,8 @@ from latentdyn.reproduce.denoise.models import (Given, check_fits, check_trainab
 from latentdyn.reproduce.denoise.outputs import write_outputs, write_summary
 from latentdyn.reproduce.denoise.profiles import PROFILES, Profile
 from latentdyn.reproduce.denoise.stages import comparison, denoisers
-from latentdyn.reproduce.study import StudyRun, check_seed, default_dataset, finish, get_profile
+from latentdyn.reproduce.study import (StudyRun, check_seed, default_dataset, finish,
+                                       get_profile, seed_list)
 
 DEFAULT_OUT = "results/compare-denoise"
 KIND = "compare-denoise"
@@ -44,6 +45,20 @@ class Setup:
     gan_inference: bool
     given_only: bool
     config: dict  # the manifest's config
+    seeds: list = None  # the training seeds of --seeds N (the first is ``seed``)
+
+
+MAX_SEEDS = 100  # --seeds N: at most this many independent sets of networks
+
+
+def _seeds(seed: int, n_seeds: int) -> list[int]:
+    """The training seeds of ``--seeds N`` (every one a valid seed), or a one-line error."""
+    if isinstance(n_seeds, int) and not isinstance(n_seeds, bool) and n_seeds > MAX_SEEDS:
+        raise ConfigError(f"--seeds must be at most {MAX_SEEDS}, got {n_seeds}")
+    seeds = seed_list(check_seed(seed), n_seeds)
+    for s in seeds:
+        check_seed(s, "every training seed")
+    return seeds
 
 
 # ------------------------------------------------------------------------ settings
@@ -93,7 +108,7 @@ def resolve(prof: Profile, **overrides) -> dict:
 
 def prepare(profile: str, out: Path, *, specs: dict, given_only: bool, dataset, data_dir,
             seed, device, batch_size, gan_inference: bool, overwrite: bool,
-            overrides: dict) -> Setup:
+            overrides: dict, n_seeds: int = 1) -> Setup:
     """Check every option, refuse an ``out`` of another setting, load the data set and
     the given runs and bases; write nothing."""
     import click
@@ -104,10 +119,17 @@ def prepare(profile: str, out: Path, *, specs: dict, given_only: bool, dataset, 
 
     prof = get_profile(PROFILES, profile)
     seed = check_seed(seed)
+    seeds = _seeds(seed, n_seeds)
+    if len(seeds) > 1 and (given_only or any(v is not None for v in specs.values())):
+        raise ConfigError("--seeds N > 1 trains N independent sets of networks; it cannot be "
+                          "combined with --vae, --gan, --classifier, --basis-* or --given-only")
     batch_size = _whole("--batch-size", batch_size, 1)
     s = resolve(prof, **overrides)
     dataset = dataset or prof.dataset or default_dataset(prof.name, data_dir)
-    guard_output(out, {"profile": prof.name, "seed": seed, "dataset": dataset}, overwrite)
+    identity = {"profile": prof.name, "seed": seed, "dataset": dataset}
+    if len(seeds) > 1:
+        identity["seeds"] = seeds
+    guard_output(out, identity, overwrite)
     dev = resolve_device(device)
     data = load_dataset(dataset, data_dir)
     given = load_given(specs, dev)
@@ -120,8 +142,10 @@ def prepare(profile: str, out: Path, *, specs: dict, given_only: bool, dataset, 
               "gan_inference": bool(gan_inference), "inputs": given.labels,
               "conventions": CONVENTIONS, "given_only": bool(given_only),
               "training": prof.training()}
+    if len(seeds) > 1:
+        config["seeds"] = seeds
     return Setup(prof, s, dataset, data, data_dir, dev, given, seed, batch_size,
-                 bool(gan_inference), bool(given_only), config)
+                 bool(gan_inference), bool(given_only), config, seeds)
 
 
 # ------------------------------------------------------------------------ the run
@@ -131,8 +155,8 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *, vae=None, gan=
         steps=None, ks=None, n_test: int | None = None, examples: int | None = None,
         basis_images: int | None = None, n_prior: int | None = None,
         max_per_class: int | None = None, gan_inference: bool = False, batch_size: int = 500,
-        seed: int = 0, device: str = "cpu", progress: bool = True, overwrite: bool = False,
-        argv: list[str] | None = None) -> report.Results:
+        seed: int = 0, n_seeds: int = 1, device: str = "cpu", progress: bool = True,
+        overwrite: bool = False, argv: list[str] | None = None) -> report.Results:
     """Run the comparison into ``out`` and return its :class:`~.report.Results`.
 
     ``vae``, ``gan`` (a run that offers encode/decode: the GAN's encoder), ``classifier``:
@@ -140,8 +164,11 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *, vae=None, gan=
     when finished with the same settings), or with ``given_only`` its families are
     skipped, which the report says. ``basis_vae`` / ``basis_gan``: LSD bases written by
     ``latentdyn lsd`` (else built here). ``noises`` ... ``max_per_class``: override the
-    profile's comparison settings. Every option is checked and every input loaded
-    before anything is written to ``out``.
+    profile's comparison settings. ``n_seeds``: train that many independent sets of
+    networks (seeds ``seed, seed + 1, …``; the further ones in ``runs/seed<s>`` and
+    ``seeds/seed<s>``) and report per claim how many reproduce it; the report shows the
+    first. Every option is checked and every input loaded before anything is written
+    to ``out``.
     """
     import click
 
@@ -153,7 +180,8 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *, vae=None, gan=
                  batch_size=batch_size, gan_inference=gan_inference, overwrite=overwrite,
                  overrides=dict(noises=noises, levels=levels, steps=steps, ks=ks,
                                 n_test=n_test, examples=examples, basis_images=basis_images,
-                                n_prior=n_prior, max_per_class=max_per_class))
+                                n_prior=n_prior, max_per_class=max_per_class),
+                 n_seeds=n_seeds)
     facts = {"dataset": st.data.name, "checksums": st.data.checksums()}
     with StudyRun(out, KIND, st.config, seed=st.seed, device=st.device, data=facts, argv=argv,
                   progress=progress, overwrite=overwrite) as r:
@@ -165,26 +193,53 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *, vae=None, gan=
 
 
 def _stages(r: StudyRun, st: Setup) -> tuple[report.Results, list]:
-    """The stages in order; returns the results and the claims (the files, the report,
-    ``summary.json`` and the manifest's fields are written here)."""
+    """Every seed's stages (the first into ``r.out``, the others into
+    ``seeds/seed<s>/``), then the scorecard with the seed counts, the first seed's
+    files and report, ``summary.json`` and the manifest's fields."""
+    from latentdyn.reporting.claims import write_scorecard
+    from latentdyn.reproduce.study import combine_seeds
+
     out, s = r.out, st.settings
-    nets = networks(r, st.prof, st.data, st.data_dir, st.seed, st.device, st.given,
-                    st.given_only)
-    with r.stage("denoisers", "denoisers: the methods of every family, LSD bases"):
-        den = denoisers(nets, st.given.bases, s, st.data, st.seed, out, st.gan_inference,
-                        r.progress)
-    with r.stage("comparison", "comparison: every method on the same corrupted images"):
-        comp = comparison(den, nets.classifier, s, st.data, st.seed, st.batch_size,
-                          r.progress)
-    with r.stage("outputs"):
-        files = write_outputs(out, comp, s, st.data.name, st.seed)
-    res = report.Results(out=out, settings=s, dataset=st.data.name, seed=st.seed,
-                         given=st.given, nets=nets, denoisers=den, comparison=comp,
-                         outputs=files, training=st.prof.training())
-    claims = claims_of.claims(comp)
+    per_seed, res = [], None
+    for i, seed in enumerate(st.seeds):
+        main = i == 0
+        sub = out if main else out / "seeds" / f"seed{seed}"
+        found, comp, nets, den = _one_seed(
+            r, st, seed, sub, None if main else r.folder / "runs" / f"seed{seed}",
+            "" if main else f"seed {seed}: ")
+        per_seed.append(found)
+        if main:
+            with r.stage("outputs"):
+                files = write_outputs(out, comp, s, st.data.name, seed)
+            res = report.Results(out=out, settings=s, dataset=st.data.name, seed=seed,
+                                 given=st.given, nets=nets, denoisers=den, comparison=comp,
+                                 outputs=files, training=st.prof.training(),
+                                 seeds=list(st.seeds))
+        else:
+            write_scorecard(found, sub)
+            write_summary(sub, s, den.skipped, comp.rows)
+    claims = combine_seeds(per_seed, st.seeds) if len(st.seeds) > 1 else per_seed[0]
+    write_scorecard(claims, out)
     with r.stage("report"):
         report.write(res, claims)
-        write_summary(out, s, den.skipped, comp.rows)
-    r.record(skipped=den.skipped, runs=nets.paths,
+        write_summary(out, s, res.denoisers.skipped, res.comparison.rows)
+    r.record(skipped=res.denoisers.skipped, runs=res.nets.paths,
              outputs={k: str(v.relative_to(out)) for k, v in res.files().items()})
     return res, claims
+
+
+def _one_seed(r: StudyRun, st: Setup, seed: int, out: Path, runs, prefix: str):
+    """The networks, the denoisers, the comparison and the claims of one seed."""
+    s = st.settings
+    given = st.given if not prefix else type(st.given)()
+    nets = networks(r, st.prof, st.data, st.data_dir, seed, st.device, given,
+                    st.given_only, runs, prefix)
+    with r.stage(f"{prefix}denoisers", f"{prefix}denoisers: the methods of every family, "
+                                       "LSD bases"):
+        den = denoisers(nets, given.bases, s, st.data, seed, out, st.gan_inference,
+                        r.progress)
+    with r.stage(f"{prefix}comparison",
+                 f"{prefix}comparison: every method on the same corrupted images"):
+        comp = comparison(den, nets.classifier, s, st.data, seed, st.batch_size,
+                          r.progress)
+    return claims_of.claims(comp, seed), comp, nets, den

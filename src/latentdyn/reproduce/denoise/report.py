@@ -27,7 +27,10 @@ INTRO = ("The same corrupted test images are denoised by the VAE's repeated infe
          "(x(t) after t steps), by LSD truncation in the GAN's and in the VAE's latent "
          "spaces (keeping the k largest quasi-eigenvector coefficients), and compared "
          "with the corrupted input itself, by classifier accuracy and PSNR against the "
-         "clean image. This comparison exists in none of the papers.")
+         "clean image. This comparison exists in none of the papers; its claims D1-D4 "
+         "state what it tests (each denoiser against the corrupted input, image by image, "
+         "at the moderate level of every noise kind, with rules fixed in code before "
+         "the run) and carry bootstrap intervals over the test images.")
 CONVENTIONS = ("Outputs are clipped to [0, 1] before scoring; PSNR per image with the MSE "
                "floored at 1e-10 (≤ 100 dB), averaged; SSIM with a uniform 7×7 window. "
                "Every method sees the same corrupted images.")
@@ -48,6 +51,7 @@ class Results:
     comparison: Comparison
     outputs: Outputs
     training: dict  # the profile's training settings
+    seeds: list | None = None  # the training seeds of --seeds N (the figures: the first)
 
     @property
     def rows(self) -> list[dict]:
@@ -140,6 +144,8 @@ def settings(res: Results) -> dict[str, Any]:
     out = dict(res.settings)
     out.update({"dataset": res.dataset, "n_test": res.comparison.n_test, "seed": res.seed,
                 "inputs": res.given.labels})
+    if res.seeds and len(res.seeds) > 1:
+        out["training seeds (--seeds; the figures show the first)"] = list(res.seeds)
     out["runs"] = dict(res.nets.paths)
     if res.nets.trained:
         out["training"] = res.training

@@ -41,6 +41,7 @@ class Comparison:
     examples: dict
     n_test: int
     image_shape: tuple | None
+    scores: dict = field(default_factory=dict)  # per-image scores behind each row (paired)
 
 
 def image_shape(data) -> tuple | None:
@@ -117,9 +118,11 @@ def comparison(den: Denoisers, classifier: Any, s: dict, data, seed: int, batch_
     clean, labels = data.test_images[:n_test], data.test_labels[:n_test]
     shape = image_shape(data)
     examples: dict = {}
+    scores: dict = {}
     rows = compare_denoising(den.methods, classifier, clean,
                              labels if classifier is not None else None, s["noises"],
                              s["levels"], seed=seed, batch_size=batch_size, image_shape=shape,
                              examples=examples, n_examples=int(s["examples"]) if shape else 0,
-                             progress=progress)
-    return Comparison(rows=rows, examples=examples, n_test=n_test, image_shape=shape)
+                             scores=scores, progress=progress)
+    return Comparison(rows=rows, examples=examples, n_test=n_test, image_shape=shape,
+                      scores=scores)

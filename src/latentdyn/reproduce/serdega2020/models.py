@@ -27,6 +27,7 @@ class ModelResult:
     cat_acc: float | None
     mi: Any  # latentdyn.analysis.mi.MIResult
     metrics: list[dict] = field(default_factory=list)
+    code_acc: Any = None  # latentdyn.analysis.mi.CodeAccuracy of the categorical code, or None
 
 
 def train_config(profile: Profile, data, family: str, lam: float, seed: int, device):
@@ -86,6 +87,29 @@ def evaluate_mi(model, profile: Profile, seed: int, device, progress: bool):
                        device=device, progress=progress)
 
 
+def categorical_codes(model, images, device, chunk: int = 2000):
+    """The most likely category of every image (CPU int64)."""
+    import torch
+
+    with torch.no_grad():
+        return torch.cat([model.categorical_code(images[i:i + chunk].to(device)).cpu()
+                          for i in range(0, images.shape[0], chunk)])
+
+
+def evaluate_codes(model, data, seed: int, device):
+    """S3's statistic: the categorical code as a classifier, its mapping fitted on the
+    training images and scored on the test images, with the accuracy of shuffled codes
+    (None for a model without a categorical code)."""
+    from latentdyn.analysis.mi import code_accuracy
+    from latentdyn.reproduce.serdega2020.claims import S3_PERMUTATIONS
+
+    if not getattr(model, "n_cat", 0):
+        return None
+    return code_accuracy(categorical_codes(model, data.train_images, device), data.train_labels,
+                         categorical_codes(model, data.test_images, device), data.test_labels,
+                         model.n_cat, n_permutations=S3_PERMUTATIONS, seed=5000 + seed)
+
+
 def train_and_measure(run, profile: Profile, data, family: str, lam: float, seeds, *,
                       runs_dir: Path, tag: str, device):
     """Train and measure the models of one λ, one per seed (stages ``train`` and
@@ -103,11 +127,13 @@ def train_and_measure(run, profile: Profile, data, family: str, lam: float, seed
         with run.stage(f"mi {tag} {lam_tag(lam)} seed{seed}",
                        f"[{tag}] MI of {family} {lam_label(lam)} seed {seed}"):
             mi = evaluate_mi(model, profile, seed, device, run.progress)
+            code_acc = evaluate_codes(model, data, seed, device)
         acc = final.get("test_cat_acc")
         results.append(ModelResult(
             family=family, lam=lam, seed=seed, run=run_dir, config=config,
             test_elbo=float(final.get("test_elbo", "nan")),
-            cat_acc=float(acc) if acc not in (None, "") else None, mi=mi, metrics=rows))
+            cat_acc=float(acc) if acc not in (None, "") else None, mi=mi, metrics=rows,
+            code_acc=code_acc))
         if seed == seeds[0]:
             first = model
     return results, first

@@ -10,6 +10,9 @@ from latentdyn.errors import ConfigError
 from latentdyn.reproduce.study import get_profile
 
 
+MAX_SEEDS = 100  # --seeds N: at most this many training seeds
+
+
 @dataclass(frozen=True)
 class Profile:
     """Every setting of a reproduction; ``quick`` and ``smoke`` reduce ``paper``."""
@@ -68,7 +71,7 @@ class Profile:
 
 PROFILES = {
     # reduced to fit a few CPU minutes; every reduction is stated in the report
-    "quick": Profile(name="quick", datasets=("mnist-embedded",), seeds=(0,),
+    "quick": Profile(name="quick", datasets=("mnist-embedded",), seeds=(0, 1),
                      families=("joint", "gauss"),
                      arch="fc", hidden=512, epochs=20, batch_size=100, lr=1e-3, mi_steps=1000,
                      dyn_trials=50),
@@ -85,21 +88,36 @@ PROFILES = {
 }
 
 
-def resolve_profile(name: str, *, lam: float | None = None,
-                    seeds: list[int] | None = None) -> Profile:
-    """The profile ``name`` with ``lam`` (λ > 0 of every family) and ``seeds`` (the
-    training seeds) put in, or a one-line error."""
+def resolve_profile(name: str, *, lam: float | None = None, seeds=None,
+                    seed: int = 0) -> Profile:
+    """The profile ``name`` with ``lam`` (λ > 0 of every family) and the training seeds
+    put in, or a one-line error. ``seeds``: None (as many as the profile has, from
+    ``seed``), a count N (``seed, seed + 1, …, seed + N − 1``, as ``--seeds N`` in every
+    study) or an explicit list of seeds."""
+    from latentdyn.reproduce.study import check_seed, seed_list
+
     prof = get_profile(PROFILES, name)
     if lam is not None:
         if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam > 0):
             raise ConfigError(f"--lam must be a positive number, got {lam!r}")
         prof = replace(prof, lam_joint=float(lam), lam_gauss=float(lam))
-    if seeds is not None:
-        seeds = [int(s) for s in seeds]
-        if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+    check_seed(seed)
+    if seeds is None:
+        seeds = seed_list(seed, len(prof.seeds))
+    elif isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds > MAX_SEEDS:
+            raise ConfigError(f"--seeds must be at most {MAX_SEEDS}, got {seeds}")
+        seeds = seed_list(seed, seeds)
+    else:
+        seeds = list(seeds)
+        if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                for s in seeds) or len(set(seeds)) != len(seeds):
             raise ConfigError(f"seeds must be distinct non-negative integers, got {seeds}")
-        prof = replace(prof, seeds=tuple(seeds))
-    return prof
+        if len(seeds) > MAX_SEEDS:
+            raise ConfigError(f"--seeds lists at most {MAX_SEEDS} seeds, got {len(seeds)}")
+    for s in seeds:
+        check_seed(s, "every training seed")
+    return replace(prof, seeds=tuple(seeds))
 
 
 def default_datasets(profile: Profile, data_dir=None) -> list[str]:

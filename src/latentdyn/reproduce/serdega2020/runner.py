@@ -13,13 +13,14 @@ OUTPUTS = ["report.html", "claims.json", "claims.md", "figures/", "data/", "runs
 
 
 def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *,
-        datasets: list[str] | None = None, seeds: list[int] | None = None,
-        lam: float | None = None, data_dir=None, device: str = "auto", overwrite: bool = False,
-        progress: bool = True) -> Path:
+        datasets: list[str] | None = None, seed: int = 0,
+        seeds: int | list[int] | None = None, lam: float | None = None, data_dir=None,
+        device: str = "auto", overwrite: bool = False, progress: bool = True) -> Path:
     """Run the whole reproduction into ``out`` and return it (see the package doc).
 
-    ``datasets``: data set names [the profile's that are present]; ``seeds``: training
-    seeds [the profile's]; ``lam``: λ > 0 of every family [the profile's]; ``overwrite``:
+    ``datasets``: data set names [the profile's that are present]; ``seeds``: a count N
+    of training seeds from ``seed``, or an explicit list [the profile's count from
+    ``seed``]; ``lam``: λ > 0 of every family [the profile's]; ``overwrite``:
     replace results of other settings in ``out`` (runs in ``out/runs`` are reused when
     their settings match, resumed when interrupted, trained again otherwise). Every option is checked and every data set
     loaded before anything is written to ``out``."""
@@ -34,7 +35,7 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *,
     from latentdyn.reproduce.serdega2020.stages import run_family
     from latentdyn.reproduce.study import StudyRun, finish
 
-    prof = resolve_profile(profile, lam=lam, seeds=seeds)
+    prof = resolve_profile(profile, lam=lam, seeds=seeds, seed=seed)
     names = list(datasets) if datasets else default_datasets(prof, data_dir)
     dev = resolve_device(device)
     out = Path(out)
@@ -51,7 +52,7 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *,
                 m = measure(fr)
                 files = write_family_files(fr, m, prof, r.out)
                 sections += report.family_sections(fr, m, files)
-                claims += family_claims(m)
+                claims += with_seed_counts(fr, family_claims(m, prof.seeds[0]))
                 summaries[tag] = manifest_summary(fr, m)
                 r.checkpoint(results=summaries)
         write_scorecard(claims, r.out)
@@ -61,3 +62,19 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *,
         r.record(results=summaries, claims=summarise(claims), outputs=OUTPUTS)
     finish(out, claims, progress)
     return out
+
+
+def with_seed_counts(fr, claims: list) -> list:
+    """The pooled claims of one family, each with how many training seeds reproduce it
+    on their own (the claim evaluated on that seed's models alone)."""
+    from latentdyn.reproduce.serdega2020.claims import family_claims
+    from latentdyn.reproduce.serdega2020.measures import measure
+    from latentdyn.reproduce.study import combine_seeds
+
+    if len(fr.seeds) < 2:
+        return claims
+    per_seed = [family_claims(measure(fr, [s]), s) for s in fr.seeds]
+    counts = {c.id: c.seeds for c in combine_seeds(per_seed, list(fr.seeds))}
+    for c in claims:
+        c.seeds = counts.get(c.id)
+    return claims

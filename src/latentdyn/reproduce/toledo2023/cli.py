@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from latentdyn.reproduce.study import common_options, profile_option
+from latentdyn.reproduce.study import common_options, profile_option, seeds_option
 from latentdyn.reproduce.toledo2023.pipeline import DEFAULT_OUT, run
 
 PROFILE_HELP = ("quick: reduced (about 11 minutes on 2 shared CPU cores; every reduction is "
@@ -27,11 +27,15 @@ PROFILE_HELP = ("quick: reduced (about 11 minutes on 2 shared CPU cores; every r
 @click.option("--encoder", "encoder_run", default=None, type=click.Path(file_okay=False),
               help="A --model gan-encoder run (holds its generator) instead of training one.")
 @click.option("--gan-epochs", type=int, default=None, help="Override the profile's GAN epochs.")
+@seeds_option()
 def command(profile, out, seed, device, overwrite, quiet, dataset, data_dir, classifier_run,
-            judge_run, gan_run, encoder_run, gan_epochs) -> None:
+            judge_run, gan_run, encoder_run, gan_epochs, n_seeds) -> None:
     """Toledo-Marín & Glazier (2023): quasi-eigenvectors, LSD, denoising and rotations in
     a GAN's latent space, with the claims scorecard T1-T5 and a self-contained
-    report.html. Trained runs are kept in OUT/runs and reused."""
+    report.html. Trained runs are kept in OUT/runs and reused. With --seeds N, N
+    independent sets of networks (seeds SEED … SEED+N-1; the further ones in
+    OUT/runs/seed<S> and OUT/seeds/seed<S>) and, per claim, how many reproduce it."""
     run(profile, out, dataset=dataset, data_dir=data_dir, classifier_run=classifier_run,
         judge_run=judge_run, gan_run=gan_run, encoder_run=encoder_run, seed=seed,
-        gan_epochs=gan_epochs, device=device, progress=not quiet, overwrite=overwrite)
+        n_seeds=n_seeds, gan_epochs=gan_epochs, device=device, progress=not quiet,
+        overwrite=overwrite)

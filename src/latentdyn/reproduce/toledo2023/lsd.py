@@ -87,6 +87,9 @@ class LSDResults:
     reconstruction_error: float  # max relative error of z = Σ c_i ξ_i
     gram_deviation: float  # max |Ξ Ξᵀ − I|
     accuracies: dict  # C's and J's accuracy on the test images and on G(E(x))
+    subspace: dict  # reading ("paper", "centred") -> LabelSubspaceTest (T1's null)
+    lsd_correct: np.ndarray  # (n_test,) float: argmax |c_i| is the true label's vector
+    rank: np.ndarray  # (n_test,) the true label's rank among the nz |c_i| (-1: none)
 
     @property
     def test(self) -> dict:
@@ -114,15 +117,21 @@ class LSDResults:
 def quasi_eigenvectors(nets: Networks, images: Images, prof: Profile, num_classes: int,
                        seed: int, out: Path, progress: bool) -> LSDResults:
     """The basis from E over the training images and prior samples, labelled by C
-    (saved as ``basis.safetensors``), and the LSD of the test images."""
-    from latentdyn.analysis.lsd import analyse, coefficients, reconstruct, save_basis
+    (saved as ``basis.safetensors``), the LSD of the test images, and the label-sub-space
+    fraction of both readings with its shuffled-label null (T1)."""
+    from latentdyn.analysis.lsd import (analyse, basis_from_latents, coefficients,
+                                        collect_latents, lsd_classify, reconstruct,
+                                        save_basis, true_label_rank)
     from latentdyn.models.inference import decode_all, encode_all
 
     model, clf, judge = nets.encoder, nets.classifier, nets.judge
     test_x, test_y = images.test_x, images.test_y
+    lat = collect_latents(model, clf, images.train_x, prof.n_prior, num_classes=num_classes,
+                          max_per_class=prof.max_per_class, generator=seed, progress=progress)
+    basis = basis_from_latents(lat, prof.max_per_class)
     basis, summary = analyse(model, clf, images.train_x, test_x, test_y, images.train_y,
-                             n_prior=prof.n_prior, max_per_class=prof.max_per_class,
-                             num_classes=num_classes, generator=seed, progress=progress)
+                             max_per_class=prof.max_per_class, num_classes=num_classes,
+                             basis=basis, progress=progress)
     save_basis(out / "basis.safetensors", basis, {"encoder": nets.paths["encoder"],
                                                   "classifier": nets.paths["classifier"]})
     z_test = encode_all(model, test_x).double()
@@ -135,7 +144,26 @@ def quasi_eigenvectors(nets: Networks, images: Images, prof: Profile, num_classe
     recon_x = decode_all(model, z_test.float())
     acc["classifier_reconstructions"] = accuracy(clf, recon_x, test_y)
     acc["judge_reconstructions"] = accuracy(judge, recon_x, test_y)
-    return LSDResults(basis, summary, c, recon_err, gram_dev, acc)
+    subspace = label_subspace_tests(lat, z_test, prof.max_per_class, seed)
+    correct = (lsd_classify(c, basis).label == test_y).double().numpy()
+    rank = true_label_rank(c, test_y, basis).numpy()
+    return LSDResults(basis, summary, c, recon_err, gram_dev, acc, subspace, correct, rank)
+
+
+def label_subspace_tests(lat, z_test: Tensor, max_per_class: int, seed: int) -> dict:
+    """T1's readings of the label-sub-space fraction ("paper": as the abstract;
+    "centred": the latents' shared offset removed before Gram–Schmidt), each with the
+    fraction under :data:`~.claims.T1_PERMUTATIONS` shuffles of the basis latents'
+    labels."""
+    from latentdyn.analysis.lsd import label_subspace_test
+    from latentdyn.reproduce.toledo2023.claims import T1_PERMUTATIONS
+
+    if len(torch.unique(lat.classes)) < 2:
+        return {}
+    return {reading: label_subspace_test(lat.z, lat.classes, z_test,
+                                         max_per_class=max_per_class, reading=reading,
+                                         n_permutations=T1_PERMUTATIONS, seed=seed + 11)
+            for reading in ("paper", "centred")}
 
 
 # ------------------------------------------------------------------------ LSD figures
@@ -199,11 +227,14 @@ def gram_figure(lsd: LSDResults, images: Images, prof: Profile, save: Save) -> G
     return GramMatrices(means_cos, vec_gram, cross, off_means, figure)
 
 
-def decoded_figure(nets: Networks, lsd: LSDResults, images: Images, save: Save) -> Decoded:
+def decoded_figure(nets: Networks, lsd: LSDResults, images: Images, save: Save,
+                   seed: int = 0) -> Decoded:
     from latentdyn.figures import image_grid
+    from latentdyn.reproduce.toledo2023.claims import T4_RANDOM
 
     k_lab, labels_k = lsd.num_label, lsd.classes
-    v = decoded_vectors(nets.encoder, lsd.basis, nets.classifier, nets.judge)
+    v = decoded_vectors(nets.encoder, lsd.basis, nets.classifier, nets.judge,
+                        n_random=T4_RANDOM, seed=seed + 17)
     figure = save(image_grid(
         v.images.reshape(k_lab, len(v.columns), *images.side).numpy(),
         row_labels=[f"{lab}: s={s:.2f}" for lab, s in zip(labels_k, v.scales)],
@@ -242,7 +273,16 @@ def amplitude_figure(lsd: LSDResults, images: Images, save: Save) -> Amplitudes:
             + f"). (b) rank of the true label's |c| among all {nz}; LSD accuracy "
             f"{100 * t['lsd_accuracy']:.1f} %, mean rank {t['mean_rank']:.2f}. Chance "
             f"for the label-sub-space fraction with an isotropic latent: "
-            f"{100 * k_lab / nz:.0f} %. (c) LSD accuracy of the test images of each "
-            f"class, classes in the order of the Gram–Schmidt process.")),
+            f"{100 * k_lab / nz:.0f} %{_null_text(lsd)}. (c) LSD accuracy of the test "
+            f"images of each class, classes in the order of the Gram–Schmidt process.")),
         "amplitude_histograms")
     return Amplitudes(hist, per_class_acc, figure)
+
+
+def _null_text(lsd: LSDResults) -> str:
+    """The label-sub-space fractions of both readings with their shuffled-label nulls."""
+    parts = [f"{'as the paper' if r == 'paper' else 'latents centred first'}: "
+             f"{100 * t.fraction:.1f} % (shuffled labels {100 * t.null.mean:.1f} %, "
+             f"{100 * t.null.level:g}th percentile {100 * t.null.quantile:.1f} %)"
+             for r, t in lsd.subspace.items()]
+    return "; label-sub-space fraction " + ", ".join(parts) if parts else ""

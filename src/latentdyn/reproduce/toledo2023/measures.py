@@ -6,7 +6,7 @@ denoising comparison behind claim T2 and the reading of the rotation paths."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
@@ -144,6 +144,9 @@ class DecodedVectors:
     classifier: Tensor
     classes: list
     norm_class_means: list
+    # per class: the share of G(s_k u), u a random unit vector, that the judge reads as k
+    random_read_own: list = field(default_factory=list)
+    n_random: int = 0
 
     def read_as_own(self, reader: str = "judge", column: int = 2) -> int:
         """How many classes k ``reader`` reads as k in ``column`` (2: G(s_k ξ_k))."""
@@ -155,9 +158,29 @@ class DecodedVectors:
                          else getattr(self, f.name)) for f in fields(self) if f.name != "images"}
 
 
-def decoded_vectors(model, basis, classifier, judge) -> DecodedVectors:
+def random_direction_reading(model, judge, scales: Tensor, classes: list, nz: int,
+                             n_random: int, seed: int) -> list:
+    """T4's reference: per class k, the share of decodings G(s_k u) of ``n_random``
+    random unit vectors u (seeded) that the judge reads as k -- how often a direction
+    that has nothing to do with class k is read as k at the same scale."""
+    from latentdyn.models.inference import decode_all, predict_labels
+
+    if n_random < 1 or not classes:
+        return []
+    gen = torch.Generator().manual_seed(seed)
+    u = torch.randn((len(classes), n_random, nz), generator=gen, dtype=torch.float64)
+    u = u / torch.linalg.vector_norm(u, dim=2, keepdim=True)
+    z = (scales.double()[:, None, None] * u).reshape(-1, nz).float()
+    read = predict_labels(judge, decode_all(model, z)).reshape(len(classes), n_random)
+    return [float((read[r] == k).double().mean()) for r, k in enumerate(classes)]
+
+
+def decoded_vectors(model, basis, classifier, judge, n_random: int = 0,
+                    seed: int = 0) -> DecodedVectors:
     """Decodings of the class means and of the label vectors at scales of
-    s_k = <m_k, ξ_k>, with both classifiers' readings."""
+    s_k = <m_k, ξ_k>, with both classifiers' readings, and (``n_random`` > 0) the
+    judge's reading of random directions at the same scales
+    (:func:`random_direction_reading`)."""
     from latentdyn.models.inference import decode_all, predict_labels
 
     k = basis.num_label
@@ -173,7 +196,10 @@ def decoded_vectors(model, basis, classifier, judge) -> DecodedVectors:
     return DecodedVectors(images=x.reshape(k, len(names), -1), columns=names,
                           scales=s.tolist(), factors=list(factors), judge=j, classifier=c,
                           classes=basis.classes.tolist(), norm_class_means=torch.linalg
-                          .vector_norm(basis.class_means, dim=1).tolist())
+                          .vector_norm(basis.class_means, dim=1).tolist(),
+                          random_read_own=random_direction_reading(
+                              model, judge, s, basis.classes.tolist(), basis.nz, n_random,
+                              seed), n_random=int(n_random))
 
 
 # ------------------------------------------------------------------------ denoising
@@ -190,9 +216,14 @@ class PairedComparison:
     se: float
     psnr_input: float
     psnr_lsd: float
+    correct_input: np.ndarray | None = None  # (n,) per image: the judge reads it right
+    correct_lsd: np.ndarray | None = None
 
     def to_json(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("correct_input")
+        d.pop("correct_lsd")
+        return d
 
 
 def paired(model, basis, judge, clean, labels, noise: str, level: float, k: int,
@@ -214,4 +245,4 @@ def paired(model, basis, judge, clean, labels, noise: str, level: float, k: int,
     se = float(d.std() / math.sqrt(n)) if n > 1 else float("nan")
     return PairedComparison(noise, level, n, float(a.mean()), float(b.mean()),
                             float(d.mean()), se, float(psnr(noisy, clean).mean()),
-                            float(psnr(den, clean).mean()))
+                            float(psnr(den, clean).mean()), a.numpy(), b.numpy())

@@ -78,34 +78,40 @@ def load_given(given: dict[str, str | None], device) -> GivenRuns:
     return out
 
 
-def networks(prof: Profile, data, out: Path, seed: int, device, given: GivenRuns,
-             run) -> Networks:
-    """The four networks, each trained (as stage ``train <name>`` of ``run``) unless
-    given; with a given encoder neither the GAN nor the encoder is trained."""
+def classifier_seeds(seed: int) -> dict[str, int]:
+    """The seeds of C and J for training seed ``seed``: 2·seed and 2·seed + 1, so that
+    the networks of the seeds of ``--seeds N`` never share a seed (seed 0: 0 and 1)."""
+    return {"classifier": 2 * seed, "judge": 2 * seed + 1}
+
+
+def networks(prof: Profile, data, runs: Path, seed: int, device, given: GivenRuns,
+             run, prefix: str = "") -> Networks:
+    """The four networks, each trained into ``runs/<name>`` (as stage
+    ``<prefix>train <name>`` of ``run``) unless given; with a given encoder neither the
+    GAN nor the encoder is trained."""
     from latentdyn.train.runs import last_metrics
 
-    runs = out / "runs"
     models, paths = dict(given.models), dict(given.paths)
     if given.note:
         run.log(given.note)
-    for name, s in (("classifier", seed), ("judge", seed + 1)):
-        with run.stage(f"train {name}", None if name in models else
-                       f"{name}: training a CNN ({prof.clf_epochs} epochs, seed {s})"):
+    for name, s in classifier_seeds(seed).items():
+        with run.stage(f"{prefix}train {name}", None if name in models else
+                       f"{prefix}{name}: training a CNN ({prof.clf_epochs} epochs, seed {s})"):
             if name not in models:
                 folder = _ensure(_classifier_config(prof, data, s, device), runs / name, data,
                                  run.progress)
                 models[name] = _load(folder, name, device)
                 paths[name] = str(folder)
     if "encoder" not in models:
-        with run.stage("train gan", None if "gan" in models else
-                       f"gan: training the DCGAN ({prof.gan_epochs} epochs)"):
+        with run.stage(f"{prefix}train gan", None if "gan" in models else
+                       f"{prefix}gan: training the DCGAN ({prof.gan_epochs} epochs)"):
             if "gan" not in models:
                 folder = _ensure(_gan_config(prof, data, seed, device, paths["classifier"]),
                                  runs / "gan", data, run.progress)
                 models["gan"] = _load(folder, "gan", device)
                 paths["gan"] = str(folder)
-        with run.stage("train encoder", "encoder: training E on the frozen G and C "
-                                        f"({prof.enc_epochs} epochs)"):
+        with run.stage(f"{prefix}train encoder", f"{prefix}encoder: training E on the frozen "
+                                                 f"G and C ({prof.enc_epochs} epochs)"):
             folder = _ensure(_encoder_config(prof, data, seed, device, models["gan"], paths),
                              runs / "encoder", data, run.progress,
                              inputs={"gan": paths["gan"], "classifier": paths["classifier"]})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from latentdyn.errors import ConfigError
 from latentdyn.reproduce.study import (StudyRun, check_seed, default_dataset, finish,
-                                       get_profile, guard_output)
+                                       get_profile, guard_output, seed_list)
 from latentdyn.reproduce.toledo2023 import claims as claims_of
 from latentdyn.reproduce.toledo2023 import report
 from latentdyn.reproduce.toledo2023.denoising import denoising
@@ -28,22 +28,30 @@ OUTPUTS = ["report.html", "claims.json", "claims.md", "basis.safetensors", "figu
 def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *, dataset: str | None = None,
         data_dir: str | None = None, classifier_run: str | None = None,
         judge_run: str | None = None, gan_run: str | None = None,
-        encoder_run: str | None = None, seed: int = 0, gan_epochs: int | None = None,
-        device: str = "auto", progress: bool = True, overwrite: bool = False,
-        argv: list[str] | None = None) -> Path:
+        encoder_run: str | None = None, seed: int = 0, n_seeds: int = 1,
+        gan_epochs: int | None = None, device: str = "auto", progress: bool = True,
+        overwrite: bool = False, argv: list[str] | None = None) -> Path:
     """Reproduce the abstract's claims T1-T5 into ``out`` and return ``out`` (see the
     package doc). ``*_run``: finished runs to use instead of training them (an encoder
-    run holds its generator, so ``gan_run`` is then only recorded). Every option is
-    checked and every input loaded before anything is written to ``out``."""
+    run holds its generator, so ``gan_run`` is then only recorded). ``n_seeds``: train
+    that many independent sets of networks (seeds ``seed, seed + 1, …``) and report per
+    claim how many reproduce it; the report shows the first. Every option is checked
+    and every input loaded before anything is written to ``out``."""
     from latentdyn.reporting.manifest import resolve_device
 
     prof = _profile(profile, gan_epochs)
-    seed = check_seed(seed)
+    seeds = _seeds(seed, n_seeds)
     data = _dataset(prof, dataset, data_dir)
     out = Path(out)
-    guard_output(out, {"name": prof.name, "seed": seed, "dataset": data.name}, overwrite)
     given_paths = {"classifier": classifier_run, "judge": judge_run, "gan": gan_run,
                    "encoder": encoder_run}
+    if len(seeds) > 1 and any(given_paths.values()):
+        raise ConfigError("--seeds N > 1 trains N independent sets of networks; it cannot be "
+                          "combined with --classifier, --judge, --gan or --encoder")
+    identity = {"name": prof.name, "seed": seed, "dataset": data.name}
+    if len(seeds) > 1:
+        identity["seeds"] = seeds
+    guard_output(out, identity, overwrite)
     dev = resolve_device(device)
     given = load_given(given_paths, dev)
     nz = given.nz(prof.nz)
@@ -52,13 +60,58 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *, dataset: str |
                           "LSD needs nz >= the number of labels")
     settings = {**prof.settings(), "dataset": data.name, "seed": seed, "device": str(dev),
                 "given_runs": {k: v for k, v in given_paths.items() if v}}
+    if len(seeds) > 1:
+        settings["seeds"] = seeds
     facts = {"dataset": data.name, "checksums": data.checksums(),
              "train": len(data.train_labels), "test": len(data.test_labels)}
     with StudyRun(out, KIND, settings, seed=seed, device=dev, data=facts, argv=argv,
                   progress=progress, overwrite=overwrite) as r:
-        claims = _stages(r, prof, data, seed, dev, given)
+        claims = _all_seeds(r, prof, data, seeds, dev, given)
     finish(out, claims, progress)
     return out
+
+
+def _all_seeds(r: StudyRun, prof: Profile, data, seeds: list, device, given: GivenRuns):
+    """Every seed's stages (the first into ``r.out``, the others into
+    ``seeds/seed<s>/`` with their runs in ``runs/seed<s>/``), then the scorecard (with
+    the seed counts), the report of the first seed and the manifest's results."""
+    from latentdyn.reporting.claims import summarise, write_scorecard
+    from latentdyn.reproduce.study import combine_seeds
+
+    per_seed, first = [], None
+    for i, s in enumerate(seeds):
+        main = i == 0
+        sub = r.out if main else r.out / "seeds" / f"seed{s}"
+        runs = r.folder / "runs" if main else r.folder / "runs" / f"seed{s}"
+        found, res = _stages(r, prof, data, s, device, given if main else GivenRuns(), sub,
+                             runs, "" if main else f"seed {s}: ")
+        per_seed.append(found)
+        if main:
+            first = res
+        else:
+            write_scorecard(found, sub)
+    claims = combine_seeds(per_seed, seeds) if len(seeds) > 1 else per_seed[0]
+    write_scorecard(claims, r.out)
+    settings = report.settings(prof, data, seeds[0], device, first, r.timings, r.wall_time)
+    if len(seeds) > 1:
+        settings["training seeds (--seeds; the figures show the first)"] = seeds
+    report.write(r.out / "report.html", prof, data, first, claims, settings, r.timings)
+    r.record(claims=summarise(claims), runs=first.nets.paths, results=_headline(first),
+             outputs=OUTPUTS + (["seeds/"] if len(seeds) > 1 else []))
+    return claims
+
+
+MAX_SEEDS = 100  # --seeds N: at most this many independent sets of networks
+
+
+def _seeds(seed: int, n_seeds: int) -> list[int]:
+    """The training seeds of ``--seeds N`` (every one a valid seed), or a one-line error."""
+    if isinstance(n_seeds, int) and not isinstance(n_seeds, bool) and n_seeds > MAX_SEEDS:
+        raise ConfigError(f"--seeds must be at most {MAX_SEEDS}, got {n_seeds}")
+    seeds = seed_list(check_seed(seed), n_seeds)
+    for s in seeds:
+        check_seed(s, "every training seed")
+    return seeds
 
 
 def _profile(name: str, gan_epochs: int | None) -> Profile:
@@ -80,39 +133,33 @@ def _dataset(prof: Profile, dataset: str | None, data_dir):
     return data
 
 
-def _stages(r: StudyRun, prof: Profile, data, seed: int, device, given: GivenRuns) -> list:
-    """The stages in order; returns the claims (the scorecard, the data files, the
-    report and the manifest's results are written here)."""
-    from latentdyn.reporting.claims import summarise, write_scorecard
-
-    out = r.out
+def _stages(r: StudyRun, prof: Profile, data, seed: int, device, given: GivenRuns, out: Path,
+            runs: Path, prefix: str = "") -> tuple[list, report.Results]:
+    """The stages of one seed in order, writing into ``out`` (figures, data, basis);
+    returns its claims and results. ``prefix`` names the stages of a further seed."""
     datadir = out / "data"
     save = _saver(out / "figures", datadir, prof.fig_dpi)
-    nets = networks(prof, data, r.folder, seed, device, given, r)
+    nets = networks(prof, data, runs, seed, device, given, r, prefix)
     images = Images.of(prof, data)
-    with r.stage("gan samples", "lsd: GAN samples, quasi-eigenvectors, LSD statistics"):
+    with r.stage(f"{prefix}gan samples",
+                 f"{prefix}lsd: GAN samples, quasi-eigenvectors, LSD statistics"):
         samples = gan_samples(nets, images, prof, data.num_classes, seed, save)
-    with r.stage("quasi-eigenvectors and LSD"):
+    with r.stage(f"{prefix}quasi-eigenvectors and LSD"):
         lsd = quasi_eigenvectors(nets, images, prof, data.num_classes, seed, out, r.progress)
-    with r.stage("lsd figures"):
+    with r.stage(f"{prefix}lsd figures"):
         gram = gram_figure(lsd, images, prof, save)
-        decoded = decoded_figure(nets, lsd, images, save)
+        decoded = decoded_figure(nets, lsd, images, save, seed)
         amplitudes = amplitude_figure(lsd, images, save)
-    with r.stage("denoising", "denoising: LSD truncation against the corrupted input"):
+    with r.stage(f"{prefix}denoising",
+                 f"{prefix}denoising: LSD truncation against the corrupted input"):
         den = denoising(nets, lsd, data, prof, seed, save, datadir)
-    with r.stage("rotations", "rotations: every ordered pair of digits"):
+    with r.stage(f"{prefix}rotations", f"{prefix}rotations: every ordered pair of digits"):
         rot = rotations(nets, lsd, images, prof, save, datadir)
-    with r.stage("claims"):
-        claims = claims_of.claims(lsd, decoded, den, rot.reading, data.num_classes)
-        write_scorecard(claims, out)
+    with r.stage(f"{prefix}claims"):
+        claims = claims_of.claims(lsd, decoded, den, rot.reading, data.num_classes, seed)
     res = report.Results(nets, images, samples, lsd, gram, decoded, amplitudes, den, rot)
     _write_data(datadir, res)
-    report.write(out / "report.html", prof, data, res, claims,
-                 report.settings(prof, data, seed, device, res, r.timings, r.wall_time),
-                 r.timings)
-    r.record(claims=summarise(claims), runs=nets.paths, results=_headline(res),
-             outputs=OUTPUTS)
-    return claims
+    return claims, res
 
 
 def _saver(figdir: Path, datadir: Path, dpi: int) -> Save:
@@ -132,7 +179,8 @@ def _write_data(datadir: Path, res: report.Results) -> None:
 
     lsd = res.lsd
     write_json(datadir / "lsd.json", {
-        **lsd.summary, "accuracies": lsd.accuracies, "gan_quality": res.samples.quality.summary(),
+        **lsd.summary, "accuracies": lsd.accuracies,
+        "label_subspace_tests": {r: t.summary() for r, t in lsd.subspace.items()}, "gan_quality": res.samples.quality.summary(),
         "decoded_vectors": res.decoded.vectors.to_json(),
         "amplitude_means": res.amplitudes.histograms.mean_abs,
         "span": {"gram": lsd.gram_deviation, "reconstruction": lsd.reconstruction_error},
@@ -144,6 +192,7 @@ def _headline(res: report.Results) -> dict:
     """The manifest's ``results``: the numbers behind the claims."""
     lsd = res.lsd
     return {"label_subspace_fraction": lsd.label_fraction,
+            "label_subspace_tests": {r: t.summary() for r, t in lsd.subspace.items()},
             "lsd_accuracy": lsd.test["lsd_accuracy"], "mean_rank": lsd.test["mean_rank"],
             "accuracies": lsd.accuracies,
             "denoise_moderate": [p.to_json() for p in res.denoising.paired],

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from latentdyn.reproduce.toledo2023 import claims as cl
 from latentdyn.reproduce.toledo2023.claims import DENOISE_K
 from latentdyn.reproduce.toledo2023.profiles import PROFILES, Profile
 
@@ -56,7 +57,7 @@ def sections(res: Results) -> list:
     out.append(_rotation_section(res))
     f_path = res.rotations.paths_figure
     if f_path is not None:
-        out.append(Section("Rotation paths", f_path.png, f_path.caption,
+        out.append(Section(cl.SECTION_PATHS, f_path.png, f_path.caption,
                            "pictures of digits turned into others.", "see the images.",
                            data=f_path.csv))
     return out
@@ -77,7 +78,7 @@ def _samples_section(res: Results):
                  f"{gm.get('diversity', float('nan')):.2f} of the data's; mode collapse "
                  f"flagged: {'yes' if gm.get('collapse') else 'no'}, divergence flagged: "
                  f"{'yes' if gm.get('diverged') else 'no'}.")
-    return Section("GAN samples", f.png, f.caption,
+    return Section(cl.SECTION_SAMPLES, f.png, f.caption,
                    "a DCGAN on MNIST (its samples are not characterised in the abstract).",
                    text, data=f.csv)
 
@@ -86,8 +87,7 @@ def _gram_section(res: Results):
     from latentdyn.reporting.report import Section
 
     g = res.gram
-    return Section("Gram matrices of the class means and of the quasi-eigenvectors",
-                   g.figure.png, g.figure.caption,
+    return Section(cl.SECTION_GRAM, g.figure.png, g.figure.caption,
                    "the quasi-eigenvectors are linearly independent and span the latent space "
                    "(Gram–Schmidt of the class means).",
                    f"the class means have mean |off-diagonal cosine| {g.off_means:.3f}; the "
@@ -99,7 +99,7 @@ def _decoded_section(res: Results):
     from latentdyn.reporting.report import Section
 
     d, k_lab = res.decoded, res.lsd.num_label
-    return Section("Decoded quasi-eigenvectors", d.figure.png, d.figure.caption,
+    return Section(cl.SECTION_DECODED, d.figure.png, d.figure.caption,
                    "a set of quasi-eigenvectors maps to the labels one-to-one.",
                    f"the judge reads G(s_k ξ_k) as its own class for {d.n_one} of {k_lab} "
                    f"classes (classifier C: {d.n_one_classifier}); the class means G(m_k): "
@@ -115,7 +115,7 @@ def _amplitude_section(res: Results):
     lsd, a = res.lsd, res.amplitudes
     t, acc, k_lab = lsd.test, lsd.accuracies, lsd.num_label
     return Section(
-        "Amplitude histograms and the label sub-space", a.figure.png, a.figure.caption,
+        cl.SECTION_AMPLITUDES, a.figure.png, a.figure.caption,
         "98 % of the data map to the label sub-space (dimension = number of labels).",
         f"{_pct(t['label_subspace_fraction'])} of {t['n']} test images have their "
         f"largest |c_i| in the {k_lab}-dimensional label sub-space (chance "
@@ -126,7 +126,8 @@ def _amplitude_section(res: Results):
         f"{_pct(acc['judge_reconstructions'])}). {100 * lsd.energy:.1f} % of "
         f"Σ c_i² lies in the label sub-space. LSD accuracy per class, in Gram–Schmidt "
         "order: " + ", ".join(f"{k}: {100 * v:.0f} %"
-                               for k, v in a.per_class_accuracy.items()) + ".",
+                               for k, v in a.per_class_accuracy.items()) + "."
+        + _null_note(lsd),
         data=a.figure.csv)
 
 
@@ -138,7 +139,7 @@ def _denoising_section(res: Results):
                      f"corrupted input, {_pct(p.acc_lsd)} after keeping k = {DENOISE_K} "
                      f"coefficients (Δ = {100 * p.delta:+.1f} ± {100 * p.se:.1f} points); "
                      f"PSNR {p.psnr_input:.2f} → {p.psnr_lsd:.2f} dB" for p in den.paired)
-    return Section("Denoising by LSD truncation", den.curves.png, den.curves.caption,
+    return Section(cl.SECTION_DENOISING, den.curves.png, den.curves.caption,
                    "LSD denoises MNIST images (shown as pictures, not measured).",
                    (text or "no moderate level measured") + ". "
                    + _versus_all(den.rows, res.nets.nz), data=den.curves.csv)
@@ -149,13 +150,32 @@ def _rotation_section(res: Results):
 
     rot, f = res.rotations.reading, res.rotations.figure
     return Section(
-        "Rotations: the classifier's reading along the path", f.png, f.caption,
+        cl.SECTION_ROTATIONS, f.png, f.caption,
         "rotation matrices built from the quasi-eigenvectors map to feature transformations "
         "in real space (digit i → digit j).",
         f"at π/2 the judge reads the target digit j in {_pct(rot.frac_end_j)} of "
         f"{rot.paths} paths and the source i in {_pct(rot.frac_end_i)}; "
         f"{_pct(rot.frac_start_i)} were read as i at θ = 0. " + _pair_order_note(rot),
         data=f.csv)
+
+
+def _null_note(lsd) -> str:
+    """T1's references: the fraction with shuffled labels, and the centred reading."""
+    paper, centred = lsd.subspace.get("paper"), lsd.subspace.get("centred")
+    if paper is None:
+        return ""
+    text = (f" With the basis latents' labels shuffled the same statistic gives "
+            f"{_pct(paper.null.mean)} ({100 * paper.null.level:g}th percentile "
+            f"{_pct(paper.null.quantile)}): the fraction is "
+            f"{'above' if paper.margin > 0 else 'not above'} what labels without information "
+            f"give.")
+    if centred is not None:
+        text += (f" With the latents centred first (their mean, the mean of the class means, "
+                 f"removed before Gram–Schmidt; a label sub-space of {centred.dim} dimensions) "
+                 f"the fraction is {_pct(centred.fraction)} against {_pct(centred.null.mean)} "
+                 f"with shuffled labels ({100 * centred.null.level:g}th percentile "
+                 f"{_pct(centred.null.quantile)}).")
+    return text
 
 
 def _order_note(cross) -> str:
@@ -287,7 +307,7 @@ def settings(prof: Profile, data, seed: int, device, res: Results, timings: dict
                 "architecture": f"CNN conv {prof.clf_conv1}-{prof.clf_conv2}, dense "
                                 f"{prof.clf_dense}",
                 "epochs": prof.clf_epochs, "batch": prof.clf_batch, "lr": prof.clf_lr,
-                "seeds": f"{seed} (C), {seed + 1} (J)"},
+                "seeds": f"{2 * seed} (C), {2 * seed + 1} (J)"},
             "DCGAN": {"epochs": prof.gan_epochs, "batch": prof.gan_batch,
                       "lr (Adam, betas 0.5, 0.99)": prof.gan_lr, "g_width": prof.g_width,
                       "d_width": prof.d_width, "nz": nets.nz},

@@ -41,11 +41,23 @@ class RotationReadings:
     frac_end_j_given_start: float
     paths: int
     examples: dict  # (i, i+1) -> (images along the path, judge's labels) of one image
+    # per source image (all classes in order): paths read as j at π/2, paths read as j
+    # at θ = 0 (before any rotation: T3's reference), and paths (for a bootstrap over
+    # source images, whose paths toward the K − 1 targets are not independent)
+    image_end_j: np.ndarray | None = None
+    image_start_j: np.ndarray | None = None
+    image_paths: np.ndarray | None = None
+
+    @property
+    def frac_start_j(self) -> float:
+        """The share of paths read as the target j before any rotation (θ = 0)."""
+        n = float(self.image_paths.sum()) if self.image_paths is not None else 0.0
+        return float(self.image_start_j.sum()) / n if n else float("nan")
 
     def to_json(self) -> dict:
         out = {}
         for f in fields(self):
-            if f.name != "examples":
+            if f.name not in ("examples", "image_end_j", "image_start_j", "image_paths"):
                 v = getattr(self, f.name)
                 out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
         return out
@@ -74,7 +86,7 @@ def read_rotations(model, basis, judge, classifier, test_x, test_y, per_class: i
     s1 = steps + 1
     m = {name: np.zeros((k, k, s1)) for name in ("read_j", "read_i", "prob_j")}
     m.update(end_c=np.zeros((k, k)), counts=np.zeros((k, k), dtype=int),
-             start_ok=np.zeros((k, k)), cond=np.full((k, k), np.nan))
+             start_ok=np.zeros((k, k)), cond=np.full((k, k), np.nan), images={})
     examples, angles = {}, None
     for a, ci in enumerate(classes):
         if ci not in enc:
@@ -108,6 +120,9 @@ def _read_pair(model, basis, judge, classifier, z, ci, cj, ab, steps, m, example
         m["cond"][ab] = float((lab[ok, -1] == cj).double().mean())
     if examples is not None:
         examples[(ci, cj)] = (reading.images[0], lab[0])
+    per_image = m["images"].setdefault(ci, np.zeros((3, lab.shape[0])))
+    per_image += np.stack([(lab[:, -1] == cj).double().numpy(),
+                           (lab[:, 0] == cj).double().numpy(), np.ones(lab.shape[0])])
     return reading.angles
 
 
@@ -116,6 +131,9 @@ def _summarise(m: dict, classes: list, angles, examples: dict) -> RotationReadin
     counts, cond = m["counts"], m["cond"]
     off = ~np.eye(k, dtype=bool) & (counts > 0)
     w = counts[off].astype(float)
+
+    blocks = [m["images"][c] for c in classes if c in m["images"]]
+    per_image = np.concatenate(blocks, 1) if blocks else np.zeros((3, 0))
 
     def wmean(x):  # path-weighted mean over the ordered pairs (NaN without any path)
         if not w.sum():
@@ -132,7 +150,8 @@ def _summarise(m: dict, classes: list, angles, examples: dict) -> RotationReadin
         frac_start_i=float(wmean(m["start_ok"])), frac_end_i=float(wmean(m["read_i"])[-1]),
         frac_end_j_given_start=float(np.nanmean(cond[off]))
         if np.isfinite(cond[off]).any() else float("nan"),
-        paths=int(w.sum()), examples=examples)
+        paths=int(w.sum()), examples=examples,
+        **dict(zip(("image_end_j", "image_start_j", "image_paths"), per_image)))
 
 
 def rotations(nets: Networks, lsd: LSDResults, images: Images, prof: Profile, save: Save,
