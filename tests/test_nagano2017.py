@@ -97,6 +97,13 @@ def test_reproduce_writes_report_figures_data_and_scorecard(smoke):
         assert c["run_value"] is not None
     html = (smoke / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 10 and "C8" in html
+    # Fig. 1 carries the interactive viewer of the same trial, its three distances embedded
+    fig1 = html[html.index('id="fig1"'):html.index('id="fig2"')]
+    assert 'class="ld-viewer"' in fig1
+    payload = fig1[fig1.index('class="ld-viewer-data">') + 23:fig1.index("</script>")]
+    data = json.loads(payload)
+    assert data["curves"] == ["own memory", "concept", "abstract concept"]
+    assert len(data["trajectories"][0]["distances"]["concept"]) == data["T"] + 1
     manifest = json.loads((smoke / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["config"]["profile"] == "smoke"
     assert manifest["data"]["checksums"]

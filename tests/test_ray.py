@@ -275,3 +275,33 @@ def test_nothing_listening_at_the_address_is_one_line_at_once():
         ray_backend.check_reachable(f"127.0.0.1:{port}")  # Ray names this host's IP
     with pytest.raises(ConfigError, match=f"nothing answers at 127.0.0.1:{port}"):
         ray_backend.check_reachable(f"ray://127.0.0.1:{port}")
+
+
+# --- the latent-size study of reproduce nagano2017 ----------------------------------------
+def test_nagano2017_latent_size_sweep_on_ray_equals_the_local_backend(cluster, tmp_path):
+    """`reproduce nagano2017 --backend ray` trains its sweep as Ray tasks: the same
+    points and numbers as the same grid on the local backend, and the study completes."""
+    out = tmp_path / "n17"
+    assert cli("reproduce", "nagano2017", "--profile", "smoke", "--device", "cpu",
+               "--backend", "ray", "--cpus-per-task", 1, "--quiet", "--out", out) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "completed"
+    record = json.loads((out / "sweep" / "sweep.json").read_text())
+    assert record["backend"]["name"] == "ray"
+    grid = manifest["latent_size"]["sweep_grid"]
+    ref = run_sweep(grid, tmp_path / "local", progress=False, ll_k=record["evaluation"]["ll_k"],
+                    ll_images=record["evaluation"]["ll_images"]).parent
+    rows, expected = read_summary(out / "sweep"), read_summary(ref)
+    assert [r["point"] for r in rows] == [r["point"] for r in expected] and rows
+    for r, q in zip(rows, expected):
+        assert {c: r[c] for c in COLUMNS if c != "wall_s"} == \
+            {c: q[c] for c in COLUMNS if c != "wall_s"}
+
+
+def test_nagano2017_bad_backend_option_fails_before_training(cluster, tmp_path, capsys):
+    out = tmp_path / "n17"
+    assert cli("reproduce", "nagano2017", "--profile", "smoke", "--cpus-per-task", 1,
+               "--quiet", "--out", out) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --cpus-per-task is an option of --backend ray", err
+    assert not out.exists()

@@ -1,8 +1,9 @@
 """One self-contained HTML page per reproduction.
 
 Figures are embedded as base64 ``data:`` URIs and the CSS is inline, so the page can
-be mailed or archived alone: no external resources, no JavaScript. All text is
-escaped; only :class:`RawHTML` values and ``Section.extra_html`` pass through as HTML.
+be mailed or archived alone: no external resources, and no JavaScript except the
+inline script of an interactive trajectory viewer (:mod:`latentdyn.reporting.viewer`)
+that a section may carry in ``extra_html``. All text is escaped; only :class:`RawHTML` values and ``Section.extra_html`` pass through as HTML.
 
 The page opens with the claims scorecard (statistic, interval, stability, null, seeds,
 verdict), then the figures, then the settings and notes. A figure's section shows the

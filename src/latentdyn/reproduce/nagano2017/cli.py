@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from latentdyn.cli.sweep import backend_kwargs, backend_options
 from latentdyn.data.corruption import NOISE_KINDS
 from latentdyn.reproduce.nagano2017.pipeline import DEFAULT_OUT, run
 from latentdyn.reproduce.study import common_options, profile_option, seeds_option
@@ -25,11 +26,14 @@ from latentdyn.reproduce.study import common_options, profile_option, seeds_opti
 @click.option("--latent-size/--no-latent-size", default=True,
               help="Run the latent-size study (figures 6, 7, B.2; claims C6-C8).")
 @seeds_option()
+@backend_options
 @common_options(DEFAULT_OUT)
 def command(profile, dataset, data_dir, model_run, noise, mode, nz, epochs, trials, steps,
-            latent_size, n_seeds, out, seed, device, overwrite, quiet):
+            latent_size, n_seeds, out, seed, device, overwrite, quiet, **backend):
     """Figures 1-4, 6, 7, A.1 and B.2 of Nagano et al. (2017) with the claims scorecard
-    C1-C8 and a self-contained report.html."""
+    C1-C8 and a self-contained report.html. --backend ray trains the latent-size sweep
+    on a Ray cluster (docs/scaling.md); the numbers do not depend on the backend."""
     run(profile, out, dataset=dataset, data_dir=data_dir, model_run=model_run, noise=noise,
         mode=mode, nz=nz, seed=seed, epochs=epochs, trials=trials, steps=steps, device=device,
-        progress=not quiet, overwrite=overwrite, latent_size=latent_size, n_seeds=n_seeds)
+        progress=not quiet, overwrite=overwrite, latent_size=latent_size, n_seeds=n_seeds,
+        backend=backend_kwargs(backend))

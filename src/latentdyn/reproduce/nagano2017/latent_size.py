@@ -53,15 +53,16 @@ class LatentSizeSweep:
 
 
 def sweep_stage(folder: Path, data, prof: LatentSizeProfile, *, data_dir, seed: int, device,
-                progress: bool, seeds=None) -> LatentSizeSweep:
+                progress: bool, seeds=None, backend: dict | None = None) -> LatentSizeSweep:
     """Train (or reuse) every point of the Nz x lr x batch grid (x ``seeds``, by default
-    ``[seed]``) and its test ELBO; the result is that of ``seed``."""
+    ``[seed]``) and its test ELBO, on ``backend`` (``run_sweep``'s backend options);
+    the result is that of ``seed``."""
     nz_grid = sorted(set(prof.nz) | set(FIG6_NZ))
     grid = {"dataset": data.name, "data_dir": data_dir, "epochs": prof.epochs,
             "device": str(device), "nz": nz_grid, "lr": list(prof.lr),
             "batch_size": list(prof.batch), "seed": list(seeds or [seed])}
     summary = run_sweep(grid, folder, ll_k=prof.ll_k, ll_images=prof.ll_images,
-                        progress=progress, dataset=data)
+                        progress=progress, dataset=data, **(backend or {}))
     rows = read_summary(summary)
     return LatentSizeSweep(folder, nz_grid, grid, {}, seed, rows).for_seed(seed)
 

@@ -36,6 +36,7 @@ from latentdyn.reproduce.nagano2017 import resampling as B
 from latentdyn.reproduce.nagano2017 import stages as S
 from latentdyn.reproduce.nagano2017.models import train_models
 from latentdyn.reproduce.nagano2017.profiles import PROFILES, Profile
+from latentdyn.sweep import check_backend
 from latentdyn.reproduce.study import (
     StudyRun,
     check_seed,
@@ -70,6 +71,7 @@ class Setup:
     latent_size: bool
     progress: bool
     seeds: list = field(default_factory=list)  # the training seeds (--seeds N)
+    backend: dict = field(default_factory=dict)  # run_sweep's backend options (--backend)
 
     def config_for(self, seed: int) -> TrainConfig:
         return replace(self.config, seed=seed)
@@ -106,10 +108,14 @@ def _check_model(given: S.TrainedModel, data) -> None:
 
 def prepare(profile: str, out: Path, *, dataset, data_dir, model_run, noise, mode, nz, seed,
             epochs, trials, steps, device, progress, overwrite, latent_size,
-            n_seeds: int = 1) -> Setup:
+            n_seeds: int = 1, backend: dict | None = None) -> Setup:
     """Check every option, refuse an ``out`` of another setting, load the data and the
-    ``model_run``; write nothing."""
+    ``model_run``; write nothing. ``backend``: where the latent-size sweep trains
+    (:func:`latentdyn.sweep.run_sweep`'s ``backend``, ``address``, ``cpus_per_task``,
+    ``gpus_per_task``, ``retries``), checked here, before anything is trained."""
     prof = get_profile(PROFILES, profile)
+    backend = {k: v for k, v in (backend or {}).items() if v is not None}
+    check_backend(**backend, device=str(device))
     seeds = seed_list(check_seed(seed), n_seeds)
     if model_run and len(seeds) > 1:
         raise ConfigError("--seeds N trains N models; --model gives one (drop one of them)")
@@ -131,7 +137,7 @@ def prepare(profile: str, out: Path, *, dataset, data_dir, model_run, noise, mod
     if given is not None:
         _check_model(given, data)
     return Setup(prof, data, dev, config, given, settings, noise, mode, nz, seed, data_dir,
-                 latent_size, progress, seeds)
+                 latent_size, progress, seeds, backend)
 
 
 # ------------------------------------------------------------------- the stages
@@ -223,7 +229,7 @@ def latent_size_stages(r: StudyRun, s: Setup, main: HierarchyResults, figs: dict
         with r.stage("sweep", "latent-size sweep"):
             sweep = L.sweep_stage(r.folder / "sweep", s.data, lp, data_dir=s.data_dir,
                                   seed=s.seed, device=s.device, progress=s.progress,
-                                  seeds=s.seeds)
+                                  seeds=s.seeds, backend=s.backend)
         r.record(latent_size={"sweep_grid": sweep.grid})
     sweep = sweep.for_seed(seed)
     with r.stage("fig6"):
@@ -277,7 +283,8 @@ def scorecard_and_report(r: StudyRun, s: Setup, main: HierarchyResults,
     claims = seed_claims(main, extra)
     if per_seed and len(per_seed) > 1:
         claims = combine_seeds([claims, *per_seed[1:]], s.seeds)
-    sections = R.hierarchy_sections(figs, main.courses, main.geometry, main.sweep)
+    sections = R.hierarchy_sections(figs, main.courses, main.geometry, main.sweep,
+                                    main.sequence)
     if extra is not None:
         sections += R.latent_size_sections(figs, extra.scan, extra.elbo, extra.attribution)
     write_scorecard(claims, r.out)
@@ -332,17 +339,20 @@ def run(
     overwrite: bool = False,
     latent_size: bool = True,
     n_seeds: int = 1,
+    backend: dict | None = None,
 ) -> Path:
     """Reproduce figures 1-4, 6, 7, A.1 and B.2 and claims C1-C8 into ``out``; return
     ``out``. ``latent_size=False`` skips the latent-size study (figures 6, 7, B.2).
     ``epochs``, ``trials`` and ``steps`` override the profile's (``trials``: of
     figures 2 and 4). ``n_seeds``: train that many VAEs (seeds ``seed`` …) and count per
-    claim how many reproduce it."""
+    claim how many reproduce it. ``backend``: where the latent-size sweep trains, e.g.
+    ``{"backend": "ray", "address": "auto"}`` (the options of
+    :func:`latentdyn.sweep.run_sweep`; the numbers do not depend on it)."""
     out = Path(out)
     s = prepare(profile, out, dataset=dataset, data_dir=data_dir, model_run=model_run,
                 noise=noise, mode=mode, nz=nz, seed=seed, epochs=epochs, trials=trials,
                 steps=steps, device=device, progress=progress, overwrite=overwrite,
-                latent_size=latent_size, n_seeds=n_seeds)
+                latent_size=latent_size, n_seeds=n_seeds, backend=backend)
     figs: dict = {}
     data_info = {"dataset": s.data.name, "checksums": s.data.checksums()}
     with StudyRun(out, KIND, s.settings, seed=seed, device=s.device, data=data_info,

@@ -14,9 +14,14 @@ from latentdyn.analysis.trials import NoiseSweep
 from latentdyn.figures import SavedFigure
 from latentdyn.reporting.claims import Claim
 from latentdyn.reporting.report import Section, write_report
+from latentdyn.reporting.viewer import trajectory_viewer
 from latentdyn.reproduce.nagano2017.latent_size import Attribution, ElboCurve, LatentSizeScan
 from latentdyn.reproduce.nagano2017.profiles import LABEL, PROFILES, Profile
-from latentdyn.reproduce.nagano2017.stages import ConceptCourses, ConceptGeometry
+from latentdyn.reproduce.nagano2017.stages import (
+    ConceptCourses,
+    ConceptGeometry,
+    CorruptedSequence,
+)
 
 TITLE = ("Nagano, Karakida & Okada (2017): concept formation in repeated inference — "
          "reproduction")
@@ -37,9 +42,25 @@ def _stages(reading) -> str:
                      for w in reading.widths)
 
 
+def _fig1_section(saved: SavedFigure, sequence: CorruptedSequence | None) -> Section:
+    """Fig. 1, with the interactive viewer of the same trial (its x(t) and its distances
+    to its own memory, the concept and the abstract concept) below the still figure."""
+    sec = _section("fig1", "Fig. 1: repeated inference from a corrupted '6'", saved,
+                   "the VAE removes the noise in the first few steps, then drifts toward a "
+                   "specific '6'.", "see the sequence: x(0) is the corrupted input.")
+    if sequence is not None and sequence.distances:
+        sec.extra_html = trajectory_viewer(
+            sequence.frames, sequence.distances, steps=sequence.steps,
+            labels=[f"corrupted '{LABEL}', p = {sequence.p:g}"],
+            title="Fig. 1, interactive: step through x(t) with its distances")
+    return sec
+
+
 def hierarchy_sections(figs: Mapping[str, SavedFigure], courses: ConceptCourses,
-                       geometry: ConceptGeometry, sweep: NoiseSweep) -> list[Section]:
-    """The sections of figures 1-4 and A.1."""
+                       geometry: ConceptGeometry, sweep: NoiseSweep,
+                       sequence: CorruptedSequence | None = None) -> list[Section]:
+    """The sections of figures 1-4 and A.1 (Fig. 1 with its viewer when ``sequence``
+    is given)."""
     g, n = geometry, len(courses.classes)
     dip_txt = ", ".join(f"'{c}': t*={d['t_star']}, depth {100 * d.get('relative_depth', 0):.1f} "
                         "% of d(0)" for c, d in courses.dips.items())
@@ -54,9 +75,7 @@ def hierarchy_sections(figs: Mapping[str, SavedFigure], courses: ConceptCourses,
                 + ", ".join(f"{p:g}: {100 * v:.0f} %" for p, v in
                             zip(sweep.ps, sweep.at_start.get("abstract", []))) + ".")
     return [
-        _section("fig1", "Fig. 1: repeated inference from a corrupted '6'", figs["fig1"],
-                 "the VAE removes the noise in the first few steps, then drifts toward a "
-                 "specific '6'.", "see the sequence: x(0) is the corrupted input."),
+        _fig1_section(figs["fig1"], sequence),
         _section("fig2", "Fig. 2: distance to the concept", figs["fig2"],
                  "for all labels the distance falls fast, then rises slowly (a dip).",
                  f"{courses.n_dip} of {n} labels show a significant dip ({dip_txt})."),

@@ -22,6 +22,7 @@ from latentdyn.analysis import (
     active_units,
     build_hierarchy,
     cosine_matrix,
+    distance_to,
     dims_for,
     mean_abs_offdiagonal,
     pca_2d,
@@ -106,25 +107,30 @@ def logvars_stage(model, exp: Experiment):
 # ------------------------------------------------------------------- Fig. 1
 @dataclass
 class CorruptedSequence:
-    """x(t) of one trial from a corrupted '6', and the decoded concept of '6'."""
+    """x(t) of one trial from a corrupted '6', the decoded concept of '6', and the
+    trial's distances to its own memory, the concept and the abstract concept."""
 
     frames: np.ndarray  # (T+1, H, W)
     steps: list  # t of each frame
     concept_image: np.ndarray  # (H, W)
     p: float
+    distances: dict = field(default_factory=dict)  # level -> (T+1,) ‖z(t) − level‖
 
 
 def sequence_stage(model, hier: Hierarchy, exp: Experiment, p: float,
                    device) -> CorruptedSequence:
     """Fig. 1: one corrupted training '6' through T steps."""
-    _, x0 = corrupted_trials(exp.images, exp.labels, LABEL, 1, exp.noise, p, exp.seed)
+    idx, x0 = corrupted_trials(exp.images, exp.labels, LABEL, 1, exp.noise, p, exp.seed)
     seq = run_dynamics(model, x0, steps=exp.steps, mode=exp.mode, record_x="all",
                        generator=exp.seed)
+    levels = {"own memory": hier.memories[idx[0]], "concept": hier.concept(LABEL),
+              "abstract concept": hier.abstract}
+    distances = {name: distance_to(seq.z, v.cpu())[0].numpy() for name, v in levels.items()}
     frames = seq.x[0].reshape(-1, *exp.image_shape).numpy()
     with torch.no_grad():
         concept_img = data_mean(model, hier.concept(LABEL)[None].to(device)).cpu()
     concept_image = concept_img.reshape(exp.image_shape).numpy()
-    return CorruptedSequence(frames, list(seq.x_steps), concept_image, p)
+    return CorruptedSequence(frames, list(seq.x_steps), concept_image, p, distances)
 
 
 # ------------------------------------------------------------------- Fig. 2
