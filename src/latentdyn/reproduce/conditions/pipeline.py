@@ -114,6 +114,9 @@ def prepare(profile: str, out: Path, *, overrides: dict, data_dir, seed, device,
     if unknown:
         raise ConfigError("the sweep engine of this build takes no "
                           + ", ".join("--" + k.replace("_", "-") for k in unknown))
+    from latentdyn.sweep import check_backend
+
+    check_backend(**backend, workers=workers, device=str(device))  # before anything trains
     dev = resolve_device(device)
     datasets, notes = _load_datasets(prof, overrides.get("datasets") is not None, data_dir)
     plan = G.plan(prof, datasets)
