@@ -104,6 +104,11 @@ def test_reproduce_writes_report_figures_data_and_scorecard(smoke):
     data = json.loads(payload)
     assert data["curves"] == ["own memory", "concept", "abstract concept"]
     assert len(data["trajectories"][0]["distances"]["concept"]) == data["T"] + 1
+    # the attractors section: fates, basins, stability of the study's own model
+    assert "Attractors: fate of trajectories" in html and "Attractors: basins" in html
+    summary = json.loads((smoke / "data" / "attractors.json").read_text())
+    assert 0 <= summary["attractor_share"] <= 1
+    assert (smoke / "figures" / "attractor_fates.png").is_file()
     manifest = json.loads((smoke / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["config"]["profile"] == "smoke"
     assert manifest["data"]["checksums"]

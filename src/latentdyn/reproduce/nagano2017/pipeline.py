@@ -275,6 +275,20 @@ def seed_claims(main: HierarchyResults, extra: LatentSizeResults | None) -> list
     return claims
 
 
+def attractor_sections(r: StudyRun, s: Setup, main: HierarchyResults) -> list:
+    """The attractors section (``latentdyn attractors`` on the first seed's model, with
+    the study's noise, T and seed): fates, basins, fixed points and local stability;
+    its figures and data beside the study's."""
+    from latentdyn.cli.attractors import Settings, nagano_section
+
+    trials, memories, starts, max_steps = s.prof.attractors
+    settings = Settings(noise=s.noise, steps=s.prof.steps, trials=trials, memories=memories,
+                        starts=starts, max_steps=max_steps, seed=s.seed + 9000)
+    extra, _ = nagano_section(main.model.model, main.hierarchy, s.data, r.out,
+                              settings=settings, device=s.device)
+    return extra
+
+
 def scorecard_and_report(r: StudyRun, s: Setup, main: HierarchyResults,
                          extra: LatentSizeResults | None, figs: dict,
                          per_seed: list | None = None) -> list[Claim]:
@@ -285,6 +299,8 @@ def scorecard_and_report(r: StudyRun, s: Setup, main: HierarchyResults,
         claims = combine_seeds([claims, *per_seed[1:]], s.seeds)
     sections = R.hierarchy_sections(figs, main.courses, main.geometry, main.sweep,
                                     main.sequence)
+    with r.stage("attractors"):
+        sections += attractor_sections(r, s, main)
     if extra is not None:
         sections += R.latent_size_sections(figs, extra.scan, extra.elbo, extra.attribution)
     write_scorecard(claims, r.out)

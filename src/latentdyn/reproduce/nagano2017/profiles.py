@@ -48,6 +48,9 @@ class Profile:
     p_fig2: float = 0.2
     pca_points: int = 10000  # memories drawn in Fig. A.1
     resamples: int = 1000  # bootstrap resamples of every claim's statistic
+    # the attractors section (issue 12): trials per noise level, memories whose Jacobian
+    # is measured, starts of the fixed-point search, and its most steps
+    attractors: tuple = (50, 200, 500, 300)
 
     def settings(self) -> dict:
         """The profile's own settings (without the latent-size study's), as a dict."""
@@ -82,7 +85,7 @@ PROFILES = {
     # toy size for tests: seconds, not a reproduction
     "smoke": Profile(
         "smoke", epochs=2, trials_fig2=12, trials_fig4=10, steps=12, ps=(0.0, 0.3, 0.6, 1.0),
-        pca_points=500, resamples=40,
+        pca_points=500, resamples=40, attractors=(4, 20, 20, 40),
         latent_size=LatentSizeProfile(nz=(2, 5, 10, 20, 100), lr=(1e-3,), batch=(100,),
                                       epochs=1, classifier_epochs=1, trials=8, steps=8, ll_k=4,
                                       ll_images=20)),
