@@ -375,6 +375,22 @@ def test_reproduce_is_deterministic_and_reuses_a_nagano2017_model(smoke, tmp_pat
     assert a == b
 
 
+def test_seeds_two_count_the_seeds_that_reproduce_each_claim(smoke, tmp_path):
+    out = tmp_path / "two"
+    assert cli("reproduce", "nagano2017-sampling", "--profile", "smoke", "--dataset", DATA,
+               "--nz", 6, "--out", out, "--quiet", "--device", "cpu", "--seeds", 2) == 0
+    one = json.loads((smoke / "claims.json").read_text())["claims"]
+    two = json.loads((out / "claims.json").read_text())["claims"]
+    assert [c["id"] for c in two] == [c["id"] for c in one]
+    for b in two:  # the verdict and values are the first seed's; both seeds counted
+        assert b["seeds"]["of"] == 2 and b["seeds"]["seeds"] == [0, 1]
+        assert len(b["seeds"]["verdicts"]) == 2
+    assert (out / "model-seed1" / "model.safetensors").is_file()
+    assert " of 2 seeds" in (out / "report.html").read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seeds"] == [0, 1] and "fig3 seed1" in manifest["timings"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--trials", 1], "trials"),
     (["--steps", 1], "steps"),
@@ -383,6 +399,9 @@ def test_reproduce_is_deterministic_and_reuses_a_nagano2017_model(smoke, tmp_pat
     (["--dataset", "synthetic:k=3,m=5,side=6,test=2"], "label 6"),
     (["--model", "nothing-here"], "run folder"),
     (["--trials", 10 ** 12], "choose fewer --trials"),
+    (["--seeds", 0], "--seeds must be a positive integer"),
+    (["--seeds", 2, "--seed", 2 ** 32 - 1], "the last seed of --seeds 2"),
+    (["--seeds", 2, "--model", "somewhere"], "--model gives one"),
 ])
 def test_reproduce_bad_options(tmp_path, capsys, args, message):
     assert cli("reproduce", "nagano2017-sampling", "--profile", "smoke", "--dataset", DATA,

@@ -275,11 +275,17 @@ def finish(out: str | Path, claims: Sequence, progress: bool = True,
 
 
 # ------------------------------------------------------------------------ seeds
+MAX_SEEDS = 100  # --seeds N: at most this many independently trained models
+
+
 def seed_list(seed: int, n: int) -> list[int]:
     """The training seeds of ``--seeds N``: ``seed, seed + 1, …, seed + N - 1``."""
     check_seed(seed)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ConfigError(f"--seeds must be a positive integer, got {n!r}")
+    if n > MAX_SEEDS:
+        raise ConfigError(f"--seeds must be at most {MAX_SEEDS}, got {n}")
+    check_seed(seed + n - 1, f"the last seed of --seeds {n} (seed + {n - 1})")
     return [seed + i for i in range(n)]
 
 

@@ -48,19 +48,6 @@ class Setup:
     seeds: list = None  # the training seeds of --seeds N (the first is ``seed``)
 
 
-MAX_SEEDS = 100  # --seeds N: at most this many independent sets of networks
-
-
-def _seeds(seed: int, n_seeds: int) -> list[int]:
-    """The training seeds of ``--seeds N`` (every one a valid seed), or a one-line error."""
-    if isinstance(n_seeds, int) and not isinstance(n_seeds, bool) and n_seeds > MAX_SEEDS:
-        raise ConfigError(f"--seeds must be at most {MAX_SEEDS}, got {n_seeds}")
-    seeds = seed_list(check_seed(seed), n_seeds)
-    for s in seeds:
-        check_seed(s, "every training seed")
-    return seeds
-
-
 # ------------------------------------------------------------------------ settings
 def _whole(name: str, v, least: int) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or v < least:
@@ -119,7 +106,7 @@ def prepare(profile: str, out: Path, *, specs: dict, given_only: bool, dataset, 
 
     prof = get_profile(PROFILES, profile)
     seed = check_seed(seed)
-    seeds = _seeds(seed, n_seeds)
+    seeds = seed_list(check_seed(seed), n_seeds)
     if len(seeds) > 1 and (given_only or any(v is not None for v in specs.values())):
         raise ConfigError("--seeds N > 1 trains N independent sets of networks; it cannot be "
                           "combined with --vae, --gan, --classifier, --basis-* or --given-only")

@@ -6,7 +6,7 @@ import click
 
 from latentdyn.data.corruption import NOISE_KINDS
 from latentdyn.reproduce.nagano2017_sampling.pipeline import DEFAULT_OUT, run
-from latentdyn.reproduce.study import common_options, profile_option
+from latentdyn.reproduce.study import common_options, profile_option, seeds_option
 
 
 @click.command(context_settings={"show_default": True})
@@ -23,13 +23,14 @@ from latentdyn.reproduce.study import common_options, profile_option
 @click.option("--trials", type=int, default=None,
               help="Override the trials per digit (Fig. 2b) and per noise level (Fig. 3).")
 @click.option("--steps", type=int, default=None, help="Override T.")
+@seeds_option()
 @common_options(DEFAULT_OUT)
-def command(profile, dataset, data_dir, model_run, noise, nz, epochs, trials, steps, out,
-            seed, device, overwrite, quiet):
+def command(profile, dataset, data_dir, model_run, noise, nz, epochs, trials, steps, n_seeds,
+            out, seed, device, overwrite, quiet):
     """Figures 2a, 2b and 3 of Nagano, Karakida & Okada (JSAI 2017, paper 002): the
     sampling dynamics x(t+1) ~ p(x|z(t)), z(t+1) ~ q(z|x(t+1)), every distance read
     three ways (the sample, the posterior mean, the sample minus its noise floor),
     claims S1-S4 scored on each reading, and a self-contained report.html."""
     run(profile, out, dataset=dataset, data_dir=data_dir, model_run=model_run, noise=noise,
         nz=nz, seed=seed, epochs=epochs, trials=trials, steps=steps, device=device,
-        progress=not quiet, overwrite=overwrite)
+        progress=not quiet, overwrite=overwrite, n_seeds=n_seeds)

@@ -9,7 +9,7 @@ nagano2017 study trains it, or the ``--model`` run), its hierarchy, figures 2a, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,12 @@ from latentdyn.reproduce.nagano2017_sampling.profiles import LABEL, PROFILES, Pr
 from latentdyn.reproduce.study import (
     StudyRun,
     check_seed,
+    combine_seeds,
     default_dataset,
     finish,
     get_profile,
     guard_output,
+    seed_list,
 )
 from latentdyn.train import TrainConfig
 from latentdyn.train.runs import load_run_of_kind
@@ -56,6 +58,7 @@ class Setup:
     nz: int
     seed: int
     progress: bool
+    seeds: list = field(default_factory=list)  # the training seeds (--seeds N)
 
 
 def _with_overrides(prof: Profile, epochs, trials, steps) -> Profile:
@@ -104,10 +107,13 @@ def given_model(model_run, data, device) -> N.TrainedModel:
 
 
 def prepare(profile: str, out: Path, *, dataset, data_dir, model_run, noise, nz, seed,
-            epochs, trials, steps, device, progress, overwrite) -> Setup:
+            epochs, trials, steps, device, progress, overwrite, n_seeds: int = 1) -> Setup:
     """Check every option, refuse an ``out`` of another setting, load the data and the
     ``model_run``; write nothing."""
     prof = get_profile(PROFILES, profile)
+    seeds = seed_list(check_seed(seed), n_seeds)
+    if model_run and len(seeds) > 1:
+        raise ConfigError("--seeds N trains N models; --model gives one (drop one of them)")
     if noise not in NOISE_KINDS:
         raise ConfigError(f"unknown noise {noise!r}; choose from {', '.join(NOISE_KINDS)}")
     check_seed(seed)
@@ -127,33 +133,49 @@ def prepare(profile: str, out: Path, *, dataset, data_dir, model_run, noise, nz,
         nz = given.model.nz
     check_size(prof, nz)
     settings = {"profile": prof.name, **prof.settings(), "dataset": dataset, "noise": noise,
-                "mode": "sampling", "nz": nz, "seed": seed, "model_run": model_run,
-                "device": str(dev)}
-    return Setup(prof, data, dev, config, given, settings, noise, nz, seed, progress)
+                "mode": "sampling", "nz": nz, "seed": seed, "seeds": seeds,
+                "model_run": model_run, "device": str(dev)}
+    return Setup(prof, data, dev, config, given, settings, noise, nz, seed, progress, seeds)
 
 
-def stages(r: StudyRun, s: Setup, figs: dict):
-    """The VAE, its hierarchy and figures 2a, 2b and 3 (saved into ``figs``)."""
+def models(r: StudyRun, s: Setup) -> list:
+    """The VAE of every training seed: the ``--model`` run, or trained as the
+    nagano2017 study trains them (several seeds together, as one ensemble)."""
+    from latentdyn.reproduce.nagano2017.models import train_models
+    from latentdyn.reproduce.nagano2017.pipeline import model_folders
+
+    with r.stage("train", None if s.given else f"training {len(s.seeds)} VAE(s)"):
+        if s.given:
+            return [s.given]
+        return train_models([replace(s.config, seed=k) for k in s.seeds],
+                            model_folders(r.folder, s.seeds), s.device, s.progress, s.data)
+
+
+def stages(r: StudyRun, s: Setup, figs: dict, model, seed: int, draw: bool = True):
+    """One model's hierarchy and figures 2a, 2b and 3 (saved into ``figs`` when
+    ``draw``; the stages of further seeds are named ``… seedK``)."""
     prof, out = s.prof, r.out
-    with r.stage("train", None if s.given else "training the VAE"):
-        trained = s.given or N.train_model(s.config, r.folder / "model", s.device, s.progress)
-    model = trained.model
-    exp = S.experiment(s.data, prof.steps, s.noise, s.seed)
-    with r.stage("hierarchy"):
+    tag = "" if draw else f" seed{seed}"
+    exp = S.experiment(s.data, prof.steps, s.noise, seed)
+    with r.stage("hierarchy" + tag):
         hier = N.hierarchy_stage(model, exp)
     caption = O.settings_caption(exp, prof.p_fig2, s.nz, s.data.name)
-    with r.stage("fig2a"):
-        seq = S.sequence_stage(model, hier, exp, prof.p_fig2, prof.frame_steps(), s.device)
-        figs["fig2a"] = O.save_fig2a(seq, out, caption)
-    with r.stage("fig2b", "fig 2b: chains for every digit"):
+    seq = None
+    if draw:
+        with r.stage("fig2a"):
+            seq = S.sequence_stage(model, hier, exp, prof.p_fig2, prof.frame_steps(), s.device)
+            figs["fig2a"] = O.save_fig2a(seq, out, caption)
+    with r.stage("fig2b" + tag, f"fig 2b{tag}: chains for every digit"):
         res = S.courses_stage(model, hier, exp, prof.trials_fig2b, prof.p_fig2,
                               prof.resamples, s.device, s.progress)
-        figs["fig2b"] = O.save_fig2b(res, exp, out, caption)
-    with r.stage("fig3", "fig 3: chains for every noise level"):
+        if draw:
+            figs["fig2b"] = O.save_fig2b(res, exp, out, caption)
+    with r.stage("fig3" + tag, f"fig 3{tag}: chains for every noise level"):
         sweep = S.stages_stage(model, hier, exp, prof.ps, prof.trials_fig3, prof.resamples,
                                s.device, s.progress)
-        figs["fig3"] = O.save_fig3(sweep, exp, out)
-    return trained, seq, res, sweep
+        if draw:
+            figs["fig3"] = O.save_fig3(sweep, exp, out)
+    return seq, res, sweep
 
 
 def run(
@@ -172,23 +194,34 @@ def run(
     device: str = "auto",
     progress: bool = True,
     overwrite: bool = False,
+    n_seeds: int = 1,
 ) -> Path:
     """Reproduce figures 2a, 2b and 3 of paper 002 and claims S1-S4 (each in the three
-    readings) into ``out``; return ``out``. ``trials`` overrides both figures' trials."""
+    readings) into ``out``; return ``out``. ``trials`` overrides both figures' trials.
+    ``n_seeds``: train that many VAEs (seeds ``seed`` …) and count per claim how many
+    reproduce it (values and figures are the first seed's)."""
     out = Path(out)
     s = prepare(profile, out, dataset=dataset, data_dir=data_dir, model_run=model_run,
                 noise=noise, nz=nz, seed=seed, epochs=epochs, trials=trials, steps=steps,
-                device=device, progress=progress, overwrite=overwrite)
+                device=device, progress=progress, overwrite=overwrite, n_seeds=n_seeds)
     figs: dict = {}
     data_info = {"dataset": s.data.name, "checksums": s.data.checksums()}
     with StudyRun(out, KIND, s.settings, seed=seed, device=s.device, data=data_info,
                   progress=progress, overwrite=overwrite) as r:
-        trained, seq, res, sweep = stages(r, s, figs)
-        claims = C.all_claims(res, sweep)
+        trained = models(r, s)
+        cards, first = [], None
+        for i, (seed_i, model) in enumerate(zip(s.seeds, trained)):
+            seq_i, res_i, sweep_i = stages(r, s, figs, model.model, seed_i, draw=i == 0)
+            cards.append(C.all_claims(res_i, sweep_i))
+            first = first or (seq_i, res_i, sweep_i)
+        seq, res, sweep = first
+        trained = trained[0]
+        claims = cards[0] if len(cards) == 1 else combine_seeds(cards, s.seeds)
         write_scorecard(claims, r.out)
         R.write(r.out, s.settings, R.sections(figs, seq, res, sweep), claims,
                 R.notes(s.prof, s.data.name, trained.path, r.timings))
         r.record(claims={c.id: c.verdict for c in claims}, model_run=trained.path,
+                 seeds=s.seeds,
                  noise_floor={"rms_sigma": res.rms_sigma, "fig3_mean_floor": sweep.floor})
     finish(out, claims, progress)
     return out

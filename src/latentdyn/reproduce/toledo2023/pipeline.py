@@ -40,7 +40,7 @@ def run(profile: str = "quick", out: str | Path = DEFAULT_OUT, *, dataset: str |
     from latentdyn.reporting.manifest import resolve_device
 
     prof = _profile(profile, gan_epochs)
-    seeds = _seeds(seed, n_seeds)
+    seeds = seed_list(check_seed(seed), n_seeds)
     data = _dataset(prof, dataset, data_dir)
     out = Path(out)
     given_paths = {"classifier": classifier_run, "judge": judge_run, "gan": gan_run,
@@ -99,19 +99,6 @@ def _all_seeds(r: StudyRun, prof: Profile, data, seeds: list, device, given: Giv
     r.record(claims=summarise(claims), runs=first.nets.paths, results=_headline(first),
              outputs=OUTPUTS + (["seeds/"] if len(seeds) > 1 else []))
     return claims
-
-
-MAX_SEEDS = 100  # --seeds N: at most this many independent sets of networks
-
-
-def _seeds(seed: int, n_seeds: int) -> list[int]:
-    """The training seeds of ``--seeds N`` (every one a valid seed), or a one-line error."""
-    if isinstance(n_seeds, int) and not isinstance(n_seeds, bool) and n_seeds > MAX_SEEDS:
-        raise ConfigError(f"--seeds must be at most {MAX_SEEDS}, got {n_seeds}")
-    seeds = seed_list(check_seed(seed), n_seeds)
-    for s in seeds:
-        check_seed(s, "every training seed")
-    return seeds
 
 
 def _profile(name: str, gan_epochs: int | None) -> Profile:
