@@ -95,6 +95,8 @@ def test_bad_options_leave_out_untouched(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(ConfigError, match="lam"):
         study.run("smoke", out, lam=float("nan"))
+    with pytest.raises(ConfigError, match="at most"):  # refused before it trains
+        study.run("smoke", out, lam=1e30)
     with pytest.raises(ConfigError, match="seeds"):
         study.run("smoke", out, seeds=[0, 0])
     with pytest.raises(LatentdynError):

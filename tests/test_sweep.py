@@ -229,6 +229,25 @@ def test_cli_bad_input_one_line_exit_2(tmp_path, capsys, args, message):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("files, message", [
+    ({"manifest.json": '{"kind": "nagano2017"}', "claims.json": "{}"},
+     "holds another command's results (claims.json, manifest.json), not a sweep"),
+    ({"notes.txt": "mine"}, "holds files (notes.txt), not a sweep"),
+    ({"config.json": "{}"}, "holds a training run, not a sweep"),
+])
+def test_a_folder_of_other_results_is_refused_untouched(tmp_path, capsys, files, message):
+    out = tmp_path / "x"
+    out.mkdir()
+    for name, text in files.items():
+        (out / name).write_text(text)
+    for extra in ([], ["--overwrite"]):
+        assert cli("sweep", *SWEEP_ARGS, *extra, "--out", out) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error:") and message in err, err
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(files)
+    assert all((out / n).read_text() == t for n, t in files.items())
+
+
 # --- resuming ---------------------------------------------------------------------------
 GRID = {**BASE, "epochs": 3, "nz": [3], "lr": [1e-3, 1e-2], "batch_size": [16],
         "seed": [0]}

@@ -64,6 +64,13 @@ def _open_folder(out: Path, spec: SweepSpec, overwrite: bool) -> dict:
     if (out / "config.json").exists() and not sweep_json.exists():
         raise ConfigError(f"{out}: holds a training run, not a sweep; choose another --out")
     if not sweep_json.exists():
+        others = sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME) \
+            if out.is_dir() else []
+        if others:
+            what = "another command's results" if (out / "manifest.json").exists() else "files"
+            raise ConfigError(f"{out}: holds {what} ({', '.join(others[:3])}"
+                              f"{', …' if len(others) > 3 else ''}), not a sweep; choose "
+                              "another --out")
         return {}
     try:
         previous = json.loads(sweep_json.read_text())

@@ -88,6 +88,10 @@ PROFILES = {
 }
 
 
+#: the largest λ accepted, refused before anything trains (a huge λ only failed in training)
+MAX_LAM = 1e6
+
+
 def resolve_profile(name: str, *, lam: float | None = None, seeds=None,
                     seed: int = 0) -> Profile:
     """The profile ``name`` with ``lam`` (λ > 0 of every family) and the training seeds
@@ -100,6 +104,9 @@ def resolve_profile(name: str, *, lam: float | None = None, seeds=None,
     if lam is not None:
         if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam > 0):
             raise ConfigError(f"--lam must be a positive number, got {lam!r}")
+        if lam > MAX_LAM:
+            raise ConfigError(f"--lam must be at most {MAX_LAM:g} (the paper's λ are 10 and "
+                              f"1; λ = 1e30 makes the training loss NaN), got {lam:g}")
         prof = replace(prof, lam_joint=float(lam), lam_gauss=float(lam))
     check_seed(seed)
     if seeds is None:
