@@ -290,6 +290,20 @@ def test_claim_c6_dip_for_the_larger_nz_and_falling_cosines():
         is False
 
 
+def test_claim_c6_interval_counts_the_nz_whose_dip_matches_the_paper():
+    from latentdyn.analysis.uncertainty import Bootstrap
+
+    good = _scan((10, 20, 100), (0.9, 0.7, 0.5, 0.3, 0.1))
+    # resamples over Nz 2, 5, 10, 20, 100: 5 matches, 4 (a dip at Nz = 5), 3 (none at 20, 100)
+    samples = np.array([[0, 0, 1, 1, 1]] * 90 + [[0, 1, 1, 1, 1]] * 8 + [[0, 0, 1, 0, 0]] * 2,
+                       dtype=float)
+    boot = Bootstrap(samples[0], samples.min(0), samples.max(0), 0.95, samples, 0)
+    c = C.claim_latent_size(good, boot)
+    assert c.stability == pytest.approx(0.90)
+    assert c.interval == (pytest.approx(4.0), 5.0)
+    assert c.method.startswith("interval of the number of the 5 Nz of Fig. 6")
+
+
 def test_claim_c7_best_near_14_and_flat_beyond():
     flat = ElboCurve([2, 14, 100], [-120.0, -80.0, -80.5], [None] * 3, 12, 1)
     assert flat.best_nz == 14 and flat.gap == 0.5

@@ -236,9 +236,23 @@ def claim_latent_size(scan: LatentSizeScan, boot=None) -> Claim:
         + ", ".join(f"{k}: {v:.2f}" for k, v in sorted(scan.offdiag.items())),
         sections=("fig6",))
     rho_ok = rho <= ORTHOGONALITY_RHO
-    return _with(claim, boot, None, lambda s: rho_ok and _dip_pattern_ok(
+    claim = _with(claim, boot, None, lambda s: rho_ok and _dip_pattern_ok(
         {nz: bool(v) for nz, v in zip(FIG6_NZ, s)}),
         "the dips resampled over each Nz's trials, rho (of the concepts) held fixed")
+    if boot is None:
+        return claim
+    matches = [_dip_matches(sample) for sample in np.asarray(boot.samples)]
+    tail = 50 * (1 - boot.level)
+    low, high = np.percentile(matches, [tail, 100 - tail])
+    return replace(claim, interval=(float(low), float(high)),
+                   method=f"interval of the number of the {len(FIG6_NZ)} Nz of Fig. 6 whose "
+                          f"dip (or its absence) is the paper's; {claim.method}")
+
+
+def _dip_matches(has_dip) -> int:
+    """How many of FIG6_NZ have the paper's dip status (absent for DIP_ABSENT_NZ, present
+    for DIP_PRESENT_NZ), from one 0/1 value per Nz of FIG6_NZ."""
+    return sum(int(bool(v) == (nz in DIP_PRESENT_NZ)) for nz, v in zip(FIG6_NZ, has_dip))
 
 
 def _elbo_ok(best_nz, gap, best) -> bool:
