@@ -41,14 +41,10 @@ from latentdyn.models.protocol import (
 MODES = ("deterministic", "sampling")
 
 
-@dataclass
-class Trajectory:
-    """Latent (and optionally data) states of repeated inference, on the CPU."""
-
-    z: Tensor  # (trials, T + 1, nz): z(0) .. z(T)
-    x: Tensor | None  # (trials, len(x_steps), D): data states at x_steps, or None
-    x_steps: tuple[int, ...]  # which t the x entries are; x(0) is the input
-    mode: str
+class RecordedChain:
+    """What a chain of repeated inference offers from its fields ``z`` (trials, T + 1,
+    nz), ``x`` (trials, len(x_steps), D) or None, and ``x_steps``: shared by
+    :class:`Trajectory` and the sampled chain of :mod:`latentdyn.dynamics.sampling`."""
 
     @property
     def n_trials(self) -> int:
@@ -63,6 +59,16 @@ class Trajectory:
         if self.x is None or t not in self.x_steps:
             raise ConfigError(f"x({t}) was not recorded; recorded steps: {list(self.x_steps)}")
         return self.x[:, self.x_steps.index(t)]
+
+
+@dataclass
+class Trajectory(RecordedChain):
+    """Latent (and optionally data) states of repeated inference, on the CPU."""
+
+    z: Tensor  # (trials, T + 1, nz): z(0) .. z(T)
+    x: Tensor | None  # (trials, len(x_steps), D): data states at x_steps, or None
+    x_steps: tuple[int, ...]  # which t the x entries are; x(0) is the input
+    mode: str
 
 
 def step_maps(model, mode: str = "deterministic", generator: torch.Generator | None = None

@@ -34,7 +34,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from latentdyn.checks import as_generator
-from latentdyn.dynamics.repeated import check_inputs, count_arg, record_steps
+from latentdyn.dynamics.repeated import RecordedChain, check_inputs, count_arg, record_steps
 from latentdyn.errors import ConfigError
 from latentdyn.models.distributions import reparameterise
 from latentdyn.models.inference import inference_mode, model_dtype, normalise_device
@@ -42,7 +42,7 @@ from latentdyn.models.protocol import check_model, model_device, sample_data
 
 
 @dataclass
-class SampledChain:
+class SampledChain(RecordedChain):
     """A batch of sampling chains, on the CPU: the samples z(t), the posterior means
     μ(x(t)) and noise floors Σσ²(x(t)) they were drawn with, and the recorded x(t)."""
 
@@ -51,20 +51,6 @@ class SampledChain:
     floor: Tensor  # (trials, T + 1): Σ_u σ_u²(x(t)), squared latent units
     x: Tensor | None  # (trials, len(x_steps), D): x(t) at x_steps (x(0) is the input)
     x_steps: tuple[int, ...]
-
-    @property
-    def n_trials(self) -> int:
-        return self.z.shape[0]
-
-    @property
-    def steps(self) -> int:
-        return self.z.shape[1] - 1
-
-    def x_at(self, t: int) -> Tensor:
-        """The recorded data states x(t), ``(trials, D)``."""
-        if self.x is None or t not in self.x_steps:
-            raise ConfigError(f"x({t}) was not recorded; recorded steps: {list(self.x_steps)}")
-        return self.x[:, self.x_steps.index(t)]
 
 
 def gaussian_posterior(model, x: Tensor) -> tuple[Tensor, Tensor]:
