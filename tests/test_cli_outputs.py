@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from latentdyn.cli import main
 from latentdyn.data import list_datasets, load_dataset, mnist
@@ -22,18 +21,12 @@ from latentdyn.errors import DataError
 from latentdyn.io import folder_lock
 from latentdyn.train import TrainConfig, train
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 DATA = "synthetic:k=3,m=10,side=6,test=6"  # 30 training images of 6x6 in 3 classes
 FAST_MI = ["--fits", "1", "--steps", "5", "--n-train", "50", "--n-test", "20",
            "--q-hidden", "8", "--quiet"]
 FAST_LSD = ["--prior-samples", "60", "--max-per-class", "20", "--no-progress"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

@@ -35,21 +35,14 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.usefixtures("one_torch_thread")]
 
 DATA = "synthetic:k=3,m=20,side=8,test=6"  # 60 training, 18 test images of 8x8, 3 labels
 STATIC = Path(__file__).resolve().parents[1] / "src" / "latentdyn" / "explore" / "static"
 CONST = dict(lr_factors=[1.0], lr_milestones=[])
 CLF = dict(model="classifier", dataset=DATA, epochs=1, batch_size=10, device="cpu", lr=1e-2,
            model_options={"conv1": 4, "conv2": 8, "dense": 16}, **CONST)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from latentdyn.explore import create_app, load_explorer
 from latentdyn.explore.server import bind, make_server, url_of
@@ -33,19 +32,12 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 DATA = "synthetic:k=3,m=20,side=8,test=6"
 
 pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
     pytest.mark.skipif(not Path(CHROMIUM).is_file(),
                        reason=f"Debian's chromium is not installed at {CHROMIUM} "
                               "(apt-get install chromium; .ci/run installs it)"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

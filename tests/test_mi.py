@@ -11,15 +11,7 @@ from latentdyn.analysis.mi import estimate_mi
 from latentdyn.models.codes import GAUSS_ENTROPY, categorical_accuracy, majority_mapping
 from latentdyn.train import TrainConfig, train
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny nets gain nothing from threads, and on a busy machine idle-spinning
-    # intra-op threads make them many times slower
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 K = 4

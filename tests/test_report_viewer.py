@@ -18,15 +18,9 @@ from latentdyn.reporting.viewer import trajectory_viewer, viewer_data
 from latentdyn.train import TrainConfig, train
 from latentdyn.train.runs import load_run
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 DATA = "synthetic:k=3,m=20,side=8,test=6"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def embedded(fragment: str) -> dict:

@@ -2,7 +2,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from latentdyn.cli import main
 from latentdyn.errors import ConfigError, LatentdynError
@@ -11,15 +10,7 @@ from latentdyn.reproduce.serdega2020.claims import (ACC_GAIN, accuracy_claim, fa
                                                     gap_claim, mi_gain_claim)
 from latentdyn.reproduce.serdega2020.measures import Measures
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny nets gain nothing from threads, and on a busy machine idle-spinning
-    # intra-op threads make them many times slower
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -22,18 +22,11 @@ from latentdyn.reproduce.toledo2023 import claims as rules
 from latentdyn.reproduce.toledo2023.lsd import Decoded
 from latentdyn.reproduce.toledo2023.measures import DecodedVectors, PairedComparison
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CURVE_FIGURES = ("gram_matrices", "amplitude_histograms", "denoise_curves", "rotation_reading",
                  "decoded_quasi_eigenvectors", "gan_samples")
 IMAGE_FIGURES = ("denoise_grid_gaussian", "denoise_grid_swap", "rotation_paths")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny nets gain nothing from threads, and the machine is shared
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def cli(*args) -> int:

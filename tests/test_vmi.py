@@ -15,15 +15,7 @@ from latentdyn.models.vmi import VMIConfig, VMIVAE
 from latentdyn.train.runs import load_run
 from latentdyn.train import TrainConfig, train
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny nets gain nothing from threads, and on a busy machine idle-spinning
-    # intra-op threads make them many times slower
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 D = 64  # 8x8 images: the conv nets need a side divisible by 4
