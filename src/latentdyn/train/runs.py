@@ -172,15 +172,16 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
     return Run(model, config)
 
 
-def load_run_of_kind(path: str | Path, kind: str, option: str, device="cpu",
-                     frozen: bool = False) -> Run:
+def load_run_of_kind(path: str | Path, kind: str | tuple[str, ...], option: str,
+                     device="cpu", frozen: bool = False) -> Run:
     """:func:`load_run`, refusing in one line a run of another model kind than ``kind``
-    (``option`` names what asked for it, e.g. ``--classifier``). ``frozen``: no
-    parameter requires a gradient."""
+    (or than each of a tuple of kinds; ``option`` names what asked for it, e.g.
+    ``--classifier``). ``frozen``: no parameter requires a gradient."""
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
     got = run_kind(path, option)
-    if got != kind:
+    if got not in kinds:
         raise ConfigError(f"{path}: is a {got!r} run; {option} needs a run trained with "
-                          f"--model {kind}")
+                          f"--model {' or '.join(kinds)}")
     model, config = load_run(path, device)
     if frozen:
         for p in model.parameters():

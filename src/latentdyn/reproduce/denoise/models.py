@@ -60,18 +60,14 @@ def load_given(specs: dict[str, Any], device) -> Given:
     folder of another model kind than its option needs (``GIVEN_KINDS``) is refused in
     one line."""
     from latentdyn.analysis.lsd import QuasiEigenbasis, load_basis
-    from latentdyn.errors import ConfigError
-    from latentdyn.train.runs import load_run, run_kind
+    from latentdyn.train.runs import load_run_of_kind
 
     given = Given(labels={k: _label(specs.get(k)) for k in (*NETWORKS, *BASES)})
     for name in NETWORKS:
         spec = specs.get(name)
         if isinstance(spec, (str, Path)):
-            kind = run_kind(spec, f"--{name}")
-            if kind not in GIVEN_KINDS[name]:
-                raise ConfigError(f"{spec}: is a {kind!r} run; --{name} needs a run trained "
-                                  f"with --model {' or '.join(GIVEN_KINDS[name])}")
-            given.models[name] = load_run(spec, device).model
+            given.models[name] = load_run_of_kind(spec, GIVEN_KINDS[name], f"--{name}",
+                                                  device).model
             given.paths[name] = str(spec)
         elif spec is not None:
             given.models[name] = spec

@@ -32,6 +32,11 @@ def _state(config: TrainConfig, folder: Path) -> str:
     return "resume" if (folder / "checkpoint.safetensors").is_file() else "other"
 
 
+def model_folders(folder: Path, seeds: list) -> list[Path]:
+    """``model`` for the first seed (as without --seeds), ``model-seedK`` for the others."""
+    return [folder / "model"] + [folder / f"model-seed{k}" for k in seeds[1:]]
+
+
 def train_models(configs: list[TrainConfig], folders: list[Path], device, progress: bool,
                  dataset=None) -> list[TrainedModel]:
     """Each config trained into its folder (reused when finished); the ones still to

@@ -34,7 +34,7 @@ from latentdyn.reproduce.nagano2017 import outputs as O
 from latentdyn.reproduce.nagano2017 import report as R
 from latentdyn.reproduce.nagano2017 import resampling as B
 from latentdyn.reproduce.nagano2017 import stages as S
-from latentdyn.reproduce.nagano2017.models import train_models
+from latentdyn.reproduce.nagano2017.models import model_folders, train_models
 from latentdyn.reproduce.nagano2017.profiles import PROFILES, Profile
 from latentdyn.sweep import check_backend
 from latentdyn.reproduce.study import (
@@ -329,11 +329,6 @@ def all_seeds(r: StudyRun, s: Setup, figs: dict) -> tuple:
         results.append((main, extra))
         cards.append(seed_claims(main, extra))
     return results[0], cards
-
-
-def model_folders(folder: Path, seeds: list) -> list[Path]:
-    """``model`` for the first seed (as without --seeds), ``model-seedK`` for the others."""
-    return [folder / "model"] + [folder / f"model-seed{k}" for k in seeds[1:]]
 
 
 def run(

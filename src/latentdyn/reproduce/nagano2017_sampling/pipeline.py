@@ -141,8 +141,7 @@ def prepare(profile: str, out: Path, *, dataset, data_dir, model_run, noise, nz,
 def models(r: StudyRun, s: Setup) -> list:
     """The VAE of every training seed: the ``--model`` run, or trained as the
     nagano2017 study trains them (several seeds together, as one ensemble)."""
-    from latentdyn.reproduce.nagano2017.models import train_models
-    from latentdyn.reproduce.nagano2017.pipeline import model_folders
+    from latentdyn.reproduce.nagano2017.models import model_folders, train_models
 
     with r.stage("train", None if s.given else f"training {len(s.seeds)} VAE(s)"):
         if s.given:
@@ -209,12 +208,10 @@ def run(
     with StudyRun(out, KIND, s.settings, seed=seed, device=s.device, data=data_info,
                   progress=progress, overwrite=overwrite) as r:
         trained = models(r, s)
-        cards, first = [], None
-        for i, (seed_i, model) in enumerate(zip(s.seeds, trained)):
-            seq_i, res_i, sweep_i = stages(r, s, figs, model.model, seed_i, draw=i == 0)
-            cards.append(C.all_claims(res_i, sweep_i))
-            first = first or (seq_i, res_i, sweep_i)
-        seq, res, sweep = first
+        results = [stages(r, s, figs, model.model, seed_i, draw=i == 0)
+                   for i, (seed_i, model) in enumerate(zip(s.seeds, trained))]
+        cards = [C.all_claims(res_i, sweep_i) for _, res_i, sweep_i in results]
+        seq, res, sweep = results[0]
         trained = trained[0]
         claims = cards[0] if len(cards) == 1 else combine_seeds(cards, s.seeds)
         write_scorecard(claims, r.out)
