@@ -36,6 +36,17 @@ def test_paired_resampling_and_rule_share():
     assert 0.3 < noisy.share(lambda m: m > 0.5) < 0.7  # a coin-flip rule
 
 
+def test_interval_of_a_derived_number_is_the_percentile_of_its_resamples():
+    rng = np.random.default_rng(3)
+    data = np.stack([rng.normal(0, 1, 200), rng.normal(5, 1, 200)], axis=1)
+    b = bootstrap(data, lambda x: x.mean(0), n_resamples=400, seed=1)
+    low, high = b.interval_of(np.min)
+    # the smaller component is always the first one's mean here, so the interval is its
+    assert (low, high) == pytest.approx((b.low[0], b.high[0]))
+    assert b.interval_of(lambda s: s[1] - s[0]) == pytest.approx(
+        tuple(np.percentile(b.samples[:, 1] - b.samples[:, 0], [2.5, 97.5])))
+
+
 def test_permutation_null_when_labels_carry_no_information():
     rng = np.random.default_rng(0)
     x = rng.normal(size=200)

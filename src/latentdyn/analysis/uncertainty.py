@@ -40,6 +40,15 @@ class Bootstrap:
         """The fraction of resamples whose statistic satisfies ``rule``."""
         return float(np.mean([bool(rule(s)) for s in self.samples]))
 
+    def interval_of(self, derive: Callable[[Any], Any]) -> tuple[float, float]:
+        """The percentile interval, at ``level``, of ``derive(statistic)`` over the
+        resamples: the interval of a number derived from a vector statistic (its
+        smallest component, a count of components that pass, ...)."""
+        values = np.asarray([derive(s) for s in self.samples], dtype=float)
+        tail = 50 * (1 - self.level)
+        low, high = np.percentile(values, [tail, 100 - tail])
+        return float(low), float(high)
+
     def describe(self) -> str:
         return (f"percentile bootstrap, {len(self.samples)} resamples, "
                 f"seed {self.seed}, {100 * self.level:g} % interval")

@@ -105,9 +105,7 @@ def denoise_claim(spec: tuple, comp: Comparison, seed: int = 0) -> Claim:
         b = bootstrap(tuple(d), lambda *xs: np.array([x.mean() for x in xs]),
                       n_resamples=DEFAULT_RESAMPLES, level=BOOT_LEVEL, seed=seed)
         samples = np.asarray(b.samples).reshape(len(b.samples), -1)
-        tail = 50 * (1 - BOOT_LEVEL)
-        claim.interval = tuple(round(float(v), 4) for v in
-                               np.percentile(samples.min(1), [tail, 100 - tail]))
+        claim.interval = tuple(round(v, 4) for v in b.interval_of(np.min))
         claim.stability = float(np.mean((samples > floors).all(1)))
         claim.method = (f"percentile bootstrap over the test images (the same images at "
                         f"every noise kind), {DEFAULT_RESAMPLES} resamples, seed {seed}, "

@@ -241,10 +241,7 @@ def claim_latent_size(scan: LatentSizeScan, boot=None) -> Claim:
         "the dips resampled over each Nz's trials, rho (of the concepts) held fixed")
     if boot is None:
         return claim
-    matches = [_dip_matches(sample) for sample in np.asarray(boot.samples)]
-    tail = 50 * (1 - boot.level)
-    low, high = np.percentile(matches, [tail, 100 - tail])
-    return replace(claim, interval=(float(low), float(high)),
+    return replace(claim, interval=boot.interval_of(_dip_matches),
                    method=f"interval of the number of the {len(FIG6_NZ)} Nz of Fig. 6 whose "
                           f"dip (or its absence) is the paper's; {claim.method}")
 
