@@ -342,6 +342,20 @@ def test_a_given_run_of_another_image_size_is_refused_first(tmp_path):
     assert not out.exists()
 
 
+def test_given_gan_is_the_encoder_run_and_a_bare_gan_is_refused(tmp_path):
+    """--gan takes the GAN + encoder run (encode = E, decode = G), as its help says; a
+    run of the bare GAN has no encoder and is refused in one line."""
+    from latentdyn.reproduce.denoise.models import load_given
+    from latentdyn.train import TrainConfig, train
+
+    data = "synthetic:k=2,m=10,side=8,test=4"
+    gan = tmp_path / "gan"
+    train(TrainConfig(model="gan", dataset=data, nz=4, epochs=1, batch_size=10, device="cpu",
+                      model_options={"g_width": 8, "d_width": 8}), gan, progress=False)
+    with pytest.raises(ConfigError, match="gan-encoder"):
+        load_given({"gan": str(gan)}, "cpu")
+
+
 def _comparison(deltas, n=200, metric="correct", family="lsd-gan", variant="k=10",
                 level=0.3):
     """A Comparison whose per-image scores make ``family variant`` beat the input by

@@ -51,7 +51,7 @@ def _label(v) -> str | None:
 
 
 #: the run kinds each given network may be (the VMI VAE encodes and decodes like the VAE)
-GIVEN_KINDS = {"vae": ("vae", "vmi"), "gan": ("gan",), "classifier": ("classifier",)}
+GIVEN_KINDS = {"vae": ("vae", "vmi"), "gan": ("gan-encoder",), "classifier": ("classifier",)}
 
 
 def load_given(specs: dict[str, Any], device) -> Given:
