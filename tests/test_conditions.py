@@ -13,10 +13,10 @@ import torch
 from latentdyn.cli import main
 from latentdyn.data import load_dataset
 from latentdyn.errors import ConfigError
-from latentdyn.reproduce.conditions import PROFILES
-from latentdyn.reproduce.conditions import grid as G
-from latentdyn.reproduce.conditions import report as R
-from latentdyn.reproduce.conditions.pipeline import _override
+from latentdyn.studies.conditions import PROFILES
+from latentdyn.studies.conditions import grid as G
+from latentdyn.studies.conditions import report as R
+from latentdyn.studies.conditions.pipeline import _override
 
 
 @pytest.fixture(autouse=True)
@@ -223,7 +223,7 @@ def test_conditions_bad_options(tmp_path, capsys, args, message):
 def test_backend_pass_through_only_what_the_sweep_engine_takes(monkeypatch, tmp_path):
     monkeypatch.setattr(G, "sweep_backend_keywords", lambda: [])
     with pytest.raises(ConfigError, match="takes no --backend"):
-        from latentdyn.reproduce.conditions import run
+        from latentdyn.studies.conditions import run
         run("smoke", tmp_path / "x", backend={"backend": "ray"}, progress=False)
     assert not (tmp_path / "x").exists()
 
@@ -254,7 +254,7 @@ class ToConcept(torch.nn.Module):
 
 def test_cell_statistics_of_a_model_that_contracts_onto_its_concepts():
     from latentdyn.analysis import build_hierarchy
-    from latentdyn.reproduce.conditions import evaluate as E
+    from latentdyn.studies.conditions import evaluate as E
 
     data = load_dataset("synthetic:k=4,m=15,side=6,test=5")
     P = torch.linalg.qr(torch.randn(data.dim, 6, generator=torch.Generator().manual_seed(0)))[0].T

@@ -25,7 +25,7 @@ from latentdyn.data import load_dataset
 from latentdyn.errors import ConfigError, LatentdynError
 from latentdyn.figures.denoise import comparison_figure
 from latentdyn.reporting.denoise_tables import markdown_table, write_tables
-from latentdyn.reproduce.denoise import PROFILES, Profile, run
+from latentdyn.studies.denoise import PROFILES, Profile, run
 
 torch.set_num_threads(1)
 
@@ -345,7 +345,7 @@ def test_a_given_run_of_another_image_size_is_refused_first(tmp_path):
 def test_given_gan_is_the_encoder_run_and_a_bare_gan_is_refused(tmp_path):
     """--gan takes the GAN + encoder run (encode = E, decode = G), as its help says; a
     run of the bare GAN has no encoder and is refused in one line."""
-    from latentdyn.reproduce.denoise.models import load_given
+    from latentdyn.studies.denoise.models import load_given
     from latentdyn.train import TrainConfig, train
 
     data = "synthetic:k=2,m=10,side=8,test=4"
@@ -362,7 +362,7 @@ def _comparison(deltas, n=200, metric="correct", family="lsd-gan", variant="k=10
     ``deltas[noise]`` (a share of images for accuracy, dB for PSNR) at ``level``."""
     import numpy as np
 
-    from latentdyn.reproduce.denoise.stages import Comparison
+    from latentdyn.studies.denoise.stages import Comparison
 
     rng = np.random.default_rng(0)
     scores = {}
@@ -381,7 +381,7 @@ def _comparison(deltas, n=200, metric="correct", family="lsd-gan", variant="k=10
 
 
 def test_denoise_claims_on_known_scores():
-    from latentdyn.reproduce.denoise.claims import SPECS, claims, denoise_claim
+    from latentdyn.studies.denoise.claims import SPECS, claims, denoise_claim
 
     d1, d2, d3, d4 = SPECS
     c = denoise_claim(d3, _comparison({"swap": 0.2, "gaussian": 0.15}))

@@ -9,10 +9,10 @@ import torch
 
 from latentdyn.analysis.trials import NoiseSweep, TimeCourse
 from latentdyn.cli import main
-from latentdyn.reproduce import nagano2017
-from latentdyn.reproduce.nagano2017 import claims as C
-from latentdyn.reproduce.nagano2017.latent_size import Attribution, ElboCurve, LatentSizeScan
-from latentdyn.reproduce.nagano2017.stages import ConceptCourses, ConceptGeometry
+from latentdyn.studies import nagano2017
+from latentdyn.studies.nagano2017 import claims as C
+from latentdyn.studies.nagano2017.latent_size import Attribution, ElboCurve, LatentSizeScan
+from latentdyn.studies.nagano2017.stages import ConceptCourses, ConceptGeometry
 from latentdyn.train import TrainConfig, train
 
 DATA = "synthetic:m=20,side=6,test=5"  # 10 concepts, 200 memories of 36 pixels
@@ -168,7 +168,7 @@ def test_run_checks_before_writing(tmp_path, kwargs, message):
 
 
 def test_failed_run_is_marked_failed(smoke, tmp_path, monkeypatch):
-    from latentdyn.reproduce.nagano2017 import stages
+    from latentdyn.studies.nagano2017 import stages
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
@@ -373,7 +373,7 @@ def test_claim_c5_reads_t_from_one_and_needs_resolved_stages():
 
 
 def test_claim_c5_bootstrap_gives_interval_and_stability():
-    from latentdyn.reproduce.nagano2017 import resampling as B
+    from latentdyn.studies.nagano2017 import resampling as B
 
     good = _sweep_from([[1, 2, 3], [2, 1, 3], [3, 2, 1], [3, 3, 1]])
     boot = B.stages_bootstrap(good.readings["t>=1"], 50, seed=0)

@@ -31,10 +31,10 @@ from latentdyn.dynamics import run_dynamics
 from latentdyn.dynamics.sampling import sample_chain
 from latentdyn.errors import ConfigError, LatentdynError
 from latentdyn.models import VAE, VAEConfig
-from latentdyn.reproduce import nagano2017_sampling
-from latentdyn.reproduce.nagano2017_sampling import claims as C
-from latentdyn.reproduce.nagano2017_sampling import stages as S
-from latentdyn.reproduce.nagano2017_sampling.stages import StageReading, StageSweep
+from latentdyn.studies import nagano2017_sampling
+from latentdyn.studies.nagano2017_sampling import claims as C
+from latentdyn.studies.nagano2017_sampling import stages as S
+from latentdyn.studies.nagano2017_sampling.stages import StageReading, StageSweep
 
 DATA = "synthetic:m=20,side=6,test=5"  # 10 concepts, 200 memories of 36 pixels
 D, NZ = 5, 3

@@ -292,7 +292,7 @@ def test_a_failed_reproduction_leaves_the_completed_one(tmp_path, capsys, monkey
     out = tmp_path / "n17"
     assert cli(*NAGANO, "--out", out) == 0
     before = digest(out)
-    from latentdyn.reproduce.nagano2017 import stages
+    from latentdyn.studies.nagano2017 import stages
 
     def broken(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(out / "figures"))
@@ -312,7 +312,7 @@ def test_a_failed_reproduction_leaves_the_completed_one(tmp_path, capsys, monkey
 
 def test_a_failed_first_reproduction_says_failed(tmp_path, monkeypatch):
     out = tmp_path / "n17"
-    from latentdyn.reproduce.nagano2017 import stages
+    from latentdyn.studies.nagano2017 import stages
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

@@ -5,10 +5,10 @@ import pytest
 
 from latentdyn.cli import main
 from latentdyn.errors import ConfigError, LatentdynError
-from latentdyn.reproduce import serdega2020 as study
-from latentdyn.reproduce.serdega2020.claims import (ACC_GAIN, accuracy_claim, family_claims,
+from latentdyn.studies import serdega2020 as study
+from latentdyn.studies.serdega2020.claims import (ACC_GAIN, accuracy_claim, family_claims,
                                                     gap_claim, mi_gain_claim)
-from latentdyn.reproduce.serdega2020.measures import Measures
+from latentdyn.studies.serdega2020.measures import Measures
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -127,7 +127,7 @@ def _measures(family="joint", chosen=("z0", "cat"), up=None, seeds=1, sd=0.01,
     """Measures from bounds per (seed, fit): 0.1 at λ = 0 and ``up`` (code -> mean) at
     λ > 0, the three fits of a model off by +``sd``, −``sd`` and 0; ``gap``: (gap at
     λ = 0, gap at λ > 0) per fit."""
-    from latentdyn.reproduce.serdega2020.measures import mean_sd
+    from latentdyn.studies.serdega2020.measures import mean_sd
 
     up = up or {}
     wiggle = sd * np.tile([1.0, -1.0, 0.0], (seeds, 1))
@@ -200,7 +200,7 @@ def test_accuracy_claim():
 def test_seed_image_bootstrap_covers_the_true_accuracy():
     """The interval over seeds and images covers the true difference in most of many
     seeded repetitions (nominal 95 %)."""
-    from latentdyn.reproduce.serdega2020.measures import seed_image_bootstrap
+    from latentdyn.studies.serdega2020.measures import seed_image_bootstrap
 
     rng = np.random.default_rng(0)
     hits = 0
@@ -214,8 +214,8 @@ def test_seed_image_bootstrap_covers_the_true_accuracy():
 
 
 def test_seeds_count_or_list():
-    from latentdyn.reproduce.serdega2020.cli import parse_seeds
-    from latentdyn.reproduce.serdega2020.profiles import resolve_profile
+    from latentdyn.studies.serdega2020.cli import parse_seeds
+    from latentdyn.studies.serdega2020.profiles import resolve_profile
 
     assert parse_seeds("3") == 3 and parse_seeds("0,4,7") == [0, 4, 7]
     assert parse_seeds("7,") == [7] and parse_seeds(None) is None

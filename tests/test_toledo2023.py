@@ -17,10 +17,10 @@ from latentdyn.figures import save_figure
 from latentdyn.figures.save import read_csv
 from latentdyn.figures.toledo import (amplitude_histograms, denoise_curves, gram_matrices,
                                       rotation_summary)
-from latentdyn.reproduce import toledo2023 as study
-from latentdyn.reproduce.toledo2023 import claims as rules
-from latentdyn.reproduce.toledo2023.lsd import Decoded
-from latentdyn.reproduce.toledo2023.measures import DecodedVectors, PairedComparison
+from latentdyn.studies import toledo2023 as study
+from latentdyn.studies.toledo2023 import claims as rules
+from latentdyn.studies.toledo2023.lsd import Decoded
+from latentdyn.studies.toledo2023.measures import DecodedVectors, PairedComparison
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

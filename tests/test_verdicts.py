@@ -34,7 +34,7 @@ from latentdyn.analysis.stages import (
 )
 from latentdyn.analysis.trials import noise_sweep
 from latentdyn.errors import ConfigError
-from latentdyn.reproduce.nagano2017 import resampling as B
+from latentdyn.studies.nagano2017 import resampling as B
 
 
 def _dip_trials(n, depth, rng, T=10, noise=1.0):
@@ -258,7 +258,7 @@ def test_elbo_and_attribution_vectors():
 
 # ------------------------------------------------------------------- the pilot's criterion
 def test_convergence_epoch_needs_both_elbo_and_units_stable_over_the_window():
-    from latentdyn.reproduce.nagano2017.pilot import convergence_epoch, quick_epochs
+    from latentdyn.studies.nagano2017.pilot import convergence_epoch, quick_epochs
 
     # ELBO settles (within 0.5 nats) from epoch 20, the units (within 2) from epoch 30
     rows = [{"epoch": e, "test_elbo": -100 - max(0, 20 - e) - 0.04 * (e % 3),
@@ -272,12 +272,12 @@ def test_convergence_epoch_needs_both_elbo_and_units_stable_over_the_window():
 def test_pilot_trains_exactly_like_the_vae_and_records_active_units(tmp_path, monkeypatch):
     from safetensors.torch import load_file
 
-    from latentdyn.reproduce.nagano2017 import pilot
+    from latentdyn.studies.nagano2017 import pilot
     from latentdyn.train import TrainConfig, tasks, train
     from latentdyn.train.runs import read_metrics
 
     monkeypatch.setitem(tasks.TASK_PATHS, pilot.PILOT_KIND,
-                        "latentdyn.reproduce.nagano2017.pilot:PilotVAETask")
+                        "latentdyn.studies.nagano2017.pilot:PilotVAETask")
     monkeypatch.setattr(pilot.PilotVAETask, "_images", None)
     common = dict(dataset="synthetic:k=3,m=10,side=4,test=3", nz=5, hidden=8, epochs=3,
                   device="cpu", lr_factors=[1.0, 1.0, 1.0])

@@ -34,7 +34,7 @@ def small_profile(study: str) -> str:
     """``smoke`` where the study has it, else its older name ``tiny``."""
     import importlib
 
-    return "smoke" if "smoke" in importlib.import_module(f"latentdyn.reproduce.{study}").PROFILES \
+    return "smoke" if "smoke" in importlib.import_module(f"latentdyn.studies.{study}").PROFILES \
         else "tiny"
 
 

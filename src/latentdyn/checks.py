@@ -126,3 +126,25 @@ def check_memory(nbytes: float, what: str, budget: int | None = None) -> None:
     if nbytes > budget:
         raise ConfigError(f"{what} would need about {nbytes / 2**30:,.1f} GiB, more than the "
                           f"{budget / 2**30:,.1f} GiB available; choose smaller sizes")
+
+
+# ------------------------------------------------------------------------ devices
+def resolve_device(name) -> torch.device:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` as a device; one line for anything else
+    or for a CUDA device this machine does not have."""
+    if isinstance(name, torch.device):
+        name = str(name)
+    if not isinstance(name, str):
+        raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not (name == "cuda" or (name.startswith("cuda:")
+                                                and name[5:].isdigit())):
+        raise ConfigError(f"unknown device {name!r}; choose auto, cpu, cuda or cuda:N")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError("device cuda was asked for, but no CUDA device is available")
+        if ":" in name and int(name[5:]) >= torch.cuda.device_count():
+            raise ConfigError(f"device {name} does not exist; this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
+    return torch.device(name)

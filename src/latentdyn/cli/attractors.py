@@ -60,7 +60,7 @@ class Settings:
 
     def check(self) -> "Settings":
         from latentdyn.dynamics.attractors import JACOBIAN_METHODS
-        from latentdyn.reproduce.study import check_seed
+        from latentdyn.studies.study import check_seed
 
         if self.noise not in NOISE_KINDS:
             raise ConfigError(f"unknown noise {self.noise!r}; choose from {', '.join(NOISE_KINDS)}")
@@ -304,9 +304,9 @@ def run(model_run=None, out=None, *, model=None, dataset=None, data_dir=None,
     the manifest. Every option and input is checked before anything is written."""
     from latentdyn.analysis import build_hierarchy
     from latentdyn.io import refuse_existing, write_json
-    from latentdyn.reporting.manifest import resolve_device
+    from latentdyn.checks import resolve_device
     from latentdyn.reporting.report import write_report
-    from latentdyn.reproduce.study import StudyRun, finish
+    from latentdyn.studies.study import StudyRun, finish
 
     s = (settings or Settings()).check()
     if out is None:

@@ -79,7 +79,7 @@ def train(ctx: click.Context, **params) -> None:
     """Train the classifier into a run folder (config.json, manifest.json, metrics.csv
     with train/test accuracy and loss, model.safetensors, checkpoint.safetensors)."""
     from latentdyn.cli import invocation
-    from latentdyn.reporting.manifest import resolve_device
+    from latentdyn.checks import resolve_device
     from latentdyn.train.runs import read_manifest
 
     config = _build(ctx, params)
@@ -112,7 +112,7 @@ def evaluate(run: str, dataset: str | None, data_dir: str | None, split: str, de
     """Print a trained classifier's accuracy on a data set's test (or train) images."""
     from latentdyn.data import load_dataset
     from latentdyn.models.inference import predict_labels
-    from latentdyn.reporting.manifest import resolve_device
+    from latentdyn.checks import resolve_device
     from latentdyn.train.runs import load_run, run_kind
 
     dev = resolve_device(device)  # before anything that touches the device

@@ -1,7 +1,7 @@
 """``latentdyn compare``: comparisons across model families (no paper has them).
 
-Each comparison is a study package under :mod:`latentdyn.reproduce` and registers its
-click command here; ``denoise`` is :mod:`latentdyn.reproduce.denoise`.
+Each comparison is a study package under :mod:`latentdyn.studies` and registers its
+click command here; ``denoise`` is :mod:`latentdyn.studies.denoise`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import click
 from latentdyn.cli import LazyGroup
 
 # name -> "module:click command", imported only when the command is used
-COMPARISONS = {"denoise": "latentdyn.reproduce.denoise:command"}
+COMPARISONS = {"denoise": "latentdyn.studies.denoise:command"}
 
 
 @click.group(cls=LazyGroup, commands=COMPARISONS)

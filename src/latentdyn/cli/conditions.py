@@ -1,13 +1,13 @@
 """``latentdyn conditions``: the conditions map -- where the phenomena of Nagano et al.
 (2017) appear over the data set, training-set size, amount of training, Nz, noise kind
-and dynamics mode (:mod:`latentdyn.reproduce.conditions`)."""
+and dynamics mode (:mod:`latentdyn.studies.conditions`)."""
 
 from __future__ import annotations
 
 import click
 
 from latentdyn.errors import ConfigError
-from latentdyn.reproduce.conditions.profiles import AXES
+from latentdyn.studies.conditions.profiles import AXES
 
 PROFILE_HELP = ("quick: a reduced grid for 2 CPU cores (about 14 min quiet; the grid is "
                 "stated in the report); full: every data set present, 3 seeds, the paper's "
@@ -78,7 +78,7 @@ def conditions(profile, datasets, data_dir, sizes, trainings, nz, seeds, noises,
     them: heat maps (one per statistic over two axes), data/cells.csv (every cell), and a
     report.html that says in words where the paper's picture holds on the grid. Models
     are trained through the sweep engine (ensembles, resumable: rerun to continue)."""
-    from latentdyn.reproduce.conditions import run
+    from latentdyn.studies.conditions import run
 
     run(profile, out, datasets=_items(datasets, "datasets"), sizes=_items(sizes, "sizes"),
         trainings=_items(trainings, "training"), nz=_items(nz, "latent-sizes", int),

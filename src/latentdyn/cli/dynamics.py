@@ -169,7 +169,8 @@ def dynamics(model_run, dataset, data_dir, noise, ps, trials, label, steps, mode
     from latentdyn.analysis.trials import trajectories_by_noise
     from latentdyn.cli import invocation
     from latentdyn.data import load_dataset
-    from latentdyn.reporting.manifest import Manifest, resolve_device
+    from latentdyn.manifest import Manifest
+    from latentdyn.checks import resolve_device
     from latentdyn.train.runs import load_run
 
     # every option, then every input, before any output is touched

@@ -33,7 +33,7 @@ def explore(models, classifier, attractors, dataset, data_dir, port, host, no_br
     the distances to the image's own memory, its concept and the abstract concept, the
     trajectory on a PCA map of the memories and, with --classifier, the digit read at
     every step. Nothing is written; Ctrl-C stops the server."""
-    from latentdyn.reporting.manifest import resolve_device
+    from latentdyn.checks import resolve_device
 
     if len(models) > MAX_MODELS:
         raise ConfigError(f"--model given {len(models)} times; the explorer compares at most "

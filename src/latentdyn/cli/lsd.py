@@ -84,7 +84,8 @@ def lsd(model_path, classifier_path, dataset, data_dir, out, max_per_class, prio
     from latentdyn.cli import invocation
     from latentdyn.data import load_dataset
     from latentdyn.io import folder_lock, refuse_existing, write_json
-    from latentdyn.reporting.manifest import Manifest, resolve_device
+    from latentdyn.manifest import Manifest
+    from latentdyn.checks import resolve_device
 
     # every option, then every input, before any output is touched
     _check_options(max_per_class, prior_samples, train_images, test_images, batch_size, seed)

@@ -54,9 +54,10 @@ def mi(run, codes, source, n_fits, steps, batch_size, n_train, n_test, q_arch, q
     from latentdyn.analysis.mi import estimate_mi
     from latentdyn.checks import check_count, check_memory
     from latentdyn.cli import invocation
-    from latentdyn.reproduce.study import check_seed
+    from latentdyn.studies.study import check_seed
     from latentdyn.io import folder_lock, refuse_existing, write_json
-    from latentdyn.reporting.manifest import resolve_device, versions
+    from latentdyn.manifest import versions
+    from latentdyn.checks import resolve_device
     from latentdyn.train.runs import load_run
 
     # every option, then every input, before the output is touched

@@ -3,7 +3,7 @@
 import click
 
 from latentdyn.cli import LazyGroup
-from latentdyn.reproduce import STUDIES
+from latentdyn.studies import STUDIES
 
 
 @click.group(cls=LazyGroup, commands=STUDIES)

@@ -6,7 +6,5 @@
   many seeds reproduce it;
 * :mod:`~latentdyn.reporting.report` -- the self-contained ``report.html``, opening with
   the scorecard; each figure's section shows the verdicts of the claims that test it;
-* :mod:`~latentdyn.reporting.manifest` -- ``manifest.json``: config, argv, seed, versions,
-  data checksums, device, wall time, status;
 * :mod:`~latentdyn.reporting.tables` -- CSV and HTML tables of result rows.
 """

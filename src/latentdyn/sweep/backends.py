@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 from latentdyn.errors import ConfigError, LatentdynError
-from latentdyn.reporting.manifest import resolve_device
+from latentdyn.checks import resolve_device
 from latentdyn.sweep.jobs import run_job, run_pool
 
 BACKENDS = ("local", "ray")

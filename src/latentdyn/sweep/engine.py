@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import ConfigError, LatentdynError
 from latentdyn.io import LOCK_NAME, folder_lock, write_json
-from latentdyn.reporting.manifest import now_iso, versions
+from latentdyn.manifest import now_iso, versions
 from latentdyn.sweep.backends import check_backend, open_backend
 from latentdyn.sweep.folder import point_state, row_from_folder
 from latentdyn.sweep.spec import Point, SweepSpec

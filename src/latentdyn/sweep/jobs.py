@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from latentdyn.data import Dataset, load_dataset
-from latentdyn.reporting.manifest import resolve_device
+from latentdyn.checks import resolve_device
 from latentdyn.sweep.folder import point_state, row_from_folder
 from latentdyn.sweep.spec import Point
 from latentdyn.train.config import TrainConfig

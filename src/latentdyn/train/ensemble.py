@@ -19,7 +19,7 @@ from torch import Tensor
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import ConfigError
 from latentdyn.io import folder_lock
-from latentdyn.reporting.manifest import resolve_device
+from latentdyn.checks import resolve_device
 from latentdyn.train.config import TrainConfig
 from latentdyn.train.loop import CallbackProgress, begin_member, common_start, fit, open_member
 from latentdyn.train.stack import VAEEnsemble

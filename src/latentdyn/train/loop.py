@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from latentdyn.errors import CheckpointError, LatentdynError
 from latentdyn.io import load_tensors, save_tensors, write_json, write_text
-from latentdyn.reporting.manifest import Manifest
+from latentdyn.manifest import Manifest
 from latentdyn.train.checkpoint import (
     flatten_optimizer,
     load_model_weights,

@@ -16,7 +16,7 @@ from pathlib import Path
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import ConfigError
 from latentdyn.io import LOCK_NAME, folder_lock
-from latentdyn.reporting.manifest import resolve_device
+from latentdyn.checks import resolve_device
 from latentdyn.train.config import TrainConfig
 from latentdyn.train.loop import (  # noqa: F401  (TrainingDiverged, metrics_csv re-exported)
     BarProgress,

@@ -1,0 +1,164 @@
+"""report.html of the study: its intro, one section per figure, and the notes, all
+built from the stage results and the saved figures.
+
+Each section has a stable id (``fig2``, ``fig3a``, …) that the claims name in
+``Claim.sections``, so each figure shows the verdicts of the claims it tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from latentdyn.analysis.trials import NoiseSweep
+from latentdyn.figures import SavedFigure
+from latentdyn.reporting.claims import Claim
+from latentdyn.reporting.report import Section, write_report
+from latentdyn.reporting.viewer import trajectory_viewer
+from latentdyn.studies.nagano2017.latent_size import Attribution, ElboCurve, LatentSizeScan
+from latentdyn.studies.nagano2017.profiles import LABEL, PROFILES, Profile
+from latentdyn.studies.nagano2017.stages import (
+    ConceptCourses,
+    ConceptGeometry,
+    CorruptedSequence,
+)
+
+TITLE = ("Nagano, Karakida & Okada (2017): concept formation in repeated inference — "
+         "reproduction")
+INTRO = ("Repeated inference z(t) = E_q[z|x(t)], x(t+1) = E_p[x|z(t)] from corrupted training "
+         "images of a VAE, measured against the hierarchy of memories, concepts and the "
+         "abstract concept (figures 1-4, 6, 7, A.1 and B.2, claims C1-C8). Each claim shows "
+         "a bootstrap interval of its statistic, the share of resamples in which its rule "
+         "holds, and a null or reference where one exists.")
+
+
+def _section(sid: str, title: str, saved: SavedFigure, paper: str, run: str) -> Section:
+    return Section(title, saved.png, saved.caption, paper, run, data=saved.csv, id=sid)
+
+
+def _stages(reading) -> str:
+    return ", ".join(f"{w['level']} for p in [{w['p_start']:g}, {w['p_end']:g}] "
+                     f"({w['points']} level{'s' if w['points'] > 1 else ''})"
+                     for w in reading.widths)
+
+
+def _fig1_section(saved: SavedFigure, sequence: CorruptedSequence | None) -> Section:
+    """Fig. 1, with the interactive viewer of the same trial (its x(t) and its distances
+    to its own memory, the concept and the abstract concept) below the still figure."""
+    sec = _section("fig1", "Fig. 1: repeated inference from a corrupted '6'", saved,
+                   "the VAE removes the noise in the first few steps, then drifts toward a "
+                   "specific '6'.", "see the sequence: x(0) is the corrupted input.")
+    if sequence is not None and sequence.distances:
+        sec.extra_html = trajectory_viewer(
+            sequence.frames, sequence.distances, steps=sequence.steps,
+            labels=[f"corrupted '{LABEL}', p = {sequence.p:g}"],
+            title="Fig. 1, interactive: step through x(t) with its distances")
+    return sec
+
+
+def hierarchy_sections(figs: Mapping[str, SavedFigure], courses: ConceptCourses,
+                       geometry: ConceptGeometry, sweep: NoiseSweep,
+                       sequence: CorruptedSequence | None = None) -> list[Section]:
+    """The sections of figures 1-4 and A.1 (Fig. 1 with its viewer when ``sequence``
+    is given)."""
+    g, n = geometry, len(courses.classes)
+    dip_txt = ", ".join(f"'{c}': t*={d['t_star']}, depth {100 * d.get('relative_depth', 0):.1f} "
+                        "% of d(0)" for c, d in courses.dips.items())
+    sens = ", ".join(f"{k}: {v}" for k, v in g.sensitivity.items())
+    pcs = ", ".join(f"{k}: {v}" for k, v in g.pc_sensitivity.items())
+    fig4 = "closest level per p: " + ", ".join(f"{p:g}: {c}" for p, c in
+                                                zip(sweep.ps, sweep.closest)) + "."
+    if sweep.readings:
+        fig4 = (f"min over t >= 1: {_stages(sweep.readings['t>=1'])}; min over t >= 0: "
+                f"{_stages(sweep.readings['t>=0'])}. Share of trials whose minimum distance "
+                "to the abstract concept is at t = 0: "
+                + ", ".join(f"{p:g}: {100 * v:.0f} %" for p, v in
+                            zip(sweep.ps, sweep.at_start.get("abstract", []))) + ".")
+    return [
+        _fig1_section(figs["fig1"], sequence),
+        _section("fig2", "Fig. 2: distance to the concept", figs["fig2"],
+                 "for all labels the distance falls fast, then rises slowly (a dip).",
+                 f"{courses.n_dip} of {n} labels show a significant dip ({dip_txt})."),
+        _section("fig3a", "Fig. 3a: concepts", figs["fig3a"], "14 of 100 units active.",
+                 f"{g.n_active} of {g.nz} units active (Var > 0.01); other criteria: {sens}."),
+        _section("fig3b", "Fig. 3b: PCA of the memories", figs["fig3b"],
+                 "14 dimensions explain all the variance, 9 explain 70 %.",
+                 f"{g.dims_99} components reach 99 %, {g.dims_70} reach 70 %; components with "
+                 f"variance {pcs}; participation ratio {g.participation_ratio:.1f}."),
+        _section("fig3c", "Fig. 3c: cosine similarity of concepts", figs["fig3c"],
+                 "off-diagonal cosines near zero (orthogonal concepts).",
+                 f"mean |off-diagonal cosine| = {g.offdiagonal:.3f}; random directions in "
+                 f"the participation ratio ({g.participation_ratio:.1f} dimensions): "
+                 f"{g.random_cosine:.3f}; concepts of shuffled labels: "
+                 f"{g.shuffled_cosine:.3f}."),
+        _section("fig4", "Fig. 4: stages of the hierarchy", figs["fig4"],
+                 "stage I (low noise) closest to the own memory, stage II to the concept, "
+                 "stage III (high noise) to the abstract concept.", fig4),
+        _section("figA1", "Fig. A.1: PCA embedding of the memories", figs["figA1"],
+                 "ten visible clusters.", "see the embedding."),
+    ]
+
+
+def latent_size_sections(figs: Mapping[str, SavedFigure], scan: LatentSizeScan,
+                         curve: ElboCurve, attr: Attribution) -> list[Section]:
+    """The sections of figures 6, 7 and B.2."""
+    return [
+        _section("fig6", "Fig. 6: latent size and the dip", figs["fig6"],
+                 "no approach to the concept for Nz = 2, 5; approach from Nz ≈ 6; "
+                 "orthogonality grows with Nz.",
+                 f"dip for Nz = {scan.dip_nz}; from Nz = {scan.first_dip} on every larger Nz "
+                 f"dips; Spearman rho(Nz, |off-diag|) = {scan.orthogonality_rho:.2f}."),
+        _section("fig7", "Fig. 7: test ELBO against Nz", figs["fig7"],
+                 "best near Nz = 14, flat beyond.",
+                 f"best Nz = {curve.best_nz}; Nz = 100 is {curve.gap:.2f} nats below the best; "
+                 f"{curve.active_units} active units at Nz = "
+                 f"{max(curve.nz) if curve.nz else '-'}."),
+        _section("figB2", "Fig. B.2: digit attribution", figs["figB2"],
+                 "193 of 300 trials end as '6'; both curves dip.",
+                 f"{attr.n_kept} of {attr.trials} trials end as '{LABEL}'; dip in all trials: "
+                 f"{attr.dip_all['has_dip']}, in kept trials: {attr.dip_kept['has_dip']}."),
+    ]
+
+
+def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, float],
+          seeds: Sequence[int] = ()) -> list[str]:
+    """What the reader needs to know about this run: the model, the timings, and every
+    reduction from the paper's settings."""
+    out = [f"Model: {model_path}.", f"Stage timings (s): {dict(timings)}."]
+    if len(seeds) > 1:
+        out.append(f"Training seeds: {list(seeds)}, one VAE each (the latent-size sweep too); "
+                   "every claim was scored on each, and the scorecard's seeds column counts "
+                   "the seeds that reproduce it. Figures, values and verdicts are those of "
+                   f"seed {seeds[0]}.")
+    out.append(f"Intervals: percentile bootstrap, {prof.resamples} resamples per claim, "
+               "seeded from the run's seed (trials, training images or test images, as each "
+               "claim's method says).")
+    paper, ls = PROFILES["paper"], prof.latent_size
+    if prof.name == "quick":
+        out.append(
+            f"Quick profile: the model is trained for {prof.epochs} epochs (paper profile: "
+            f"{paper.epochs}; the length chosen by the convergence criterion of "
+            f"reproduce/nagano2017/pilot.py), Fig. 4 uses {prof.trials_fig4} trials per noise "
+            f"level (paper: {paper.trials_fig4}); the latent-size sweep trains {len(ls.nz)} Nz "
+            f"for {ls.epochs} epochs with lr {list(ls.lr)} and batch {list(ls.batch)} (paper: "
+            f"{paper.latent_size.epochs} epochs, lr {list(paper.latent_size.lr)} x batch "
+            f"{list(paper.latent_size.batch)}); the CNN trains {ls.classifier_epochs} epochs; "
+            f"the IWAE bound uses k = {ls.ll_k} on {ls.ll_images} test images.")
+    if dataset == "mnist-embedded":
+        out.append("Data: the embedded MNIST subset (first 10 000 training images, full "
+                   "test set), not the paper's 60 000 training images.")
+    return out
+
+
+def resampling_summary(claims: Sequence[Claim]) -> dict:
+    """Per claim: statistic, interval, stability, null, method and seeds (for data/)."""
+    keys = ("run_value", "interval", "interval_level", "stability", "null", "null_name",
+            "method", "reading", "seeds", "verdict")
+    return {c.id: {k: (c.verdict if k == "verdict" else getattr(c, k)) for k in keys}
+            for c in claims}
+
+
+def write(out: Path, settings: Mapping, sections: Sequence[Section], claims: Sequence[Claim],
+          notes_: Sequence[str]) -> Path:
+    """Write ``out/report.html``."""
+    return write_report(out / "report.html", TITLE, INTRO, settings, sections, claims, notes_)

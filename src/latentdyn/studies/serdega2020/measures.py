@@ -1,0 +1,166 @@
+"""Stage 3 of serdega2020: the statistics the claims and the report are built on, from
+a :class:`~.stages.FamilyResult` -- the MI bound of each code pooled over seeds and Q
+fits, the chosen-minus-unchosen gap per fit, accuracies and ELBOs -- and the rows of
+the data files."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from latentdyn.figures.serdega import lam_tag
+from latentdyn.models.codes import CAT
+from latentdyn.studies.serdega2020.stages import FamilyResult
+
+
+def mean_sd(values) -> tuple[float, float]:
+    """Mean and sample sd (0 for one value; nan for none)."""
+    values = [float(v) for v in values]
+    if not values:
+        return float("nan"), float("nan")
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def pooled(*sds: float) -> float:
+    """sqrt(sd0² + sd1² + ...)."""
+    return math.sqrt(sum(s * s for s in sds))
+
+
+def spread(units) -> tuple[float, float | None]:
+    """The two sources of spread of a statistic measured per (training seed, Q fit),
+    ``units`` (n_seeds, n_fits): the fit-to-fit sd within a model (pooled over seeds)
+    and the sd over training seeds of the per-model means (None with one seed: not
+    measured)."""
+    u = np.asarray(units, dtype=float)
+    sd_fit = float(np.sqrt(np.mean(u.var(axis=1, ddof=1)))) if u.shape[1] > 1 else 0.0
+    sd_seed = float(u.mean(axis=1).std(ddof=1)) if u.shape[0] > 1 else None
+    return sd_fit, sd_seed
+
+
+def floor_sd(units0, units1) -> tuple[float, dict]:
+    """S1's and S2's floor: sqrt of the summed variances of both λ, fit-to-fit and
+    (where measured) seed-to-seed; with the parts."""
+    (f0, s0), (f1, s1) = spread(units0), spread(units1)
+    parts = {"fit sd (λ=0)": f0, "fit sd (λ>0)": f1, "seed sd (λ=0)": s0, "seed sd (λ>0)": s1}
+    return pooled(*(v for v in parts.values() if v is not None)), parts
+
+
+@dataclass
+class Measures:
+    """The statistics of one family, per λ (keys ``lams``), over the training seeds
+    ``seeds``."""
+
+    tag: str
+    family: str
+    lams: tuple[float, float]  # (0, λ > 0)
+    n_seeds: int
+    codes: list[str]  # every code measured
+    chosen: set[str]  # the codes the MI term was put on
+    stats: dict[float, dict[str, tuple[float, float]]]  # code -> (mean, sd) over fits × seeds
+    gaps: dict[float, list[float]]  # per fit; empty without chosen and unchosen Gaussian units
+    test_elbo: dict[float, list[float]]  # per seed
+    cat_acc: dict[float, list[float | None]]  # per seed (the co-trained run's: test purity)
+    seeds: list[int] = field(default_factory=list)
+    bounds: dict = field(default_factory=dict)  # λ -> code -> (n_seeds, n_fits) array
+    gap_units: dict = field(default_factory=dict)  # λ -> (n_seeds, n_fits) array
+    code_acc: dict = field(default_factory=dict)  # λ -> per seed CodeAccuracy (or None)
+
+    @property
+    def chosen_gauss(self) -> list[str]:
+        return [c for c in self.codes if c != CAT and c in self.chosen]
+
+    @property
+    def unchosen_gauss(self) -> list[str]:
+        return [c for c in self.codes if c != CAT and c not in self.chosen]
+
+
+def measure(fr: FamilyResult, seeds=None) -> Measures:
+    """The :class:`Measures` of ``fr`` (only the models of ``seeds``, default all):
+    bounds pooled over seeds and Q fits, and per (seed, fit) for the floors and the
+    intervals."""
+    seeds = list(fr.seeds if seeds is None else seeds)
+    models = {lam: [r for r in fr.models[lam] if r.seed in seeds] for lam in fr.lams}
+    codes = fr.codes
+    chosen = set(fr.chosen)
+    gauss = [c for c in codes if c != CAT]
+    chosen_g = [c for c in gauss if c in chosen]
+    unchosen_g = [c for c in gauss if c not in chosen]
+
+    def units(lam, code):  # (n_seeds, n_fits)
+        return np.array([r.mi[code].bounds for r in models[lam]], dtype=float)
+
+    bounds = {lam: {c: units(lam, c) for c in codes} for lam in fr.lams}
+    gap_units = {}
+    if chosen_g and unchosen_g:  # per fit: mean chosen-Gaussian − mean unchosen-Gaussian
+        gap_units = {lam: np.mean([bounds[lam][c] for c in chosen_g], 0)
+                     - np.mean([bounds[lam][c] for c in unchosen_g], 0) for lam in fr.lams}
+    return Measures(
+        tag=fr.tag, family=fr.family, lams=fr.lams, n_seeds=len(seeds), codes=codes,
+        chosen=chosen,
+        stats={lam: {c: mean_sd(bounds[lam][c].ravel()) for c in codes} for lam in fr.lams},
+        gaps={lam: g.ravel().tolist() for lam, g in gap_units.items()},
+        test_elbo={lam: [r.test_elbo for r in models[lam]] for lam in fr.lams},
+        cat_acc={lam: [r.cat_acc for r in models[lam]] for lam in fr.lams},
+        seeds=seeds, bounds=bounds, gap_units=gap_units,
+        code_acc={lam: [r.code_acc for r in models[lam]] for lam in fr.lams})
+
+
+def seed_image_bootstrap(correct0, correct1, *, n_resamples: int, seed: int) -> np.ndarray:
+    """(n_resamples, 2): the mean accuracy at λ = 0 and at λ > 0 over resampled training
+    seeds and test images, ``correct*`` (n_seeds, n_images) per-image correctness of
+    each seed's model on the same test images (images resampled once for both λ:
+    paired; seeds resampled when there are several)."""
+    c0, c1 = np.asarray(correct0, dtype=float), np.asarray(correct1, dtype=float)
+    rng = np.random.default_rng(seed)
+    n_s, n_i = c0.shape
+    out = np.empty((n_resamples, 2))
+    for b in range(n_resamples):
+        si = rng.integers(0, n_s, n_s) if n_s > 1 else np.zeros(1, dtype=int)
+        ii = rng.integers(0, n_i, n_i)
+        out[b] = c0[si][:, ii].mean(), c1[si][:, ii].mean()
+    return out
+
+
+def mi_rows(fr: FamilyResult) -> list[dict]:
+    """One row per model, Q fit and code: entropy, held-out CE and the bound."""
+    chosen = set(fr.chosen)
+    rows = []
+    for lam in fr.lams:
+        for r in fr.models[lam]:
+            for c in r.mi.codes:
+                for f, b in enumerate(c.bounds):
+                    rows.append({"dataset": fr.dataset, "family": fr.family, "lam": lam,
+                                 "seed": r.seed, "fit": f, "code": c.code,
+                                 "chosen": c.code in chosen, "entropy": c.entropy,
+                                 "ce": c.ce[f], "bound": b})
+    return rows
+
+
+def summary_rows(fr: FamilyResult) -> list[dict]:
+    """One row per model: ELBO, accuracy, mean bound per code, and (first seed) the
+    latent geometry and dips of repeated inference."""
+    rows = []
+    for lam in fr.lams:
+        for r in fr.models[lam]:
+            row = {"dataset": fr.dataset, "family": fr.family, "lam": lam, "seed": r.seed,
+                   "test_elbo": r.test_elbo, "cat_acc": r.cat_acc if r.cat_acc is not None else ""}
+            for c in fr.codes:
+                row[f"mi_{c}"] = r.mi[c].mean
+            if r.seed == fr.seeds[0]:
+                dr = fr.dyn[lam]
+                row.update(active_units=dr.active_units, offdiag_cos=dr.offdiag_cos,
+                           dips=dr.n_dips, labels=len(dr.dips))
+            rows.append(row)
+    return rows
+
+
+def manifest_summary(fr: FamilyResult, m: Measures) -> dict:
+    """What the manifest records of one family."""
+    return {"stats": {lam_tag(lam): {c: list(v) for c, v in s.items()}
+                      for lam, s in m.stats.items()},
+            "test_elbo": {lam_tag(lam): list(v) for lam, v in m.test_elbo.items()},
+            "cat_acc": {lam_tag(lam): list(v) for lam, v in m.cat_acc.items()},
+            "runs": {lam_tag(lam): [str(r.run) for r in fr.models[lam]] for lam in fr.lams}}
