@@ -1,6 +1,8 @@
 """The ``latentdyn`` command: a thin click layer over the plain-function API.
 
-Each subcommand lives in its own module and is registered in :data:`_COMMANDS`.
+The commands that are not studies (data, train, sweep, classifier, explore) are
+registered in :data:`_COMMANDS`; every study and analysis command is built by the
+study driver from the registry :data:`latentdyn.studies.STUDIES`.
 Every :class:`~latentdyn.errors.LatentdynError`, usage error and OS error (a full or
 read-only disk, a name too long) becomes one line starting ``error:`` on stderr and
 exit status 2, never a traceback. Anything else is a bug: one ``error: internal error``
@@ -19,19 +21,13 @@ import click
 from latentdyn import __version__
 from latentdyn.errors import LatentdynError
 
-# name -> "module:attribute"; imported lazily so `latentdyn --help` stays fast.
+# the commands that are not studies: name -> "module:attribute", imported when used;
+# every study and analysis command comes from the registry latentdyn.studies.STUDIES
 _COMMANDS = {
     "data": "latentdyn.cli.data:data",
     "train": "latentdyn.cli.train:train",
-    "dynamics": "latentdyn.cli.dynamics:dynamics",
-    "reproduce": "latentdyn.cli.reproduce:reproduce",
     "sweep": "latentdyn.cli.sweep:sweep",
     "classifier": "latentdyn.cli.classifier:classifier",
-    "mi": "latentdyn.cli.mi:mi",
-    "lsd": "latentdyn.cli.lsd:lsd",
-    "compare": "latentdyn.cli.compare:compare",
-    "attractors": "latentdyn.cli.attractors:attractors",
-    "conditions": "latentdyn.cli.conditions:conditions",
     "explore": "latentdyn.cli.explore:explore",
 }
 
@@ -40,26 +36,58 @@ def _available(target: str) -> bool:
     return importlib.util.find_spec(target.split(":")[0]) is not None
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are ``name -> "module:attribute"`` strings,
-    imported only when used (modules not present in this build are not listed)."""
+def _as_command(obj) -> click.Command:
+    """A click command from a registry entry: a Study builds its own."""
+    return obj if isinstance(obj, click.Command) else obj.command()
 
-    def __init__(self, *args, commands: dict[str, str] | None = None, **kwargs):
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported only when used: the commands of
+    ``commands`` (``name -> "module:attribute"``) and the studies registered under
+    ``prefix`` (the top level: ``""``)."""
+
+    def __init__(self, *args, commands: dict[str, str] | None = None, prefix: str = "",
+                 **kwargs):
         super().__init__(*args, **kwargs)
-        self.lazy = commands if commands is not None else _COMMANDS
+        self.lazy = dict(commands or {})
+        self.prefix = prefix
+
+    def _studies(self) -> dict[str, str]:
+        """Registered studies one word below this group: word -> full name."""
+        from latentdyn.studies import STUDIES
+
+        depth = len(self.prefix.split())
+        out = {}
+        for name in STUDIES:
+            words = name.split()
+            if words[:depth] == self.prefix.split() and len(words) > depth:
+                out.setdefault(words[depth], " ".join(words[:depth + 1]))
+        return out
 
     def list_commands(self, ctx):
-        return sorted(n for n, t in self.lazy.items() if _available(t))
+        names = {n for n, t in self.lazy.items() if _available(t)} | set(self._studies())
+        return sorted(names)
 
     def get_command(self, ctx, name):
         target = self.lazy.get(name)
-        if target is None or not _available(target):
+        if target is not None:
+            if not _available(target):
+                return None
+            module, attr = target.split(":")
+            return getattr(importlib.import_module(module), attr)
+        full = self._studies().get(name)
+        if full is None:
             return None
-        module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        from latentdyn.studies import GROUPS, STUDIES
+
+        if full in STUDIES:
+            from latentdyn.studies.driver import load_study
+
+            return _as_command(load_study(STUDIES[full]))
+        return LazyGroup(name, prefix=full, help=GROUPS.get(full, ""))
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, commands=_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="latentdyn")
 def cli() -> None:
     """latentdyn: train generative models, run repeated inference, and measure how

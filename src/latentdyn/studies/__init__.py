@@ -1,14 +1,40 @@
-"""The reproduced studies, one package each, and the registry of their commands.
+"""Every study and analysis command of latentdyn, one package each, and their registry.
 
-Every study is built on :mod:`latentdyn.studies.study` (profiles, the output guard,
-the manifest lifecycle, stage timings); docs/architecture.md has the recipe for a new
-one. A study becomes ``latentdyn reproduce NAME`` by one line in :data:`STUDIES`.
+A study is a package ``latentdyn/studies/<name>/`` exposing a
+:class:`~latentdyn.studies.driver.Study` (its ``Params``, ``prepare``, ``stages``,
+``claims``, ``report``): docs/architecture.md has the recipe. It becomes a command by
+one line in :data:`STUDIES`; the command line, the docs' list of commands, the smoke
+digest (``tools/smoke_digest.py``) and the command-line fuzz test are all derived
+from this registry.
 """
 
-# name -> "module:click command", imported only when the command is used
+# the command line after `latentdyn` -> "module:STUDY", imported only when used
 STUDIES = {
-    "nagano2017": "latentdyn.studies.nagano2017:command",
-    "serdega2020": "latentdyn.studies.serdega2020:command",
-    "toledo2023": "latentdyn.studies.toledo2023:command",
-    "nagano2017-sampling": "latentdyn.studies.nagano2017_sampling:command",
+    "reproduce nagano2017": "latentdyn.studies.nagano2017:command",
+    "reproduce nagano2017-sampling": "latentdyn.studies.nagano2017_sampling:command",
+    "reproduce serdega2020": "latentdyn.studies.serdega2020:command",
+    "reproduce toledo2023": "latentdyn.studies.toledo2023:command",
+    "compare denoise": "latentdyn.studies.denoise:command",
+    "conditions": "latentdyn.cli.conditions:conditions",
+    "attractors": "latentdyn.cli.attractors:attractors",
+    "dynamics": "latentdyn.cli.dynamics:dynamics",
+    "lsd": "latentdyn.cli.lsd:lsd",
+    "mi": "latentdyn.studies.mi:STUDY",
 }
+
+# the groups of two-word commands, and their help
+GROUPS = {
+    "reproduce": "Reproduce a published study: train, run the experiments, and write "
+                 "figures, data, a claims scorecard and a self-contained report.html.",
+    "compare": "Compare model families on the same inputs.",
+}
+
+
+def study_names(group: str | None = None) -> list[str]:
+    """The registered command lines (of one ``group``'s subcommands when given)."""
+    if group is None:
+        return list(STUDIES)
+    return [n for n in STUDIES if n.split()[0] == group and len(n.split()) == 2]
+
+
+__all__ = ["GROUPS", "STUDIES", "study_names"]

@@ -1,0 +1,65 @@
+"""How a study takes its model: ``--model`` (a run folder, or in Python a model object),
+or one it trains itself into its output folder.
+
+* :func:`input_dim` -- the image width a model was built for, if it says;
+* :func:`given_model` -- the model of ``--model``: a run folder (of one of ``kinds``,
+  when given) or any object offering ``encode``/``decode``, with its run config (None
+  for an object);
+* :func:`trained_model` -- a run trained (or reused, or resumed) in a folder;
+* :func:`check_fits` -- one line when a data set's images do not fit a model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from latentdyn.errors import ConfigError
+
+
+class GivenModel(NamedTuple):
+    model: Any
+    config: Any  # the run's TrainConfig, or None for a model object
+    path: str  # the run folder, or a description of the object
+
+
+def input_dim(model) -> int | None:
+    """The image width a model was built for (its config's ``input_dim``), if it says."""
+    config = getattr(model, "config_dict", None)
+    dim = (config() or {}).get("input_dim") if callable(config) else None
+    return dim if isinstance(dim, int) else None
+
+
+def given_model(spec, device, kinds: tuple[str, ...] | None = None,
+                option: str = "--model") -> GivenModel:
+    """The model ``spec`` names: a run folder (refused in one line when it is not of one
+    of ``kinds``) or, from Python, a model object offering ``encode``/``decode``."""
+    from latentdyn.models.protocol import check_model
+    from latentdyn.train.runs import load_run, load_run_of_kind
+
+    if isinstance(spec, (str, Path)):
+        run = load_run_of_kind(spec, kinds, option, device) if kinds else load_run(spec, device)
+        return GivenModel(run.model, run.config, str(spec))
+    if spec is None:
+        raise ConfigError(f"{option} is required")
+    check_model(spec)
+    return GivenModel(spec, None, f"<{type(spec).__name__} object>")
+
+
+def trained_model(config, folder: str | Path, device, progress: bool) -> GivenModel:
+    """Train ``config`` into ``folder`` (reusing a finished run with the same config,
+    resuming an interrupted one) and load it."""
+    from latentdyn.train import ensure_trained
+    from latentdyn.train.runs import load_run
+
+    ensure_trained(config, folder, progress=progress)
+    run = load_run(folder, device=device)
+    return GivenModel(run.model, run.config, str(folder))
+
+
+def check_fits(model, data, what: str) -> None:
+    """One line when the images of ``data`` are not the size ``model`` takes."""
+    data.require_dim(input_dim(model), what)
+
+
+__all__ = ["GivenModel", "check_fits", "given_model", "input_dim", "trained_model"]
