@@ -1,9 +1,8 @@
 """latentdyn: repeated inference and concept analyses in the latent spaces of deep
 generative models."""
 
-__version__ = "0.1.0"
-
-from latentdyn.errors import LatentdynError  # noqa: E402
+from latentdyn._version import __version__
+from latentdyn.errors import LatentdynError
 
 __all__ = ["__version__", "LatentdynError"]
 

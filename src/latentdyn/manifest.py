@@ -19,8 +19,21 @@ from typing import Any
 
 import torch
 
-from latentdyn import __version__
+from latentdyn._version import __version__
 from latentdyn.io import write_json
+
+
+_INVOCATION: list[str] = ["latentdyn"]
+
+
+def set_invocation(argv: list[str]) -> None:
+    """Record the command line of the running ``latentdyn`` call (the CLI does, first)."""
+    _INVOCATION[:] = [str(a) for a in argv]
+
+
+def invocation() -> list[str]:
+    """The command line of the running ``latentdyn`` call (what manifests record)."""
+    return list(_INVOCATION)
 
 
 def versions() -> dict[str, str]:

@@ -18,8 +18,9 @@ import sys
 
 import click
 
-from latentdyn import __version__
+from latentdyn._version import __version__
 from latentdyn.errors import LatentdynError
+from latentdyn.manifest import invocation, set_invocation  # noqa: F401 (invocation: API)
 
 # the commands that are not studies: name -> "module:attribute", imported when used;
 # every study and analysis command comes from the registry latentdyn.studies.STUDIES
@@ -94,16 +95,8 @@ def cli() -> None:
     latent trajectories approach memories, concepts and the abstract concept."""
 
 
-_INVOCATION: list[str] = ["latentdyn"]
-
-
-def invocation() -> list[str]:
-    """The command line of the running ``latentdyn`` call (what manifests record)."""
-    return list(_INVOCATION)
-
-
 def main(argv: list[str] | None = None) -> int:
-    _INVOCATION[:] = ["latentdyn", *(sys.argv[1:] if argv is None else [str(a) for a in argv])]
+    set_invocation(["latentdyn", *(sys.argv[1:] if argv is None else argv)])
     try:
         cli.main(args=argv, prog_name="latentdyn", standalone_mode=False)
     except LatentdynError as exc:

@@ -78,7 +78,7 @@ def classifier() -> None:
 def train(ctx: click.Context, **params) -> None:
     """Train the classifier into a run folder (config.json, manifest.json, metrics.csv
     with train/test accuracy and loss, model.safetensors, checkpoint.safetensors)."""
-    from latentdyn.cli import invocation
+    from latentdyn.manifest import invocation
     from latentdyn.checks import resolve_device
     from latentdyn.train.runs import read_manifest
 

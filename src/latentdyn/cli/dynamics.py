@@ -167,7 +167,7 @@ def dynamics(model_run, dataset, data_dir, noise, ps, trials, label, steps, mode
     viewer steps through x(t) and the distance curves of the first trials."""
     from latentdyn.analysis import build_hierarchy
     from latentdyn.analysis.trials import trajectories_by_noise
-    from latentdyn.cli import invocation
+    from latentdyn.manifest import invocation
     from latentdyn.data import load_dataset
     from latentdyn.manifest import Manifest
     from latentdyn.checks import resolve_device

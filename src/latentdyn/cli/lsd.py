@@ -81,7 +81,7 @@ def lsd(model_path, classifier_path, dataset, data_dir, out, max_per_class, prio
     already there are kept unless --overwrite.
     """
     from latentdyn.analysis.lsd import analyse, save_basis
-    from latentdyn.cli import invocation
+    from latentdyn.manifest import invocation
     from latentdyn.data import load_dataset
     from latentdyn.io import folder_lock, refuse_existing, write_json
     from latentdyn.manifest import Manifest

@@ -107,7 +107,7 @@ def sweep(ctx: click.Context, **params) -> None:
     continue from their checkpoints. With --backend ray every group is one Ray task
     (same folders, same numbers); --out must then be on storage every node sees.
     """
-    from latentdyn.cli import invocation
+    from latentdyn.manifest import invocation
     from latentdyn.sweep import format_summary, read_summary, run_sweep
 
     values = read_config_file(params["config"]) if params["config"] else {}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from latentdyn import __version__
+from latentdyn._version import __version__
 from latentdyn.reporting.claims import (
     Claim,
     format_interval,

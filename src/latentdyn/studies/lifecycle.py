@@ -221,7 +221,7 @@ class Run:
             return
         argv = self.argv
         if argv is None:
-            from latentdyn.cli import invocation
+            from latentdyn.manifest import invocation
 
             argv = invocation()
         self.manifest = Manifest(self.out / self.target.manifest, kind=self.kind,
@@ -236,13 +236,17 @@ class Run:
         try:
             if self.manifest is not None:
                 self.manifest.update(timings=self.timings, **self.fields)
-            if exc_type is None:
+            if exc_type is not None:
+                self._abandon()
+                return False
+            try:
                 if self.manifest is not None:
                     self.manifest.write("completed")
                 self._check_files()
                 commit(self.out, self.folder)
-            else:
+            except BaseException:
                 self._abandon()
+                raise
         finally:
             self._lock.__exit__(None, None, None)
         return False

@@ -3,7 +3,8 @@ this machine) or ``ray`` (one Ray task per job, on a running cluster or on a Ray
 instance started on this machine; :mod:`latentdyn.sweep.ray_backend`).
 
 :func:`check_backend` checks every backend option before anything is loaded or
-written; :func:`open_backend` turns them into a backend, a context manager with
+written; :func:`latentdyn.sweep.engine.open_backend` turns them into a backend (this
+module's :class:`LocalBackend`, or the Ray backend), a context manager with
 
 * ``device`` -- the device type the jobs train on (for the defaults of the summary),
 * ``split_target`` -- how many jobs the planner should make at least (big groups are
@@ -146,13 +147,3 @@ class LocalBackend:
                 bar.absorb(run_job(j, progress=bar.update))
         else:
             run_pool(jobs, self.workers, bar, bar.absorb)
-
-
-def open_backend(opts: BackendOptions, device: str):
-    """The backend of ``opts`` (enter it to connect: the Ray backend connects to its
-    cluster, or starts a Ray instance here, and leaves it when done)."""
-    if opts.name == "local":
-        return LocalBackend(opts, device)
-    from latentdyn.sweep.ray_backend import RayBackend
-
-    return RayBackend(opts, device)

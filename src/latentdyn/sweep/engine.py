@@ -26,7 +26,7 @@ from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import ConfigError, LatentdynError
 from latentdyn.io import LOCK_NAME, folder_lock, write_json
 from latentdyn.manifest import now_iso, versions
-from latentdyn.sweep.backends import check_backend, open_backend
+from latentdyn.sweep.backends import BackendOptions, LocalBackend, check_backend
 from latentdyn.sweep.folder import point_state, row_from_folder
 from latentdyn.sweep.spec import Point, SweepSpec
 from latentdyn.sweep.summary import COLUMNS, read_summary, write_summary
@@ -316,3 +316,12 @@ class _SweepBar:
     def close(self) -> None:
         self.bar.close()
 
+
+def open_backend(opts: BackendOptions, device: str):
+    """The backend of ``opts`` (enter it to connect: the Ray backend connects to its
+    cluster, or starts a Ray instance here, and leaves it when done)."""
+    if opts.name == "local":
+        return LocalBackend(opts, device)
+    from latentdyn.sweep.ray_backend import RayBackend
+
+    return RayBackend(opts, device)

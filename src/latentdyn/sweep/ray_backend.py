@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from latentdyn import __version__
+from latentdyn._version import __version__
 from latentdyn.errors import ConfigError
 from latentdyn.io import write_text
 from latentdyn.sweep.backends import BackendOptions, SweepIncomplete, import_ray

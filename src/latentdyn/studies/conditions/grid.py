@@ -200,7 +200,7 @@ def train_group(group: Group, folder: Path, prof: Profile, *, device, data_dir, 
                 progress: bool, backend: dict | None = None) -> dict:
     """Train (or resume, or reuse) the sweep of ``group`` under ``folder``; returns its
     summary rows by point name."""
-    from latentdyn.cli import invocation
+    from latentdyn.manifest import invocation
     from latentdyn.sweep import read_summary, run_sweep
 
     data = subset_file(group, folder / "subsets")

@@ -117,7 +117,7 @@ def stages(run, s: Setup):
 
 def report(run, s: Setup, result, claims) -> None:
     """``--out``: the result as JSON (with the command line and versions)."""
-    from latentdyn.cli import invocation
+    from latentdyn.manifest import invocation
     from latentdyn.io import write_json
     from latentdyn.manifest import versions
 
