@@ -1,7 +1,8 @@
 """The conditions map: the grid and its training amounts, the nested subsets, the
 heat-map aggregation and the findings in words on hand-built cells with known answers,
-and one end-to-end run of `latentdyn conditions --profile smoke` (resumed, refused,
-bad options)."""
+the study's shape (its command built from Params, lists from Python and text from the
+command line), one end-to-end run of `latentdyn conditions --profile smoke` (resumed,
+refused, bad options) and one of the Python API."""
 
 import csv
 from html import escape as html_escape
@@ -16,7 +17,7 @@ from latentdyn.errors import ConfigError
 from latentdyn.studies.conditions import PROFILES
 from latentdyn.studies.conditions import grid as G
 from latentdyn.studies.conditions import report as R
-from latentdyn.studies.conditions.pipeline import _override
+from latentdyn.studies.conditions.inputs import override
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +50,7 @@ def test_training_amounts_equal_epochs_or_equal_steps():
 
 
 def test_plan_shares_models_and_skips_what_the_data_cannot_give():
-    prof = _override(PROFILES["smoke"], sizes=["20", "all", "500"])
+    prof = override(PROFILES["smoke"], sizes=["20", "all", "500"])
     data = load_dataset(prof.datasets[0])  # 60 training images, batch 10
     plan = G.plan(prof, {prof.datasets[0]: data})
     assert plan.skipped == [f"size 500 on {prof.datasets[0]}: it has only 60 training images"]
@@ -80,7 +81,7 @@ def test_overrides_are_checked():
                             (dict(sizes=["20", "20"]), "each once"),
                             (dict(trainings=["hours=2"]), "epochs=E")):
         with pytest.raises(ConfigError, match=message):
-            _override(prof, **kwargs)
+            override(prof, **kwargs)
 
 
 # ------------------------------------------------------------------ hand-built cells
@@ -224,9 +225,97 @@ def test_backend_pass_through_only_what_the_sweep_engine_takes(monkeypatch, tmp_
     monkeypatch.setattr(G, "sweep_backend_keywords", lambda: [])
     with pytest.raises(ConfigError, match="takes no --backend"):
         from latentdyn.studies.conditions import run
-        run("smoke", tmp_path / "x", backend={"backend": "ray"}, progress=False)
+        run("smoke", tmp_path / "x", backend="ray", quiet=True)
     assert not (tmp_path / "x").exists()
 
+
+
+# ------------------------------------------------------------------ the study's shape
+# the options of `latentdyn conditions` before it ran on the study driver, in their order
+OPTIONS = ["--profile", "--datasets", "--data-dir", "--sizes", "--training", "--latent-sizes",
+           "--seeds", "--noises", "--modes", "--trials", "--steps", "--rows", "--cols",
+           "--facet", "--workers", "--backend", "--address", "--cpus-per-task",
+           "--gpus-per-task", "--retries", "--out", "--seed", "--device", "--overwrite",
+           "--quiet"]
+
+
+def test_the_command_is_built_from_params():
+    import dataclasses
+
+    from latentdyn.cli import cli as group
+    from latentdyn.studies import STUDIES
+    from latentdyn.studies.conditions import STUDY, Params
+    from latentdyn.studies.driver import load_study
+
+    assert load_study(STUDIES["conditions"]) is STUDY and STUDY.params is Params
+    cmd = group.get_command(None, "conditions")
+    flags = [o.opts[0] for o in cmd.params]
+    assert flags == OPTIONS
+    defaults = {o.name: o.default for o in cmd.params}
+    assert defaults["out"] == "results/conditions" and defaults["profile"] == "quick"
+    assert defaults["seed"] == 0 and defaults["device"] == "auto"
+    assert [list(o.type.choices) for o in cmd.params if o.name == "profile"] == \
+        [["quick", "full", "smoke"]]
+    assert {f.name for f in dataclasses.fields(Params)} == {o.name for o in cmd.params}
+
+
+def test_the_command_line_parses_text_into_the_lists_python_takes():
+    from latentdyn.studies.conditions import Params
+    from latentdyn.studies.params import from_command_line
+
+    p = from_command_line(Params, {"profile": "smoke", "sizes": "20, all",
+                                   "trainings": "epochs=1,steps=4", "nz": "2,3",
+                                   "seeds": "0", "noises": "swap", "modes": "sampling",
+                                   "trials": 3, "rows": None})
+    assert (p.sizes, p.trainings, p.nz, p.seeds, p.noises, p.modes) == (
+        ["20", "all"], ["epochs=1", "steps=4"], [2, 3], [0], ["swap"], ["sampling"])
+    assert p.trials == 3 and p.rows is None and p.datasets is None
+    for field, text, message in (("nz", "2,,3", "--latent-sizes: give a comma-separated"),
+                                 ("seeds", "0,x", "--seeds: '0,x' is not a list of integers"),
+                                 ("datasets", ",", "--datasets: give")):
+        with pytest.raises(ConfigError, match=message):
+            from_command_line(Params, {field: text})
+
+
+def test_prepare_takes_python_lists_and_writes_nothing(tmp_path):
+    from latentdyn.studies.conditions import Params, prepare
+
+    out = tmp_path / "never"
+    s = prepare(Params(profile="smoke", out=str(out), sizes=[20, "all"], nz=[3],
+                       trainings=["steps=4"], noises=["flip"], device="cpu"))
+    assert s.prof.sizes == (20, "all") and s.prof.nz == (3,) and s.prof.noises == ("flip",)
+    assert s.settings["sizes"] == [20, "all"] and s.settings["profile"] == "smoke"
+    assert len(s.plan.models) == 2 and not out.exists()
+    assert set(s.data_record) == set(s.datasets) and s.backend == {}
+
+
+def test_the_package_imports_nothing_from_the_command_line_layer():
+    import ast
+    from pathlib import Path
+
+    import latentdyn.studies.conditions as package
+
+    for path in Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            assert not any(n == "latentdyn.cli" or n.startswith(("latentdyn.cli.",
+                                                                 "latentdyn.studies.study"))
+                           for n in names), f"{path.name} imports {names}"
+
+
+def test_run_from_python_takes_lists(tmp_path):
+    from latentdyn.studies.conditions import run
+
+    out = run("smoke", tmp_path / "map", sizes=[20], trainings=["epochs=1"], nz=[2],
+              noises=["swap"], modes=["deterministic"], quiet=True, device="cpu")
+    assert out == tmp_path / "map"
+    rows = rows_of(out / "data" / "cells.csv")
+    assert [(r["size"], r["training"], r["nz"], r["noise"], r["mode"], r["status"])
+            for r in rows] == [("20", "epochs=1", "2", "swap", "deterministic", "completed")]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "conditions" and manifest["cells"] == 1
+    assert manifest["config"]["nz"] == [2] and manifest["status"] == "completed"
 
 # ------------------------------------------------------------------ a cell, known answers
 class ToConcept(torch.nn.Module):
@@ -261,7 +350,7 @@ def test_cell_statistics_of_a_model_that_contracts_onto_its_concepts():
     hier = build_hierarchy(ToConcept(P, torch.zeros(4, 6)), data.train_images,
                            data.train_labels)
     model = ToConcept(P, hier.concepts)
-    prof = _override(PROFILES["smoke"], trials=6, steps=30)
+    prof = override(PROFILES["smoke"], trials=6, steps=30)
     ms = E.model_stats(model, hier, prof, 0)
     assert ms.attractor_share == 1.0 and ms.fixed_attractor_share == 0.0
     cs = E.cell_stats(model, hier, data.train_images, data.train_labels, prof, "swap",

@@ -15,7 +15,7 @@ STUDIES = {
     "reproduce serdega2020": "latentdyn.studies.serdega2020:command",
     "reproduce toledo2023": "latentdyn.studies.toledo2023:command",
     "compare denoise": "latentdyn.studies.denoise:command",
-    "conditions": "latentdyn.cli.conditions:conditions",
+    "conditions": "latentdyn.studies.conditions:STUDY",
     "attractors": "latentdyn.cli.attractors:attractors",
     "dynamics": "latentdyn.cli.dynamics:dynamics",
     "lsd": "latentdyn.cli.lsd:lsd",

@@ -23,7 +23,7 @@ from latentdyn.data.base import Dataset, arrays_sha256, make_dataset
 from latentdyn.errors import ConfigError
 from latentdyn.studies.conditions.profiles import SUBSET_SEED, Profile
 
-#: keywords of run_sweep passed through from the command line when it has them
+#: the keywords of run_sweep that --backend and the Ray options pass on (when it has them)
 BACKEND_KEYWORDS = ("backend", "address", "cpus_per_task", "gpus_per_task", "retries")
 
 
@@ -197,10 +197,10 @@ def sweep_backend_keywords() -> list[str]:
 
 
 def train_group(group: Group, folder: Path, prof: Profile, *, device, data_dir, workers,
-                progress: bool, backend: dict | None = None) -> dict:
+                progress: bool, backend: dict | None = None,
+                argv: list[str] | None = None) -> dict:
     """Train (or resume, or reuse) the sweep of ``group`` under ``folder``; returns its
-    summary rows by point name."""
-    from latentdyn.manifest import invocation
+    summary rows by point name. ``argv``: the command line its manifests record."""
     from latentdyn.sweep import read_summary, run_sweep
 
     data = subset_file(group, folder / "subsets")
@@ -210,6 +210,6 @@ def train_group(group: Group, folder: Path, prof: Profile, *, device, data_dir, 
             "nz": list(group.nz), "seed": list(group.seeds), "device": str(device),
             "checkpoint_every": max(1, group.epochs // 5), "eval_every": group.epochs}
     summary = run_sweep(grid, folder / "sweeps" / group.name, workers=workers, ll_k=0,
-                        progress=progress, dataset=data, argv=invocation(),
+                        progress=progress, dataset=data, argv=argv,
                         **(backend or {}))
     return {row["point"]: row for row in read_summary(summary)}

@@ -1,6 +1,7 @@
-"""The outputs of the conditions map: ``data/cells.csv`` (every cell), the heat maps
-(one per statistic over two axes, one panel per value of a third), ``conditions.json``,
-and ``report.html`` with a description, in words, of where the paper's picture holds.
+"""The outputs of the conditions map (:func:`report`): ``data/cells.csv`` (every cell),
+the heat maps (one per statistic over two axes, one panel per value of a third;
+:mod:`.figures`), ``conditions.json``, and ``report.html`` with a description, in words,
+of where the paper's picture holds.
 
 A heat map holds the axes it does not show at the paper's setting (:func:`reference`)
 and averages over the training seeds.
@@ -99,7 +100,7 @@ def save_heatmaps(cells, prof_axes, maps, out: Path, caption: str) -> list:
     """One figure per map of ``maps`` ((rows, cols, facet) triples), one row of panels
     per statistic: [(title, SavedFigure)]."""
     from latentdyn.figures import save_figure
-    from latentdyn.figures.conditions import HeatStat, condition_heatmaps
+    from latentdyn.studies.conditions.figures import HeatStat, condition_heatmaps
 
     saved = []
     for rows, cols, facet in maps:
@@ -254,3 +255,13 @@ def write_outputs(out: Path, cells, prof: Profile, settings: Mapping, notes: Seq
                  for title, f in saved]
     return write_report(out / "report.html", TITLE, INTRO, settings, sections, [],
                         [*notes, f"Stage timings (s): {dict(timings)}."])
+
+
+def report(run, s, results, claims) -> None:
+    """The study's report stage: :func:`write_outputs` into ``run.out`` (the map has no
+    claims), and the counts in the manifest."""
+    cells = results.evaluated.rows
+    with run.stage("report"):
+        write_outputs(run.out, cells, s.prof, s.settings, s.notes, run.timings)
+    run.record(backend=s.backend, cells=len(cells),
+               picture_holds=results.evaluated.picture_holds)

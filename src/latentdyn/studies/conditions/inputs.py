@@ -1,0 +1,143 @@
+"""``prepare``: every option of the conditions map checked, every data set loaded and
+the grid planned (:func:`latentdyn.studies.conditions.grid.plan`) before anything is
+written; the result is a :class:`Setup`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from latentdyn.data.corruption import NOISE_KINDS
+from latentdyn.dynamics import MODES
+from latentdyn.errors import ConfigError
+from latentdyn.studies.conditions import grid as G
+from latentdyn.studies.conditions.profiles import AXES, PROFILES, Profile
+
+LIMIT = 10**6  # the largest count any option takes (memory is checked as well)
+#: the Params fields that override a field of the profile (the same names)
+OVERRIDES = ("datasets", "sizes", "trainings", "nz", "seeds", "noises", "modes", "trials",
+             "steps", "rows", "cols", "facet")
+
+
+@dataclass
+class Setup:
+    """What :func:`prepare` found: the profile with the overrides applied, the data sets
+    (name as listed -> Dataset), the planned grid, and what the driver records."""
+
+    prof: Profile
+    datasets: dict  # name -> Dataset
+    plan: G.Plan
+    device: Any
+    settings: dict
+    seed: int
+    data_dir: str | None
+    workers: int | None
+    backend: dict  # the keywords of run_sweep for --backend and the Ray options
+    notes: list  # the report's notes: data sets and sizes left out
+    data_record: dict  # the manifest's data: per data set, its name and checksums
+
+
+def override(prof: Profile, **given) -> Profile:
+    """``prof`` with the given (not None) fields replaced, every value checked; sizes
+    and training amounts in their normal form (``"300"`` -> 300, ``steps=5``)."""
+    fields = {k: tuple(v) if isinstance(v, (list, tuple)) else v
+              for k, v in given.items() if v is not None}
+    prof = replace(prof, **fields)
+    for name in ("nz", "seeds"):
+        vals = getattr(prof, name)
+        if not vals or any(isinstance(v, bool) or not isinstance(v, int) or
+                           v < (1 if name == "nz" else 0) for v in vals):
+            raise ConfigError(f"--{'latent-sizes' if name == 'nz' else name}: give "
+                              f"{'positive' if name == 'nz' else 'non-negative'} integers")
+    bad = [k for k in prof.noises if k not in NOISE_KINDS]
+    if bad or not prof.noises:
+        raise ConfigError(f"--noises: unknown noise {bad}; choose from {', '.join(NOISE_KINDS)}")
+    bad = [m for m in prof.modes if m not in MODES]
+    if bad or not prof.modes:
+        raise ConfigError(f"--modes: unknown mode {bad}; choose from {', '.join(MODES)}")
+    for name, least in (("trials", 2), ("steps", 1), ("trials_stages", 2), ("memories", 1)):
+        v = getattr(prof, name)
+        if isinstance(v, bool) or not isinstance(v, int) or not least <= v <= LIMIT:
+            raise ConfigError(f"--{name.replace('_', '-')} must be an integer in "
+                              f"[{least}, {LIMIT}], got {v!r}")
+    if max(prof.nz) > LIMIT:
+        raise ConfigError(f"--latent-sizes: at most {LIMIT}")
+    axes = (prof.rows, prof.cols, prof.facet)
+    if any(a not in AXES for a in axes) or len(set(axes)) < 3:
+        raise ConfigError(f"--rows, --cols and --facet must be three different axes of "
+                          f"{', '.join(AXES)}, got {', '.join(axes)}")
+    for name in ("datasets", "sizes", "trainings"):
+        if not getattr(prof, name) or len(set(getattr(prof, name))) < len(getattr(prof, name)):
+            raise ConfigError(f"--{name}: give at least one value, each once")
+    sizes = tuple(G.parse_size(s) for s in prof.sizes)
+    trainings = tuple(G.parse_training(t).spec for t in prof.trainings)
+    return replace(prof, sizes=sizes, trainings=trainings)
+
+
+def _load_datasets(prof: Profile, explicit: bool, data_dir) -> tuple[dict, list]:
+    """The data sets of the grid; for a profile's own list, those not on this machine
+    (mnist, fashion-mnist not downloaded) are left out with a note."""
+    from latentdyn.data import list_datasets, load_dataset
+
+    present = {d["name"]: d["available"] for d in list_datasets(data_dir)}
+    out, notes = {}, []
+    for name in prof.datasets:
+        if not explicit and present.get(name) is False:
+            notes.append(f"Data set {name} is not on this machine (latentdyn data download "
+                         f"{name}); left out of the grid.")
+            continue
+        out[name] = load_dataset(name, data_dir)
+    if not out:
+        raise ConfigError("none of the grid's data sets is on this machine")
+    return out, notes
+
+
+def _check_backend(p, workers) -> dict:
+    """The backend keywords that were given, each one the sweep engine takes, checked
+    by the engine before anything trains."""
+    from latentdyn.studies.common import backend_of
+    from latentdyn.sweep import check_backend
+
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise ConfigError(f"--workers must be a positive integer, got {workers!r}")
+    backend = backend_of(p)
+    unknown = sorted(set(backend) - set(G.sweep_backend_keywords()))
+    if unknown:
+        raise ConfigError("the sweep engine of this build takes no "
+                          + ", ".join("--" + k.replace("_", "-") for k in unknown))
+    check_backend(**backend, workers=workers, device=str(p.device))
+    return backend
+
+
+def _check_memory(prof: Profile, dim: int) -> None:
+    """Refuse, before any work, trajectories that would not fit in memory."""
+    from latentdyn.models.build import available_memory
+
+    trials = max(prof.trials, prof.trials_stages)
+    need = 4 * trials * ((prof.steps + 1) * max(prof.nz) + 2 * dim)
+    if need > available_memory() // 2:
+        raise ConfigError(f"--trials {trials} x --steps {prof.steps} needs about "
+                          f"{need / 1e9:.1f} GB per experiment; choose smaller sizes")
+
+
+def prepare(p) -> Setup:
+    """Check every option of ``p`` (the study's ``Params``), load the data, plan the
+    grid; write nothing."""
+    from latentdyn.checks import resolve_device
+    from latentdyn.studies.common import check_seed, get_profile
+
+    prof = override(get_profile(PROFILES, p.profile), **{k: getattr(p, k) for k in OVERRIDES})
+    check_seed(p.seed)
+    backend = _check_backend(p, p.workers)
+    dev = resolve_device(p.device)
+    datasets, notes = _load_datasets(prof, p.datasets is not None, p.data_dir)
+    plan = G.plan(prof, datasets)
+    _check_memory(prof, max(d.dim for d in datasets.values()))
+    settings = {"profile": p.profile, **prof.settings(), "datasets_used": list(datasets),
+                "seed": p.seed, "device": str(dev), "data_dir": p.data_dir}
+    record = {name: {"dataset": d.name, "checksums": d.checksums()}
+              for name, d in datasets.items()}
+    return Setup(prof, datasets, plan, dev, settings, p.seed, p.data_dir, p.workers, backend,
+                 notes + [f"Left out: {s}." for s in plan.skipped], record)
