@@ -214,7 +214,7 @@ def test_seed_image_bootstrap_covers_the_true_accuracy():
 
 
 def test_seeds_count_or_list():
-    from latentdyn.studies.serdega2020.cli import parse_seeds
+    from latentdyn.studies.serdega2020.params import parse_seeds
     from latentdyn.studies.serdega2020.profiles import resolve_profile
 
     assert parse_seeds("3") == 3 and parse_seeds("0,4,7") == [0, 4, 7]
@@ -251,5 +251,55 @@ def test_seeds_2_end_to_end(result, tmp_path):
     shutil.copytree(out / "runs", one / "runs")
     assert main(["reproduce", "serdega2020", "--profile", "smoke", "--out", str(one), "--quiet",
                  "--device", "cpu", "--seeds", "1,"]) == 0
-    assert json.loads((one / "manifest.json").read_text())["config"]["seeds"] == [1]
+    manifest = json.loads((one / "manifest.json").read_text())
+    assert manifest["config"]["seeds"] == [1] and manifest["seed"] == 1  # the first trained
     assert json.loads((one / "claims.json").read_text())["claims"][0]["seeds"] is None
+    # the Python API: the same Params from keyword arguments, the same results
+    card = (one / "claims.json").read_bytes()
+    assert study.run("smoke", one, seeds=[1], quiet=True, device="cpu") == one
+    assert (one / "claims.json").read_bytes() == card
+
+
+# --------------------------------------------------------------------------- the shape
+def test_options_come_from_params():
+    """Every option of the command is a field of Params, with the flags, defaults and
+    meanings the command has always had."""
+    from latentdyn.studies.params import fields_of
+
+    command = study.STUDY.command()
+    options = {o.name: o for o in command.params}
+    assert set(options) == {f.name for f in fields_of(study.Params)}
+    flags = {o.opts[0]: o.default for o in command.params}
+    assert flags == {"--profile": "quick", "--out": "results/serdega2020", "--dataset": (),
+                     "--data-dir": None, "--seed": 0, "--seeds": None, "--lam": None,
+                     "--device": "auto", "--overwrite": False, "--quiet": False}
+    assert options["datasets"].multiple
+    # --seeds: a count or an explicit list, parsed into the same Params as from Python
+    from latentdyn.studies.params import from_command_line
+
+    p = from_command_line(study.Params, {"seeds": "0,4", "datasets": ("a", "b")})
+    assert p.seeds == [0, 4] and p.datasets == ("a", "b")
+    assert from_command_line(study.Params, {"seeds": "3"}).seeds == 3
+
+
+def test_modules_import_one_way():
+    """The modules of the study import each other in one direction only: profiles →
+    params → models, dynamics → family → measures → stages → claims; figures → outputs
+    → report (no circle; the package __init__ assembles the study)."""
+    import ast
+    from pathlib import Path
+
+    order = ["profiles", "params", "models", "dynamics", "family", "measures", "stages",
+             "claims", "figures", "outputs", "report"]
+    folder = Path(study.__file__).parent
+    assert sorted(p.stem for p in folder.glob("*.py")) == sorted(order + ["__init__"])
+    prefix = "latentdyn.studies.serdega2020."
+    for i, name in enumerate(order):
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.module != "latentdyn.studies.study", name
+                assert not node.module.startswith("latentdyn.cli"), name
+                if node.module.startswith(prefix):
+                    used = node.module[len(prefix):]
+                    assert order.index(used) < i, f"{name} imports {used}"

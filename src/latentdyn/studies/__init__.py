@@ -12,7 +12,7 @@ from this registry.
 STUDIES = {
     "reproduce nagano2017": "latentdyn.studies.nagano2017:command",
     "reproduce nagano2017-sampling": "latentdyn.studies.nagano2017_sampling:command",
-    "reproduce serdega2020": "latentdyn.studies.serdega2020:command",
+    "reproduce serdega2020": "latentdyn.studies.serdega2020:STUDY",
     "reproduce toledo2023": "latentdyn.studies.toledo2023:command",
     "compare denoise": "latentdyn.studies.denoise:command",
     "conditions": "latentdyn.studies.conditions:STUDY",

@@ -1,12 +1,15 @@
 """The scorecard of serdega2020: its rules, fixed in code before any run (never tuned
-to outcomes), and the claims as functions of a family's :class:`~.measures.Measures`.
+to outcomes), and the claims as functions of a family's :class:`~.measures.Measures`;
+:func:`claims` gives every family's, pooled over the training seeds, each with how many
+seeds reproduce it on their own.
 
 * S1 -- the MI term raises the bound of every chosen code by more than
   :data:`MI_GAIN_SDS` times the floor;
 * S2 -- the chosen-minus-unchosen gap of the Gaussian units rises by more than
   :data:`GAP_GAIN_SDS` times the floor (only with chosen and unchosen Gaussian units);
 * S3 -- the categorical code classifies held-out images better with λ > 0, by more
-  than :data:`ACC_GAIN`, and above the accuracy of shuffled codes (joint family only).
+  than :data:`ACC_GAIN`, and above the accuracy of shuffled codes
+  (:data:`~.profiles.S3_PERMUTATIONS` permutations; joint family only).
 
 The floor of S1 and S2 (issue 11) is sqrt(sd_fit0² + sd_fit1² + sd_seed0² + sd_seed1²):
 the fit-to-fit sd of the Q fits within a model and the sd over training seeds of the
@@ -28,13 +31,15 @@ import numpy as np
 
 from latentdyn.analysis.uncertainty import DEFAULT_RESAMPLES, bootstrap
 from latentdyn.reporting.claims import Claim
-from latentdyn.studies.serdega2020.measures import (Measures, floor_sd, mean_sd, pooled,
-                                                      seed_image_bootstrap)
+from latentdyn.studies.common import combine_seeds
+from latentdyn.studies.serdega2020.family import FamilyResult
+from latentdyn.studies.serdega2020.measures import (Measures, floor_sd, mean_sd, measure,
+                                                      pooled, seed_image_bootstrap)
+from latentdyn.studies.serdega2020.stages import Results
 
 MI_GAIN_SDS = 2.0  # S1: every chosen code's bound rises by more than 2 floors
 GAP_GAIN_SDS = 2.0  # S2: the chosen-minus-unchosen gap rises by more than 2 floors
 ACC_GAIN = 0.05  # S3: held-out categorical accuracy higher with λ > 0 by more than 5 points
-S3_PERMUTATIONS = 200  # S3's chance: shuffled codes, this many permutations
 CHANCE_LEVEL = 0.95  # S3: acc(λ>0) above this quantile of the shuffled codes' accuracy
 BOOT_RESAMPLES = DEFAULT_RESAMPLES
 BOOT_LEVEL = 0.95
@@ -197,3 +202,24 @@ def family_claims(m: Measures, seed: int = 0) -> list[Claim]:
     intervals seeded from ``seed``."""
     claims = [mi_gain_claim(m, seed), gap_claim(m, seed + 1), accuracy_claim(m, seed + 2)]
     return [c for c in claims if c is not None]
+
+
+def with_seed_counts(fr: FamilyResult, claims: list[Claim]) -> list[Claim]:
+    """The pooled claims of one family, each with how many training seeds reproduce it
+    on their own (the claim evaluated on that seed's models alone)."""
+    if len(fr.seeds) < 2:
+        return claims
+    per_seed = [family_claims(measure(fr, [s]), s) for s in fr.seeds]
+    counts = {c.id: c.seeds for c in combine_seeds(per_seed, list(fr.seeds))}
+    for c in claims:
+        c.seeds = counts.get(c.id)
+    return claims
+
+
+def claims(results: Results) -> list[Claim]:
+    """The scorecard: every family's claims, pooled over the training seeds, with the
+    count of seeds that reproduce each; intervals seeded from the first seed."""
+    out: list[Claim] = []
+    for f in results.families:
+        out += with_seed_counts(f.result, family_claims(f.measures, f.result.seeds[0]))
+    return out

@@ -1,5 +1,5 @@
 """Stage 3 of serdega2020: the statistics the claims and the report are built on, from
-a :class:`~.stages.FamilyResult` -- the MI bound of each code pooled over seeds and Q
+a :class:`~.family.FamilyResult` -- the MI bound of each code pooled over seeds and Q
 fits, the chosen-minus-unchosen gap per fit, accuracies and ELBOs -- and the rows of
 the data files."""
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from latentdyn.figures.serdega import lam_tag
 from latentdyn.models.codes import CAT
-from latentdyn.studies.serdega2020.stages import FamilyResult
+from latentdyn.studies.serdega2020.family import FamilyResult
+from latentdyn.studies.serdega2020.profiles import lam_tag
 
 
 def mean_sd(values) -> tuple[float, float]:

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latentdyn.figures.serdega import lam_tag
-from latentdyn.studies.serdega2020.profiles import Profile
+from latentdyn.studies.serdega2020.profiles import S3_PERMUTATIONS, Profile, lam_label, lam_tag
 
 
 @dataclass
@@ -101,7 +100,6 @@ def evaluate_codes(model, data, seed: int, device):
     training images and scored on the test images, with the accuracy of shuffled codes
     (None for a model without a categorical code)."""
     from latentdyn.analysis.mi import code_accuracy
-    from latentdyn.studies.serdega2020.claims import S3_PERMUTATIONS
 
     if not getattr(model, "n_cat", 0):
         return None
@@ -114,8 +112,6 @@ def train_and_measure(run, profile: Profile, data, family: str, lam: float, seed
                       runs_dir: Path, tag: str, device):
     """Train and measure the models of one λ, one per seed (stages ``train`` and
     ``mi``); ``(results, the model of the first seed)``."""
-    from latentdyn.figures.serdega import lam_label
-
     results: list[ModelResult] = []
     first = None
     for seed in seeds:

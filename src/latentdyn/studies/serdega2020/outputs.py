@@ -1,19 +1,20 @@
-"""Stage 4 of serdega2020: the data files (``data/*.csv``) and figures (``figures/``,
-with their CSV) of one family, from its results and measures."""
+"""The files of one family of serdega2020, written by the report: the data files
+(``data/*.csv``) and figures (``figures/``, with their CSV), from its results and
+measures."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from latentdyn.figures.serdega import (categorical_timecourse_figure, concept_attraction_figure,
-                                       lam_label, lam_tag, mi_bar_figure,
-                                       training_curves_figure)
 from latentdyn.figures.save import SavedFigure
 from latentdyn.reporting.tables import write_rows_csv
+from latentdyn.studies.serdega2020.family import FamilyResult
+from latentdyn.studies.serdega2020.figures import (categorical_timecourse_figure,
+                                                   concept_attraction_figure, mi_bar_figure,
+                                                   training_curves_figure)
 from latentdyn.studies.serdega2020.measures import Measures, mi_rows, summary_rows
-from latentdyn.studies.serdega2020.profiles import Profile
-from latentdyn.studies.serdega2020.stages import FamilyResult
+from latentdyn.studies.serdega2020.profiles import Profile, lam_label, lam_tag
 
 
 @dataclass

@@ -1,5 +1,7 @@
-"""The settings of the serdega2020 reproduction: one :class:`Profile` per named
-profile (``quick``, ``paper``, ``smoke``), and the options that override them."""
+"""The settings of the serdega2020 reproduction, where every other module of the study
+takes them from: one :class:`Profile` per named profile (``quick``, ``paper``,
+``smoke``), the options that override them (:func:`resolve_profile`), the study's
+constants, and how λ and a data set are spelled in file names and text."""
 
 from __future__ import annotations
 
@@ -7,10 +9,28 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 from latentdyn.errors import ConfigError
-from latentdyn.studies.study import get_profile
+from latentdyn.studies.common import MAX_SEEDS, check_seed, get_profile, seed_list
+
+#: the largest λ accepted, refused before anything trains (a huge λ only failed in training)
+MAX_LAM = 1e6
+#: S3's chance: the categorical code's accuracy with the codes shuffled against the labels,
+#: this many permutations (measured in stage 1, judged by the claim)
+S3_PERMUTATIONS = 200
 
 
-MAX_SEEDS = 100  # --seeds N: at most this many training seeds
+def lam_tag(lam: float) -> str:
+    """λ in file and column names: ``lam0``, ``lam10``."""
+    return "lam0" if lam == 0 else f"lam{lam:g}"
+
+
+def lam_label(lam: float) -> str:
+    """λ in legends and text: ``λ = 0``, ``λ = 10``."""
+    return "λ = 0" if lam == 0 else f"λ = {lam:g}"
+
+
+def ds_tag(name: str) -> str:
+    """A data-set name as a folder or file-name part."""
+    return name.replace(":", "_").replace(",", "_").replace("=", "").replace("/", "_")
 
 
 @dataclass(frozen=True)
@@ -88,18 +108,12 @@ PROFILES = {
 }
 
 
-#: the largest λ accepted, refused before anything trains (a huge λ only failed in training)
-MAX_LAM = 1e6
-
-
 def resolve_profile(name: str, *, lam: float | None = None, seeds=None,
                     seed: int = 0) -> Profile:
     """The profile ``name`` with ``lam`` (λ > 0 of every family) and the training seeds
     put in, or a one-line error. ``seeds``: None (as many as the profile has, from
     ``seed``), a count N (``seed, seed + 1, …, seed + N − 1``, as ``--seeds N`` in every
     study) or an explicit list of seeds."""
-    from latentdyn.studies.study import check_seed, seed_list
-
     prof = get_profile(PROFILES, name)
     if lam is not None:
         if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam > 0):
@@ -112,8 +126,6 @@ def resolve_profile(name: str, *, lam: float | None = None, seeds=None,
     if seeds is None:
         seeds = seed_list(seed, len(prof.seeds))
     elif isinstance(seeds, int) and not isinstance(seeds, bool):
-        if seeds > MAX_SEEDS:
-            raise ConfigError(f"--seeds must be at most {MAX_SEEDS}, got {seeds}")
         seeds = seed_list(seed, seeds)
     else:
         seeds = list(seeds)

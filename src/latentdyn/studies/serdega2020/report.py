@@ -1,6 +1,7 @@
-"""The report of serdega2020: its intro, sections, notes and settings, built from the
-results of the stages (:class:`~.stages.FamilyResult`, :class:`~.measures.Measures`,
-:class:`~.outputs.FamilyFiles`)."""
+"""The report of serdega2020 (:func:`report`): every family's data files and figures
+(:mod:`.outputs`), and ``report.html`` -- its intro, sections, notes and settings, built
+from the results of the stages (:class:`~.family.FamilyResult`,
+:class:`~.measures.Measures`) and the files (:class:`~.outputs.FamilyFiles`)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,35 @@ import statistics
 
 import numpy as np
 
-from latentdyn.figures.serdega import lam_label
 from latentdyn.reporting.report import Section
 from latentdyn.reporting.tables import html_table
+from latentdyn.studies.serdega2020.family import FamilyResult
 from latentdyn.studies.serdega2020.measures import Measures, mean_sd
-from latentdyn.studies.serdega2020.outputs import FamilyFiles
-from latentdyn.studies.serdega2020.profiles import PROFILES, Profile
-from latentdyn.studies.serdega2020.stages import FamilyResult
+from latentdyn.studies.serdega2020.outputs import FamilyFiles, write_family_files
+from latentdyn.studies.serdega2020.params import Setup
+from latentdyn.studies.serdega2020.profiles import PROFILES, Profile, lam_label
+from latentdyn.studies.serdega2020.stages import Results
 
 PAPER_TITLE = ("Serdega & Kim (2020): Variational Mutual Information Maximization Framework "
                "for VAE Latent Codes with Continuous and Discrete Priors")
+OUTPUTS = ["report.html", "claims.json", "claims.md", "figures/", "data/", "runs/"]
+
+
+def report(run, setup: Setup, results: Results, claims: list) -> None:
+    """Every family's data files and figures, then ``report.html``; the manifest
+    records the results, the verdict counts and the outputs."""
+    from latentdyn.reporting.claims import summarise
+    from latentdyn.reporting.report import write_report
+
+    prof, sections = setup.profile, []
+    for f in results.families:
+        files = write_family_files(f.result, f.measures, prof, run.out)
+        sections += family_sections(f.result, f.measures, files)
+    write_report(run.out / "report.html", PAPER_TITLE + " — reproduction", intro(prof),
+                 settings(prof, setup.settings["datasets"], setup.device, run.wall_time,
+                          run.timings), sections, claims, notes(prof))
+    # the verdict counts, as this study's manifests have always recorded them
+    run.record(results=results.summaries(), claims=summarise(claims), outputs=OUTPUTS)
 
 
 def _fmt(values, digits: int = 2) -> str:

@@ -1,62 +1,50 @@
-"""The stages of serdega2020 on one data set and model family, in order: for each λ
-(0, then λ > 0) train and measure every seed (:mod:`.models`), then run repeated
-inference and traversals on the first seed's model (:mod:`.dynamics`). Their results
-are gathered in one :class:`FamilyResult`."""
+"""The stages of serdega2020, for each data set and model family in turn: train and
+measure every model and run repeated inference on the first seed's (stages 1-2,
+:func:`~.family.run_family`), then the statistics of the family (stage 3,
+:func:`~.measures.measure`). The manifest records each family's numbers as soon as it
+is done."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from latentdyn.figures.serdega import lam_label, lam_tag
-from latentdyn.studies.serdega2020.dynamics import DynResult, Traversal, dynamics, traversals
-from latentdyn.studies.serdega2020.models import ModelResult, train_and_measure
-from latentdyn.studies.serdega2020.profiles import Profile
-
-
-def ds_tag(name: str) -> str:
-    """A data-set name as a folder or file-name part."""
-    return name.replace(":", "_").replace(",", "_").replace("=", "").replace("/", "_")
+from latentdyn.studies.serdega2020.family import FamilyResult, run_family
+from latentdyn.studies.serdega2020.measures import Measures, manifest_summary, measure
+from latentdyn.studies.serdega2020.params import Setup
+from latentdyn.studies.serdega2020.profiles import ds_tag
 
 
 @dataclass
-class FamilyResult:
-    """Everything measured on one data set and family, for λ = 0 and λ > 0."""
+class Family:
+    """One data set and model family: what the stages measured and its statistics."""
 
-    dataset: str
-    family: str
-    tag: str  # names this family's outputs: the family, prefixed by the data set if several
-    lams: tuple[float, float]  # (0, λ > 0)
-    seeds: tuple[int, ...]
-    models: dict[float, list[ModelResult]]  # per λ, one per seed
-    dyn: dict[float, DynResult]  # per λ, first seed
-    traversals: dict[float, dict[str, Traversal]]  # per λ, first seed: code -> grid
-    chosen: tuple[str, ...]  # the codes the MI term was put on (λ > 0 model's declaration)
-
-    @property
-    def codes(self) -> list[str]:
-        """Every latent code measured, in the models' order."""
-        return self.models[self.lams[1]][0].mi.names()
+    result: FamilyResult
+    measures: Measures
 
 
-def run_family(run, profile: Profile, data, family: str, tag: str, out: Path,
-               device) -> FamilyResult:
-    """Train, measure, and run repeated inference on the models of ``family``: for each
-    λ every seed is trained and measured, then the first seed's model is analysed."""
-    from latentdyn.models.codes import code_spec
+@dataclass
+class Results:
+    """Every family, in the order data sets × families."""
 
-    lams = profile.lams(family)
-    seeds = list(profile.seeds)
-    runs_dir = out / "runs" / ds_tag(data.name)
-    models, dyn, grids, first = {}, {}, {}, {}
-    for lam in lams:
-        models[lam], first[lam] = train_and_measure(
-            run, profile, data, family, lam, seeds, runs_dir=runs_dir, tag=tag, device=device)
-        with run.stage(f"dynamics {tag} {lam_tag(lam)}",
-                       f"[{tag}] repeated inference and traversals, {lam_label(lam)}"):
-            dyn[lam] = dynamics(first[lam], data, profile, seeds[0], device)
-            grids[lam] = traversals(first[lam], data, profile, seeds[0], device)
-    spec = code_spec(first[lams[1]])
-    return FamilyResult(dataset=data.name, family=family, tag=tag, lams=tuple(lams),
-                        seeds=tuple(seeds), models=models, dyn=dyn, traversals=grids,
-                        chosen=tuple(spec.chosen or ()))
+    families: list[Family]
+
+    def summaries(self) -> dict:
+        """What the manifest records: per family tag, its statistics and runs."""
+        return {f.result.tag: manifest_summary(f.result, f.measures) for f in self.families}
+
+
+def stages(run, setup: Setup) -> Results:
+    """Every data set × family (joint, gauss): stages 1-3 (module docstring)."""
+    prof = setup.profile
+    run.record(seed=prof.seeds[0])  # the manifest's seed: the first training seed
+    results = Results([])
+    for data in setup.datasets:
+        for family in prof.families:
+            tag = family if len(setup.datasets) == 1 else f"{ds_tag(data.name)}-{family}"
+            fr = run_family(run, prof, data, family, tag, setup.device)
+            results.families.append(Family(fr, measure(fr)))
+            run.checkpoint(results=results.summaries())
+    return results
+
+
+__all__ = ["Family", "Results", "stages"]

@@ -1,12 +1,13 @@
-"""Figures of Serdega & Kim (2020), variational MI maximisation for VAE codes (paper
-003, SPEC §2): the MI lower bound of every latent code with and without the MI term
-(λ = 0 vs λ > 0), training curves, concept attraction, and the categorical code's own
-time course during repeated inference.
+"""The figures of serdega2020, Serdega & Kim (2020), variational MI maximisation for
+VAE codes (paper 003, SPEC §2): the MI lower bound of every latent code with and
+without the MI term (λ = 0 vs λ > 0), training curves, concept attraction, and the
+categorical code's own time course during repeated inference.
 
 Like every latentdyn figure function these take plain arrays plus a ``caption`` and
 return a :class:`matplotlib.figure.Figure` carrying its plotted numbers, which
 :func:`latentdyn.figures.save_figure` writes as CSV beside the PNG and PDF. Curves
-are keyed by λ (a float); :func:`lam_label` and :func:`lam_tag` spell it.
+are keyed by λ (a float); :func:`~.profiles.lam_label` and :func:`~.profiles.lam_tag`
+spell it.
 """
 
 from __future__ import annotations
@@ -16,18 +17,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from latentdyn.studies.serdega2020.profiles import lam_label, lam_tag
+
 # (category as at t = 0, category -> true label) shades, one pair per λ
 TIMECOURSE_SHADES = (("#1b4f8a", "#8fb3de"), ("#c0392b", "#eba59d"))
-
-
-def lam_tag(lam: float) -> str:
-    """λ in file and column names: ``lam0``, ``lam10``."""
-    return "lam0" if lam == 0 else f"lam{lam:g}"
-
-
-def lam_label(lam: float) -> str:
-    """λ in legends and text: ``λ = 0``, ``λ = 10``."""
-    return "λ = 0" if lam == 0 else f"λ = {lam:g}"
 
 
 def mi_bar_figure(codes: Sequence[str], chosen: set[str],
@@ -106,4 +99,4 @@ def categorical_timecourse_figure(t: np.ndarray, same_cat: Mapping[float, np.nda
 
 
 __all__ = ["TIMECOURSE_SHADES", "categorical_timecourse_figure", "concept_attraction_figure",
-           "lam_label", "lam_tag", "mi_bar_figure", "training_curves_figure"]
+           "mi_bar_figure", "training_curves_figure"]
