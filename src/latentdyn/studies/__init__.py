@@ -16,7 +16,7 @@ STUDIES = {
     "reproduce toledo2023": "latentdyn.studies.toledo2023:command",
     "compare denoise": "latentdyn.studies.denoise:command",
     "conditions": "latentdyn.cli.conditions:conditions",
-    "attractors": "latentdyn.cli.attractors:attractors",
+    "attractors": "latentdyn.studies.attractors:STUDY",
     "dynamics": "latentdyn.cli.dynamics:dynamics",
     "lsd": "latentdyn.cli.lsd:lsd",
     "mi": "latentdyn.studies.mi:STUDY",
