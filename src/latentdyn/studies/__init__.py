@@ -17,8 +17,8 @@ STUDIES = {
     "compare denoise": "latentdyn.studies.denoise:command",
     "conditions": "latentdyn.cli.conditions:conditions",
     "attractors": "latentdyn.studies.attractors:STUDY",
-    "dynamics": "latentdyn.cli.dynamics:dynamics",
-    "lsd": "latentdyn.cli.lsd:lsd",
+    "dynamics": "latentdyn.studies.dynamics:STUDY",
+    "lsd": "latentdyn.studies.lsd:STUDY",
     "mi": "latentdyn.studies.mi:STUDY",
 }
 
