@@ -401,12 +401,15 @@ def test_attractors_of_a_run_that_is_not_a_protocol_model(vae, capsys):
 
 
 def test_run_on_a_hand_built_model_and_the_nagano_section(synth, tmp_path):
-    from latentdyn.cli.attractors import Settings, nagano_section, run
+    from dataclasses import asdict
+
+    from latentdyn.studies.attractors import Settings, nagano_section, run
 
     data, _, hier, _, to_concept = synth
     s = Settings(ps=(0.0, 0.5), trials=4, steps=20, memories=8, starts=30)
-    out = run(out=tmp_path / "hand", model=to_concept, dataset=DATA, settings=s,
-              device="cpu", progress=False)
+    # run() takes a model object as `model`, and the analysis' settings as keywords
+    out = run(out=tmp_path / "hand", model=to_concept, dataset=DATA, device="cpu", quiet=True,
+              **asdict(s))
     summary = json.loads((out / "attractors.json").read_text())
     assert summary["fixed_points"] == 4 and summary["fixed_point_levels"]["concept"] == 4
     assert summary["attractor_share"] == 1.0 and summary["fixed_attractor_share"] == 0.0

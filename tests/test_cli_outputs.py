@@ -227,6 +227,94 @@ def test_unknown_device_is_one_line(runs, vae, tmp_path, capsys, command):
     assert snapshot(vae) == before and not (tmp_path / "mi.json").exists()
 
 
+# --------------------------------------------- attractors, dynamics, lsd: the study shape
+# every option and default of the three commands before they ran on the study driver
+OPTIONS = {
+    "attractors": {"--model": None, "--classifier": None, "--dataset": None,
+                   "--data-dir": None, "--noise": "swap", "--p": "0,0.1,0.2,0.3,0.4,0.6,0.8,1",
+                   "--trials": 100, "--label": None, "--steps": 80, "--memories": 500,
+                   "--starts": 1000, "--tol": 1e-3, "--max-steps": 500, "--method": "rev",
+                   "--seed": 0, "--device": "auto", "--out": None, "--overwrite": False,
+                   "--quiet": False},
+    "dynamics": {"--model": None, "--dataset": None, "--data-dir": None, "--noise": "swap",
+                 "--p": "0.1,0.2,0.4", "--trials": 100, "--label": None, "--steps": 80,
+                 "--mode": "deterministic", "--seed": 0, "--device": "auto", "--out": None,
+                 "--report-trials": 4, "--overwrite": False, "--quiet": False},
+    "lsd": {"--model": None, "--classifier": None, "--dataset": None, "--data-dir": None,
+            "--out": None, "--max-per-class": 5000, "--prior-samples": 20000,
+            "--train-images": None, "--test-images": None, "--batch-size": 1000, "--seed": 0,
+            "--device": "cpu", "--overwrite": False, "--progress": True},
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_the_options_come_from_params_and_keep_their_flags_and_defaults(name):
+    import dataclasses
+    import importlib
+
+    import click
+
+    from latentdyn.cli import cli as group
+
+    study = importlib.import_module(f"latentdyn.studies.{name}").STUDY
+    command = group.get_command(click.Context(group), name)
+    options = [o for o in command.params if isinstance(o, click.Option) and o.name != "help"]
+    fields = {f.name: f for f in dataclasses.fields(study.params)}
+    assert {o.name for o in options} <= set(fields)  # one option per field of Params
+    got = {o.opts[0]: None if o.required else o.default for o in options}
+    assert got == OPTIONS[name]
+    assert {o.opts[0] for o in options if o.required} == (
+        {"--model", "--classifier"} if name == "lsd" else {"--model"})
+    assert study.kind == name and study.name == name
+
+
+def test_dynamics_and_lsd_run_on_a_model_object(runs, tmp_path):
+    """run() takes a model object where the command takes --model (then --dataset and
+    --out are needed); the result is the same as from the run folder."""
+    from latentdyn.errors import ConfigError
+    from latentdyn.studies import dynamics, lsd
+    from latentdyn.train.runs import load_run
+
+    vae, clf = runs
+    model = load_run(vae).model
+    with pytest.raises(ConfigError, match="--out is needed"):
+        dynamics.run(model=model, dataset=DATA, trials=3, steps=2, device="cpu", quiet=True)
+    kw = dict(dataset=DATA, trials=3, steps=2, ps=[0.1, 0.3], device="cpu", quiet=True)
+    npz = dynamics.run(model=model, out=tmp_path / "obj" / "d.npz", **kw)
+    assert npz == tmp_path / "obj" / "d.npz"
+    ref = dynamics.run(model=str(vae), out=tmp_path / "dir" / "d.npz", **kw)
+    with np.load(npz) as a, np.load(ref) as b:
+        assert sorted(a.files) == sorted(b.files)
+        assert all(np.array_equal(a[k], b[k]) for k in a.files)
+    manifest = json.loads((tmp_path / "obj" / "d.manifest.json").read_text())
+    assert manifest["kind"] == "dynamics" and manifest["config"]["model"] == "<VAE object>"
+    out = lsd.run(model, clf, tmp_path / "lsd", dataset=DATA, prior_samples=60,
+                  max_per_class=20, progress=False)
+    assert out == tmp_path / "lsd" / "basis.safetensors"
+    assert set(snapshot(tmp_path / "lsd")) == {"basis.safetensors", "lsd.json", "manifest.json"}
+
+
+def test_a_failing_dynamics_run_leaves_no_folder_it_created(vae, tmp_path, capsys, monkeypatch):
+    import latentdyn.analysis.trials as trials
+    from latentdyn.errors import ConfigError
+
+    def fails(*args, **kwargs):
+        raise ConfigError("no trajectories today")
+
+    monkeypatch.setattr(trials, "trajectories_by_noise", fails)
+    out = tmp_path / "new" / "deeper" / "d.npz"
+    assert cli("dynamics", "--model", vae, *DYN, "--out", out) == 2
+    assert "no trajectories today" in one_error(capsys)
+    assert not (tmp_path / "new").exists()
+    # in a folder that was there, the folder stays as it was
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "keep.txt").write_text("keep me")
+    assert cli("dynamics", "--model", vae, *DYN, "--out", tmp_path / "old" / "d.npz") == 2
+    one_error(capsys)
+    assert sorted(p.name for p in (tmp_path / "old").iterdir()) == [".latentdyn.lock",
+                                                                    "keep.txt"]
+
+
 # -------------------------------------------------------------------------- classifier
 def test_classifier_eval_bad_inputs_are_one_line(runs, tmp_path, capsys):
     clf = runs[1]

@@ -313,17 +313,18 @@ def test_save_and_load_basis(tmp_path):
 def test_lsd_cli_end_to_end(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    import latentdyn.cli.lsd as cli_lsd
     from latentdyn.cli import main
     from latentdyn.data.base import make_dataset
+    from latentdyn.studies.models import GivenModel
 
     x, labels = planted(n_per=30)
     xt, lt = planted(n_per=10, seed=4)
     ds = make_dataset("toy", (x.numpy().clip(0, 1), labels.numpy()),
                       (xt.numpy().clip(0, 1), lt.numpy()), (12,), num_classes=4)
     runs = {"m": ToyModel(), "c": ArgmaxClassifier(4)}
-    monkeypatch.setattr(cli_lsd, "load_model", lambda path, device, **kind: SimpleNamespace(
-        model=runs[str(path)[-1]], config=SimpleNamespace(dataset="toy", data_dir=None)))
+    monkeypatch.setattr("latentdyn.studies.models.given_model", lambda path, device, *kind:
+                        GivenModel(runs[str(path)[-1]],
+                                   SimpleNamespace(dataset="toy", data_dir=None), str(path)))
     monkeypatch.setattr("latentdyn.data.load_dataset", lambda name, data_dir=None: ds)
     out = tmp_path / "lsd"
     rc = main(["lsd", "--model", str(tmp_path / "m"), "--classifier", str(tmp_path / "c"),

@@ -16,9 +16,9 @@ STUDIES = {
     "reproduce toledo2023": "latentdyn.studies.toledo2023:command",
     "compare denoise": "latentdyn.studies.denoise:command",
     "conditions": "latentdyn.studies.conditions:STUDY",
-    "attractors": "latentdyn.cli.attractors:attractors",
-    "dynamics": "latentdyn.cli.dynamics:dynamics",
-    "lsd": "latentdyn.cli.lsd:lsd",
+    "attractors": "latentdyn.studies.attractors:STUDY",
+    "dynamics": "latentdyn.studies.dynamics:STUDY",
+    "lsd": "latentdyn.studies.lsd:STUDY",
     "mi": "latentdyn.studies.mi:STUDY",
 }
 

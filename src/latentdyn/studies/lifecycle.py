@@ -4,6 +4,7 @@ an all-or-nothing commit.
 A result is either a whole folder (a reproduction's ``report.html``, ``claims.json``,
 ``figures/``, ``data/`` …) or a set of named files in a folder (``latentdyn dynamics``
 writes ``X.npz``, ``X.json``, ``X.manifest.json`` and ``X.html``): a :class:`Target`.
+A files result that fails leaves no folder behind that it had to create.
 While a :class:`Run` is open the folder is locked (a second process writing there gets
 one ``error:`` line), the results grow in a staging folder inside it, and the manifest
 says ``running``. When the block ends they replace the earlier results all at once;
@@ -145,6 +146,16 @@ def _put_back(backup: Path, folder: Path) -> None:
     backup.rmdir()
 
 
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist (None: it exists)."""
+    missing = None
+    for p in (folder, *folder.parents):
+        if p.exists():
+            return missing
+        missing = p
+    return missing
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
@@ -189,6 +200,7 @@ class Run:
         self.fields: dict[str, Any] = {}
         self.manifest = None
         self._lock = None
+        self._made = None  # the outermost folder this run created (files results)
         self._t0 = time.perf_counter()
 
     def __enter__(self) -> "Run":
@@ -198,6 +210,7 @@ class Run:
         from latentdyn.io import folder_lock
 
         refuse_other_results(self.target, self.kind, self.config, self.overwrite)
+        self._made = _first_missing(self.folder)
         self._lock = folder_lock(self.folder)
         self._lock.__enter__()
         try:
@@ -209,6 +222,7 @@ class Run:
             self.out.mkdir()
             self._open_manifest()
         except BaseException:
+            self._drop_made_folders()
             self._lock.__exit__(None, None, None)
             raise
         self._t0 = time.perf_counter()
@@ -238,6 +252,7 @@ class Run:
                 self.manifest.update(timings=self.timings, **self.fields)
             if exc_type is not None:
                 self._abandon()
+                self._drop_made_folders()
                 return False
             try:
                 if self.manifest is not None:
@@ -246,10 +261,29 @@ class Run:
                 commit(self.out, self.folder)
             except BaseException:
                 self._abandon()
+                self._drop_made_folders()
                 raise
         finally:
             self._lock.__exit__(None, None, None)
         return False
+
+    def _drop_made_folders(self) -> None:
+        """A files result that failed leaves no folder behind that it created (its
+        lock file aside, such a folder is empty now)."""
+        from latentdyn.io import LOCK_NAME
+
+        if self._made is None or self.target.files is None:
+            return
+        (self.folder / LOCK_NAME).unlink(missing_ok=True)
+        folder = self.folder
+        while True:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: another process writes there now
+                return
+            if folder == self._made:
+                return
+            folder = folder.parent
 
     def _check_files(self) -> None:
         if self.target.files is None:

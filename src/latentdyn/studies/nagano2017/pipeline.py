@@ -279,7 +279,7 @@ def attractor_sections(r: StudyRun, s: Setup, main: HierarchyResults) -> list:
     """The attractors section (``latentdyn attractors`` on the first seed's model, with
     the study's noise, T and seed): fates, basins, fixed points and local stability;
     its figures and data beside the study's."""
-    from latentdyn.cli.attractors import Settings, nagano_section
+    from latentdyn.studies.attractors import Settings, nagano_section
 
     trials, memories, starts, max_steps = s.prof.attractors
     settings = Settings(noise=s.noise, steps=s.prof.steps, trials=trials, memories=memories,

@@ -1,12 +1,12 @@
-"""``latentdyn attractors``: what the deterministic latent map F(z) = E_q[z | E_p[x | z]]
-of a trained model is attracted to -- the fate of trajectories from clean and corrupted
-training images, where they end relative to memories, concepts and the abstract
-concept, the fixed points of F and their stability, and the share of training memories
-that are attractors -- with figures, CSV, JSON and a self-contained ``report.html``.
-
-:func:`run` is the plain-function core (it takes a run folder or any protocol model);
-:func:`nagano_section` builds the same analysis as a section of another report (the
+"""The attractor analysis of a model and its hierarchy (``latentdyn attractors``): the
+analysis itself, its figures, CSV and JSON, and its report sections -- and
+:func:`nagano_section`, the same analysis as a section of another report (the
 ``reproduce nagano2017`` report).
+
+:class:`Settings` holds every option of the analysis; :func:`analyse` runs it;
+:func:`save_outputs` writes its figures (``figures/attractor_*``) and data
+(``data/attractor_*.csv``, ``data/attractors.json``); :func:`sections` reads them as
+report sections.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import click
 import numpy as np
 import torch
 
@@ -22,7 +21,6 @@ from latentdyn.data.corruption import NOISE_KINDS
 from latentdyn.errors import ConfigError
 
 DEFAULT_PS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
-KIND = "attractors"
 SUMMARY = "attractors.json"
 MAX_IMAGES = 20  # decoded fixed points drawn
 LIMIT = 10**6  # the largest count any option takes (memory is checked as well)
@@ -60,7 +58,7 @@ class Settings:
 
     def check(self) -> "Settings":
         from latentdyn.dynamics.attractors import JACOBIAN_METHODS
-        from latentdyn.studies.study import check_seed
+        from latentdyn.studies.common import check_seed
 
         if self.noise not in NOISE_KINDS:
             raise ConfigError(f"unknown noise {self.noise!r}; choose from {', '.join(NOISE_KINDS)}")
@@ -164,7 +162,8 @@ def _fixed_columns(res, digits) -> dict:
 def save_outputs(res, images, digits, s: Settings, out: Path, caption: str) -> dict:
     """Figures (``out/figures``), CSV and JSON (``out/data``); returns name -> saved."""
     from latentdyn.figures import image_grid, save_figure, write_csv
-    from latentdyn.figures.attractors import basins_by_noise, fates_by_noise, stability_histogram
+    from latentdyn.studies.attractors.figures import (basins_by_noise, fates_by_noise,
+                                                    stability_histogram)
     from latentdyn.io import write_json
 
     b, st, fp = res.basins, res.stability, res.fixed.fixed
@@ -254,7 +253,7 @@ def nagano_section(model, hierarchy, data, out, *, settings: Settings | None = N
     (report sections, files written)."""
     s = (settings or Settings()).check()
     res, images, digits = analyse(model, hierarchy, data, s, classifier, device)
-    figs = save_outputs(res, images, digits, s, Path(out), caption or _caption(s, data.name))
+    figs = save_outputs(res, images, digits, s, Path(out), caption or caption_of(s, data.name))
     files = [p for f in figs.values() for p in (f.png, f.pdf, f.csv) if p is not None]
     files += [Path(out) / "data" / n for n in ("attractor_trials.csv",
                                                "attractor_memories.csv",
@@ -262,89 +261,10 @@ def nagano_section(model, hierarchy, data, out, *, settings: Settings | None = N
     return sections(res, figs, digits), files
 
 
-def _caption(s: Settings, dataset: str) -> str:
+def caption_of(s: Settings, dataset: str) -> str:
+    """The settings every figure's caption states."""
     return (f"{s.noise} noise, deterministic dynamics, T = {s.steps}, tol = {s.tol:g} of the "
             f"latent scale, {dataset}, seed {s.seed}")
-
-
-# ----------------------------------------------------------------- the command
-def _input_dim(model) -> int | None:
-    config = getattr(model, "config_dict", None)
-    dim = (config() or {}).get("input_dim") if callable(config) else None
-    return dim if isinstance(dim, int) else None
-
-
-def _load(model_run, model, classifier_run, dataset, data_dir, dev):
-    """The model, the classifier and the data, every width checked."""
-    from latentdyn.data import load_dataset
-    from latentdyn.models.protocol import check_model
-    from latentdyn.train.runs import load_run, load_run_of_kind
-
-    config = None
-    if model is None:
-        model, config = load_run(model_run, device=dev)
-    check_model(model)
-    dataset = dataset or getattr(config, "dataset", None)
-    if dataset is None:
-        raise ConfigError("--dataset is needed for a model without a run folder")
-    data = load_dataset(dataset, data_dir or getattr(config, "data_dir", None))
-    data.require_dim(_input_dim(model), f"the model of {model_run or 'the model'}")
-    classifier = None
-    if classifier_run is not None:
-        classifier = load_run_of_kind(classifier_run, "classifier", "--classifier", dev).model
-        data.require_dim(_input_dim(classifier), f"the classifier of {classifier_run}")
-    return model, data, classifier
-
-
-def run(model_run=None, out=None, *, model=None, dataset=None, data_dir=None,
-        classifier_run=None, settings: Settings | None = None, device="auto",
-        overwrite: bool = False, progress: bool = True) -> Path:
-    """Analyse the run ``model_run`` (or the protocol ``model``) into ``out`` (default
-    ``<model_run>/attractors``): figures, data, ``attractors.json``, ``report.html`` and
-    the manifest. Every option and input is checked before anything is written."""
-    from latentdyn.analysis import build_hierarchy
-    from latentdyn.io import refuse_existing, write_json
-    from latentdyn.checks import resolve_device
-    from latentdyn.reporting.report import write_report
-    from latentdyn.studies.study import StudyRun, finish
-
-    s = (settings or Settings()).check()
-    if out is None:
-        if model_run is None:
-            raise ConfigError("--out is needed for a model without a run folder")
-        out = Path(model_run) / "attractors"
-    out = Path(out)
-    dev = resolve_device(device)
-    model, data, classifier = _load(model_run, model, classifier_run, dataset, data_dir, dev)
-    from latentdyn.models.inference import latent_dim
-
-    s.check_memory(latent_dim(model, data.train_images[:2]), data.dim)
-    if s.label is not None and s.label not in set(data.train_labels.tolist()):
-        raise ConfigError(f"--label {s.label} does not occur in {data.name}")
-    refuse_existing([out / SUMMARY], overwrite)
-    config = {"model": str(model_run) if model_run else type(model).__name__,
-              "classifier": str(classifier_run) if classifier_run else None,
-              "dataset": data.name, **asdict(s), "ps": list(s.ps), "device": str(dev)}
-    with StudyRun(out, KIND, config, seed=s.seed, device=dev, progress=progress,
-                  data={"dataset": data.name, "checksums": data.checksums()},
-                  overwrite=overwrite) as r:
-        refuse_existing([out / SUMMARY], overwrite)  # none written meanwhile
-        with r.stage("hierarchy", "encoding the training images"):
-            hier = build_hierarchy(model, data.train_images, data.train_labels)
-        r.log("basins, stability and fixed points")
-        res, images, digits = analyse(model, hier, data, s, classifier, dev,
-                                      timer=lambda name: r.stage(name))
-        with r.stage("outputs"):
-            figs = save_outputs(res, images, digits, s, r.out, _caption(s, data.name))
-            write_report(r.out / "report.html", "Attractors of repeated inference",
-                         INTRO, config, sections(res, figs, digits), [],
-                         [f"Model: {config['model']}.", f"Stage timings (s): {r.timings}."])
-            numbers = summary(res, s, digits)
-            write_json(r.out / SUMMARY, numbers)
-        r.record(results={k: numbers[k] for k in ("attractor_share", "fixed_attractor_share",
-                                                  "fixed_points", "fates", "ends")})
-    finish(out, [], progress)
-    return out
 
 
 INTRO = ("The deterministic latent map F(z) = E_q[z | E_p[x | z]] of the model: the fate of "
@@ -355,49 +275,5 @@ INTRO = ("The deterministic latent map F(z) = E_q[z | E_p[x | z]] of the model: 
          "tolerance is a fraction of the latent scale, the RMS distance of the memories from "
          "the abstract concept.\n\n" + ANCHORS)
 
-
-def _ps(text: str) -> tuple:
-    try:
-        return tuple(float(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise ConfigError(f"--p expects comma-separated numbers in [0, 1], got {text!r}") from None
-
-
-@click.command(context_settings={"show_default": True})
-@click.option("--model", "model_run", required=True, type=click.Path(file_okay=False),
-              help="A run folder of any model with encode/decode (VAE, VMI VAE, GAN encoder).")
-@click.option("--classifier", "classifier_run", default=None, type=click.Path(file_okay=False),
-              help="A classifier run that reads the digit of x(T) and of the fixed points.")
-@click.option("--dataset", default=None, help="Training images [default: the run's dataset].")
-@click.option("--data-dir", default=None)
-@click.option("--noise", default="swap", help=f"Corruption: {', '.join(NOISE_KINDS)}.")
-@click.option("--p", "ps", default=",".join(f"{p:g}" for p in DEFAULT_PS),
-              help="Noise levels of the basins, comma-separated.")
-@click.option("--trials", type=int, default=100, help="Trials per noise level.")
-@click.option("--label", type=int, default=None,
-              help="Start only from training images of this label [default: all labels].")
-@click.option("--steps", type=int, default=80, help="T, the steps of each trajectory.")
-@click.option("--memories", type=int, default=500,
-              help="Training memories at which the Jacobian is measured.")
-@click.option("--starts", type=int, default=1000, help="Starts of the fixed-point search.")
-@click.option("--tol", type=float, default=1e-3,
-              help="Convergence tolerance, a fraction of the latent scale.")
-@click.option("--max-steps", type=int, default=500, help="Iterations of the fixed-point search.")
-@click.option("--method", default="rev", help="Jacobians: rev, fwd (torch.func) or loop.")
-@click.option("--seed", type=int, default=0)
-@click.option("--device", default="auto", help="cpu, cuda, cuda:N or auto.")
-@click.option("--out", default=None, type=click.Path(file_okay=False),
-              help="Output folder [default: <run>/attractors].")
-@click.option("--overwrite", is_flag=True, help="Replace results already in --out.")
-@click.option("--quiet", is_flag=True, help="No progress output.")
-def attractors(model_run, classifier_run, dataset, data_dir, noise, ps, trials, label, steps,
-               memories, starts, tol, max_steps, method, seed, device, out, overwrite, quiet):
-    """Fates, basins, fixed points and local stability of the deterministic latent map
-    F(z) = E_q[z | E_p[x | z]] of a trained model, measured against its memories,
-    concepts and abstract concept; writes report.html, figures/, data/ and
-    attractors.json into --out."""
-    s = Settings(noise=noise, ps=_ps(ps), trials=trials, label=label, steps=steps,
-                 memories=memories, starts=starts, tol=tol, max_steps=max_steps,
-                 method=method, seed=seed)
-    run(model_run, out, dataset=dataset, data_dir=data_dir, classifier_run=classifier_run,
-        settings=s, device=device, overwrite=overwrite, progress=not quiet)
+__all__ = ["ANCHORS", "DEFAULT_PS", "INTRO", "SUMMARY", "Settings", "analyse", "caption_of",
+           "nagano_section", "save_outputs", "sections", "summary"]
