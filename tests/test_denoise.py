@@ -23,9 +23,9 @@ from latentdyn.analysis.denoising import (
 from latentdyn.analysis.lsd import DEFAULT_KS, basis_from_model
 from latentdyn.data import load_dataset
 from latentdyn.errors import ConfigError, LatentdynError
-from latentdyn.figures.denoise import comparison_figure
 from latentdyn.reporting.denoise_tables import markdown_table, write_tables
 from latentdyn.studies.denoise import PROFILES, Profile, run
+from latentdyn.studies.denoise.figures import comparison_figure
 
 torch.set_num_threads(1)
 
@@ -164,14 +164,15 @@ def test_without_classifier_accuracy_is_nan_and_tables_render(toy, tmp_path):
 def test_run_with_model_objects(toy, tmp_path):
     ds, model, clf = toy
     gan = ProjectionModel(ds.train_images, 5)
-    res = run("quick", tmp_path / "out", vae=model, gan=gan, classifier=clf,
+    out = run("quick", tmp_path / "out", vae=model, gan=gan, classifier=clf,
               dataset=DATASET, noises=["gaussian"],
               levels=[0.2, 0.4], steps=[1, 2], ks=[1, 4], n_test=40,
               n_prior=100, max_per_class=40, examples=2, gan_inference=True, progress=False)
-    out = tmp_path / "out"
-    families = {r["family"] for r in res.rows}
+    assert out == tmp_path / "out"  # run() returns the output folder
+    summary = json.loads((out / "summary.json").read_text())
+    families = {r["family"] for r in summary["rows"]}
     assert families == {"clean", "input", "vae-inference", "lsd-gan", "lsd-vae", "gan-inference"}
-    assert res.skipped == {}
+    assert summary["skipped"] == {}
     for name in ("report.html", "manifest.json", "denoise.csv", "denoise.md", "summary.json",
                  "basis-gan.safetensors", "basis-vae.safetensors",
                  "figures/denoise_curves.png", "figures/denoise_examples_gaussian.png"):
@@ -381,7 +382,7 @@ def _comparison(deltas, n=200, metric="correct", family="lsd-gan", variant="k=10
 
 
 def test_denoise_claims_on_known_scores():
-    from latentdyn.studies.denoise.claims import SPECS, claims, denoise_claim
+    from latentdyn.studies.denoise.claims import SPECS, denoise_claim, scorecard
 
     d1, d2, d3, d4 = SPECS
     c = denoise_claim(d3, _comparison({"swap": 0.2, "gaussian": 0.15}))
@@ -401,7 +402,7 @@ def test_denoise_claims_on_known_scores():
     assert denoise_claim(d4, _comparison({"swap": 0.2})).verdict == "not evaluated"
     c = denoise_claim(d3, _comparison({"swap": 0.2}, level=0.5))
     assert c.verdict == "not evaluated" and "level 0.3" in c.details
-    assert [c.id for c in claims(_comparison({"swap": 0.2}))] == ["D1", "D2", "D3", "D4"]
+    assert [c.id for c in scorecard(_comparison({"swap": 0.2}))] == ["D1", "D2", "D3", "D4"]
 
 
 def test_per_image_scores_are_paired_and_match_the_rows(toy):

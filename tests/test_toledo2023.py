@@ -15,10 +15,10 @@ from latentdyn.train.runs import inputs_changed
 from latentdyn.errors import ConfigError
 from latentdyn.figures import save_figure
 from latentdyn.figures.save import read_csv
-from latentdyn.figures.toledo import (amplitude_histograms, denoise_curves, gram_matrices,
-                                      rotation_summary)
 from latentdyn.studies import toledo2023 as study
 from latentdyn.studies.toledo2023 import claims as rules
+from latentdyn.studies.toledo2023.figures import (amplitude_histograms, denoise_curves,
+                                                  gram_matrices, rotation_summary)
 from latentdyn.studies.toledo2023.lsd import Decoded
 from latentdyn.studies.toledo2023.measures import DecodedVectors, PairedComparison
 
@@ -253,7 +253,7 @@ def test_rotation_and_one_to_one_claims():
                              scales=[1.0] * 3, factors=[0.5, 1.0, 2.0], judge=judge,
                              classifier=judge, classes=[0, 1, 2], norm_class_means=[1.0] * 3,
                              random_read_own=[0.1, 0.2, 0.0], n_random=20)
-    dec = Decoded(vectors, None)
+    dec = Decoded(vectors)
     assert (dec.n_one, dec.n_mean, dec.per_factor) == (3, 3, [3, 2, 3, 2])
     t4 = rules.one_to_one_claim(dec, [], 3)
     assert t4.verdict == "reproduced" and t4.run_value == "3 of 3"
