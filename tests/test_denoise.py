@@ -418,3 +418,48 @@ def test_per_image_scores_are_paired_and_match_the_rows(toy):
         assert s["psnr"].shape == (r["n"],)
         assert math.isclose(float(s["psnr"].mean()), r["psnr"], rel_tol=1e-9)
         assert math.isclose(float(s["correct"].mean()), r["accuracy"], rel_tol=1e-9)
+
+
+# ------------------------------------------------------------------ the study's shape
+OPTIONS = {"--profile", "--out", "--vae", "--gan", "--classifier", "--given-only",
+           "--basis-vae", "--basis-gan", "--noise", "--levels", "--steps", "--ks", "--n-test",
+           "--examples", "--gan-inference", "--no-gan-inference", "--dataset", "--data-dir",
+           "--seed", "--seeds", "--device", "--batch-size", "--overwrite", "--progress",
+           "--no-progress", "--quiet"}
+
+
+def test_the_command_is_built_from_params():
+    from latentdyn.studies import STUDIES
+    from latentdyn.studies.denoise import STUDY, Params
+    from latentdyn.studies.driver import load_study
+    from latentdyn.studies.params import from_command_line
+
+    assert load_study(STUDIES["compare denoise"]) is STUDY and STUDY.kind == "compare-denoise"
+    command = STUDY.command()
+    flags = {f for option in command.params for f in (*option.opts, *option.secondary_opts)}
+    assert flags == OPTIONS
+    p = Params()
+    assert (p.out, p.device, p.batch_size, p.progress, p.quiet) == (
+        "results/compare-denoise", "cpu", 500, True, False)
+    # the lists of the command line, and --no-progress meaning --quiet (and back)
+    ctx = command.make_context("denoise", ["--no-progress", "--levels", "0.1,0.3", "--ks",
+                                           "1,3", "--noise", "swap,flip"])
+    p = from_command_line(Params, ctx.params)
+    assert p.quiet and not p.progress
+    assert (p.levels, p.ks, p.noises) == ([0.1, 0.3], [1, 3], ["swap", "flip"])
+    assert not Params(quiet=True).progress
+    with pytest.raises(ConfigError, match="--levels"):
+        from_command_line(Params, command.make_context("denoise", ["--levels", "a,b"]).params)
+
+
+def test_prepare_resolves_the_settings_and_writes_nothing(tmp_path):
+    from latentdyn.studies.denoise import Params, prepare
+
+    out = tmp_path / "out"
+    setup = prepare(Params(profile="smoke", out=str(out), given_only=True, dataset=DATASET,
+                           levels=(0.3, 0.1), steps=(3, 1, 3), quiet=True))
+    assert setup.comparison["levels"] == [0.3, 0.1] and setup.comparison["steps"] == [1, 3]
+    assert setup.settings["given_only"] is True and setup.settings["training"] == \
+        PROFILES["smoke"].training()
+    assert setup.data_record["dataset"] == setup.data.name and setup.seeds == [0]
+    assert not out.exists()
