@@ -408,7 +408,7 @@ def _make_protected(root: Path) -> None:
     classifier, a GAN (with a sample grid), its encoder, and a nagano2017 reproduction."""
     from latentdyn.data import load_dataset
     from latentdyn.train import train
-    from latentdyn.train.recipes import encoder_config, gan_config
+    from latentdyn.train.recipes import EncoderRecipe, GanRecipe, encoder_config, gan_config
     from latentdyn.train.runs import load_run
 
     _ok(["train", "--dataset", TOY, "--nz", "3", "--hidden", "8", "--epochs", "1", "--quiet",
@@ -421,13 +421,13 @@ def _make_protected(root: Path) -> None:
     _ok(["lsd", "--model", str(root / "vae"), "--classifier", str(root / "clf"),
          "--prior-samples", "20", "--no-progress"])
     data = load_dataset(TOY)
-    train(gan_config(data, nz=3, epochs=1, batch_size=8, lr=2e-3, seed=0, device="cpu",
-                     g_width=4, d_width=2, classifier=str(root / "clf")),
+    train(gan_config(GanRecipe(nz=3, epochs=1, batch_size=8, lr=2e-3, g_width=4, d_width=2),
+                     data, seed=0, device="cpu", classifier=str(root / "clf")),
           root / "gan", progress=False, dataset=data)
     gan = load_run(root / "gan").model
-    train(encoder_config(data, gan, gan=str(root / "gan"), classifier=str(root / "clf"),
-                         epochs=1, batch_size=8, lr=1e-3, seed=0, device="cpu", e_width=2,
-                         e_hidden=4),
+    train(encoder_config(EncoderRecipe(epochs=1, batch_size=8, lr=1e-3, e_width=2, e_hidden=4),
+                         data, gan, gan=str(root / "gan"), classifier=str(root / "clf"),
+                         seed=0, device="cpu"),
           root / "encoder", progress=False, dataset=data)
     # seed 7: no fuzzed command asks for it, so every study told --out @nagano must refuse
     _ok(["reproduce", "nagano2017", "--profile", "smoke", "--dataset", TOY10,

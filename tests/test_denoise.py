@@ -23,9 +23,9 @@ from latentdyn.analysis.denoising import (
 from latentdyn.analysis.lsd import DEFAULT_KS, basis_from_model
 from latentdyn.data import load_dataset
 from latentdyn.errors import ConfigError, LatentdynError
-from latentdyn.figures.denoise import comparison_figure
 from latentdyn.reporting.denoise_tables import markdown_table, write_tables
 from latentdyn.studies.denoise import PROFILES, Profile, run
+from latentdyn.studies.denoise.figures import comparison_figure
 
 torch.set_num_threads(1)
 
@@ -164,14 +164,15 @@ def test_without_classifier_accuracy_is_nan_and_tables_render(toy, tmp_path):
 def test_run_with_model_objects(toy, tmp_path):
     ds, model, clf = toy
     gan = ProjectionModel(ds.train_images, 5)
-    res = run("quick", tmp_path / "out", vae=model, gan=gan, classifier=clf,
+    out = run("quick", tmp_path / "out", vae=model, gan=gan, classifier=clf,
               dataset=DATASET, noises=["gaussian"],
               levels=[0.2, 0.4], steps=[1, 2], ks=[1, 4], n_test=40,
               n_prior=100, max_per_class=40, examples=2, gan_inference=True, progress=False)
-    out = tmp_path / "out"
-    families = {r["family"] for r in res.rows}
+    assert out == tmp_path / "out"  # run() returns the output folder
+    summary = json.loads((out / "summary.json").read_text())
+    families = {r["family"] for r in summary["rows"]}
     assert families == {"clean", "input", "vae-inference", "lsd-gan", "lsd-vae", "gan-inference"}
-    assert res.skipped == {}
+    assert summary["skipped"] == {}
     for name in ("report.html", "manifest.json", "denoise.csv", "denoise.md", "summary.json",
                  "basis-gan.safetensors", "basis-vae.safetensors",
                  "figures/denoise_curves.png", "figures/denoise_examples_gaussian.png"):
@@ -381,7 +382,7 @@ def _comparison(deltas, n=200, metric="correct", family="lsd-gan", variant="k=10
 
 
 def test_denoise_claims_on_known_scores():
-    from latentdyn.studies.denoise.claims import SPECS, claims, denoise_claim
+    from latentdyn.studies.denoise.claims import SPECS, denoise_claim, scorecard
 
     d1, d2, d3, d4 = SPECS
     c = denoise_claim(d3, _comparison({"swap": 0.2, "gaussian": 0.15}))
@@ -401,7 +402,7 @@ def test_denoise_claims_on_known_scores():
     assert denoise_claim(d4, _comparison({"swap": 0.2})).verdict == "not evaluated"
     c = denoise_claim(d3, _comparison({"swap": 0.2}, level=0.5))
     assert c.verdict == "not evaluated" and "level 0.3" in c.details
-    assert [c.id for c in claims(_comparison({"swap": 0.2}))] == ["D1", "D2", "D3", "D4"]
+    assert [c.id for c in scorecard(_comparison({"swap": 0.2}))] == ["D1", "D2", "D3", "D4"]
 
 
 def test_per_image_scores_are_paired_and_match_the_rows(toy):
@@ -417,3 +418,48 @@ def test_per_image_scores_are_paired_and_match_the_rows(toy):
         assert s["psnr"].shape == (r["n"],)
         assert math.isclose(float(s["psnr"].mean()), r["psnr"], rel_tol=1e-9)
         assert math.isclose(float(s["correct"].mean()), r["accuracy"], rel_tol=1e-9)
+
+
+# ------------------------------------------------------------------ the study's shape
+OPTIONS = {"--profile", "--out", "--vae", "--gan", "--classifier", "--given-only",
+           "--basis-vae", "--basis-gan", "--noise", "--levels", "--steps", "--ks", "--n-test",
+           "--examples", "--gan-inference", "--no-gan-inference", "--dataset", "--data-dir",
+           "--seed", "--seeds", "--device", "--batch-size", "--overwrite", "--progress",
+           "--no-progress", "--quiet"}
+
+
+def test_the_command_is_built_from_params():
+    from latentdyn.studies import STUDIES
+    from latentdyn.studies.denoise import STUDY, Params
+    from latentdyn.studies.driver import load_study
+    from latentdyn.studies.params import from_command_line
+
+    assert load_study(STUDIES["compare denoise"]) is STUDY and STUDY.kind == "compare-denoise"
+    command = STUDY.command()
+    flags = {f for option in command.params for f in (*option.opts, *option.secondary_opts)}
+    assert flags == OPTIONS
+    p = Params()
+    assert (p.out, p.device, p.batch_size, p.progress, p.quiet) == (
+        "results/compare-denoise", "cpu", 500, True, False)
+    # the lists of the command line, and --no-progress meaning --quiet (and back)
+    ctx = command.make_context("denoise", ["--no-progress", "--levels", "0.1,0.3", "--ks",
+                                           "1,3", "--noise", "swap,flip"])
+    p = from_command_line(Params, ctx.params)
+    assert p.quiet and not p.progress
+    assert (p.levels, p.ks, p.noises) == ([0.1, 0.3], [1, 3], ["swap", "flip"])
+    assert not Params(quiet=True).progress
+    with pytest.raises(ConfigError, match="--levels"):
+        from_command_line(Params, command.make_context("denoise", ["--levels", "a,b"]).params)
+
+
+def test_prepare_resolves_the_settings_and_writes_nothing(tmp_path):
+    from latentdyn.studies.denoise import Params, prepare
+
+    out = tmp_path / "out"
+    setup = prepare(Params(profile="smoke", out=str(out), given_only=True, dataset=DATASET,
+                           levels=(0.3, 0.1), steps=(3, 1, 3), quiet=True))
+    assert setup.comparison["levels"] == [0.3, 0.1] and setup.comparison["steps"] == [1, 3]
+    assert setup.settings["given_only"] is True and setup.settings["training"] == \
+        PROFILES["smoke"].training()
+    assert setup.data_record["dataset"] == setup.data.name and setup.seeds == [0]
+    assert not out.exists()

@@ -15,10 +15,10 @@ from latentdyn.train.runs import inputs_changed
 from latentdyn.errors import ConfigError
 from latentdyn.figures import save_figure
 from latentdyn.figures.save import read_csv
-from latentdyn.figures.toledo import (amplitude_histograms, denoise_curves, gram_matrices,
-                                      rotation_summary)
 from latentdyn.studies import toledo2023 as study
 from latentdyn.studies.toledo2023 import claims as rules
+from latentdyn.studies.toledo2023.figures import (amplitude_histograms, denoise_curves,
+                                                  gram_matrices, rotation_summary)
 from latentdyn.studies.toledo2023.lsd import Decoded
 from latentdyn.studies.toledo2023.measures import DecodedVectors, PairedComparison
 
@@ -253,7 +253,7 @@ def test_rotation_and_one_to_one_claims():
                              scales=[1.0] * 3, factors=[0.5, 1.0, 2.0], judge=judge,
                              classifier=judge, classes=[0, 1, 2], norm_class_means=[1.0] * 3,
                              random_read_own=[0.1, 0.2, 0.0], n_random=20)
-    dec = Decoded(vectors, None)
+    dec = Decoded(vectors)
     assert (dec.n_one, dec.n_mean, dec.per_factor) == (3, 3, [3, 2, 3, 2])
     t4 = rules.one_to_one_claim(dec, [], 3)
     assert t4.verdict == "reproduced" and t4.run_value == "3 of 3"
@@ -284,3 +284,79 @@ def test_seeds_2_end_to_end(result, tmp_path):
     assert cli("reproduce", "toledo2023", "--profile", "smoke", "--out", tmp_path / "x",
                "--seeds", "2", "--encoder", out / "runs" / "encoder") == 2
     assert not (tmp_path / "x").exists()
+
+
+# ------------------------------------------------------------------ the study's shape
+OPTIONS = {"--profile", "--out", "--seed", "--device", "--overwrite", "--quiet", "--dataset",
+           "--data-dir", "--classifier", "--judge", "--gan", "--encoder", "--gan-epochs",
+           "--seeds"}
+
+
+def test_the_command_is_built_from_params(tmp_path):
+    from latentdyn.studies import STUDIES
+    from latentdyn.studies.driver import load_study
+
+    assert load_study(STUDIES["reproduce toledo2023"]) is study.STUDY
+    command = study.STUDY.command()
+    assert {flag for option in command.params for flag in option.opts} == OPTIONS
+    defaults = {option.name: option.default for option in command.params}
+    p = study.Params()
+    assert (p.profile, p.out, p.seed, p.device, p.n_seeds) == ("quick", "results/toledo2023",
+                                                               0, "auto", 1)
+    assert {k: defaults[k] for k in ("profile", "out", "device", "n_seeds")} == {
+        "profile": "quick", "out": "results/toledo2023", "device": "auto", "n_seeds": 1}
+    assert study.STUDY.kind == "reproduce toledo2023"
+    with pytest.raises(ConfigError, match="unknown option"):
+        study.run("smoke", tmp_path / "x", encoder_run="x")  # keywords: the options' names
+    assert not (tmp_path / "x").exists()
+
+
+def test_prepare_checks_and_loads_and_writes_nothing(result, tmp_path):
+    """prepare: the given runs loaded (an encoder run brings its own classifier as C),
+    the manifest's settings; --gan-epochs changes the GAN's recipe only."""
+    encoder = str(result / "runs" / "encoder")
+    setup = study.prepare(study.Params(profile="smoke", out=str(tmp_path / "o"),
+                                       encoder=encoder, device="cpu"))
+    assert set(setup.given.models) == {"encoder", "classifier"}
+    assert setup.given.paths["classifier"] == str(result / "runs" / "classifier")
+    assert setup.settings["given_runs"] == {"encoder": encoder}
+    assert setup.settings["name"] == "smoke" and setup.seeds == [0]
+    assert setup.data_record["dataset"] == setup.data.name and setup.data_record["checksums"]
+    assert not (tmp_path / "o").exists()
+    setup = study.prepare(study.Params(profile="smoke", gan_epochs=3, n_seeds=2, seed=5))
+    assert setup.profile.gan.epochs == 3 and setup.settings["gan_epochs"] == 3
+    assert setup.profile.classifier == study.PROFILES["smoke"].classifier
+    assert setup.seeds == [5, 6] and setup.settings["seeds"] == [5, 6]
+
+
+def test_both_studies_train_the_networks_of_the_shared_recipes():
+    """The classifier, GAN and encoder settings are written once (train.recipes):
+    toledo2023 and compare denoise embed the same recipes in every profile, and one
+    function turns each into the TrainConfig of the run."""
+    from latentdyn.data import load_dataset
+    from latentdyn.studies.denoise import PROFILES as DENOISE
+    from latentdyn.train import recipes
+
+    for name, prof in study.PROFILES.items():
+        other = DENOISE[name]
+        assert (prof.classifier, prof.gan, prof.encoder) == (
+            other.classifier, other.gan, other.encoder), name
+    assert study.PROFILES["paper"].gan == recipes.GanRecipe()  # the defaults: the paper's
+    smoke = study.PROFILES["smoke"]
+    assert (smoke.classifier, smoke.gan, smoke.encoder) == (
+        recipes.SMOKE_CLASSIFIER, recipes.SMOKE_GAN, recipes.SMOKE_ENCODER)
+    data = load_dataset(smoke.dataset)
+    c = recipes.classifier_config(smoke.classifier, data, seed=3, device="cpu")
+    assert (c.model, c.epochs, c.batch_size, c.lr, c.seed) == ("classifier", 2, 16, 1e-2, 3)
+    assert c.model_options == {"conv1": 4, "conv2": 8, "dense": 16, "num_classes": 3}
+    assert c.lr_factors == [1.0] and c.lr_milestones == []
+    g = recipes.gan_config(smoke.gan, data, seed=1, device="cpu", classifier="C")
+    assert (g.model, g.nz, g.epochs, g.lr) == ("gan", 12, 10, 2e-3)
+    assert {k: g.model_options[k] for k in ("g_width", "d_width", "beta1", "beta2",
+                                            "classifier")} == {
+        "g_width": 16, "d_width": 8, "beta1": 0.5, "beta2": 0.99, "classifier": "C"}
+    # the manifests keep their flat names, in both studies
+    flat = recipes.record(smoke.classifier, smoke.gan, smoke.encoder)
+    assert list(flat)[:3] == ["nz", "clf_epochs", "clf_batch"] and flat["kl_weight"] == 1 / 25
+    assert {k: smoke.settings()[k] for k in flat} == flat
+    assert {k: DENOISE["smoke"].training()[k] for k in flat} == flat

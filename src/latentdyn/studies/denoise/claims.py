@@ -118,7 +118,18 @@ def denoise_claim(spec: tuple, comp: Comparison, seed: int = 0) -> Claim:
     return claim
 
 
-def claims(comparison: Comparison, seed: int = 0) -> list[Claim]:
-    """D1-D4 measured on ``comparison`` (see the module doc); intervals seeded from
-    ``seed``."""
+def scorecard(comparison: Comparison, seed: int = 0) -> list[Claim]:
+    """D1-D4 measured on one seed's ``comparison`` (see the module doc); intervals
+    seeded from ``seed``."""
     return [denoise_claim(spec, comparison, seed + i) for i, spec in enumerate(SPECS)]
+
+
+def claims(results) -> list[Claim]:
+    """The study's scorecard (:class:`~.stages.Results`): the one seed's, or with
+    ``--seeds N`` the first seed's claims, each with how many seeds reproduce it."""
+    from latentdyn.studies.common import combine_seeds
+
+    per_seed = [scorecard(r.comparison, r.seed) for r in results.seeds]
+    if len(per_seed) == 1:
+        return per_seed[0]
+    return combine_seeds(per_seed, results.seed_list)

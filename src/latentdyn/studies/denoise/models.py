@@ -81,12 +81,11 @@ def load_given(specs: dict[str, Any], device) -> Given:
 
 def check_fits(given: Given, data) -> None:
     """Refuse in one line a given network made for images of another size."""
+    from latentdyn.studies.models import check_fits as fits
+
     for name, model in given.models.items():
-        config_dict = getattr(model, "config_dict", None)
-        expected = config_dict().get("input_dim", data.dim) if callable(config_dict) else data.dim
-        if expected != data.dim:
-            raise ConfigError(f"data set {data.name} has {data.dim} values per image but the "
-                              f"--{name} model {given.paths.get(name, '')} takes {expected}")
+        path = given.paths.get(name)
+        fits(model, data, f"the --{name} model" + (f" {path}" if path else ""))
 
 
 def check_trainable(given: Given, data, given_only: bool) -> None:
@@ -103,29 +102,29 @@ def check_trainable(given: Given, data, given_only: bool) -> None:
 
 
 def networks(r, prof: Profile, data, data_dir, seed: int, device, given: Given,
-             given_only: bool, runs: Path | None = None, prefix: str = "") -> Networks:
+             given_only: bool, runs: Path, prefix: str = "") -> Networks:
     """Every network: the given ones, and unless ``given_only`` the missing ones
-    trained (stages ``<prefix>train vae``, ``… classifier``, ``… gan``, ``… encoder``
-    of the study run ``r``) into ``runs`` (default ``r.folder / "runs"``)."""
+    trained from the profile's recipes (stages ``<prefix>train vae``, ``… classifier``,
+    ``… gan``, ``… encoder`` of the study run ``r``) into ``runs``."""
+    from latentdyn.train.recipes import classifier_config
+
     models, paths = dict(given.models), dict(given.paths)
     trained: dict[str, str] = {}
     if not given_only:
-        runs = r.folder / "runs" if runs is None else Path(runs)
         if "vae" not in models:
             with r.stage(f"{prefix}train vae",
                          f"{prefix}vae: training the VAE ({prof.vae_epochs} epochs)"):
-                folder = _ensure(_vae_config(prof, data, data_dir, seed, device), runs / "vae",
-                                 data, r.progress)
-                models["vae"], paths["vae"] = _load(folder, "vae", device), str(folder)
-                trained["vae"] = str(folder)
+                models["vae"], paths["vae"] = _trained(
+                    _vae_config(prof, data, data_dir, seed, device), runs / "vae", "vae", data,
+                    device, r.progress)
+                trained["vae"] = paths["vae"]
         if "classifier" not in models:
-            with r.stage(f"{prefix}train classifier",
-                         f"{prefix}classifier: training a CNN ({prof.clf_epochs} epochs)"):
-                folder = _ensure(_classifier_config(prof, data, seed, device),
-                                 runs / "classifier", data, r.progress)
-                models["classifier"] = _load(folder, "classifier", device)
-                paths["classifier"] = str(folder)
-                trained["classifier"] = str(folder)
+            with r.stage(f"{prefix}train classifier", f"{prefix}classifier: training a CNN "
+                                                      f"({prof.classifier.epochs} epochs)"):
+                models["classifier"], paths["classifier"] = _trained(
+                    classifier_config(prof.classifier, data, seed=seed, device=device),
+                    runs / "classifier", "classifier", data, device, r.progress)
+                trained["classifier"] = paths["classifier"]
         if "gan" not in models:
             models["gan"] = _gan_and_encoder(r, prof, data, seed, device, paths, runs,
                                              prefix)
@@ -138,40 +137,39 @@ def _gan_and_encoder(r, prof: Profile, data, seed: int, device, paths: dict, run
                      prefix: str = ""):
     """Train the DCGAN, then its encoder on the frozen G and C; the encoder (which
     holds its generator) is the GAN of the comparison, its folder ``paths["gan"]``."""
+    from latentdyn.train.recipes import encoder_config, gan_config
+
     with r.stage(f"{prefix}train gan",
-                 f"{prefix}gan: training the DCGAN ({prof.gan_epochs} epochs)"):
-        gan_dir = _ensure(_gan_config(prof, data, seed, device, paths["classifier"]),
-                          runs / "gan", data, r.progress)
-        gan = _load(gan_dir, "gan", device)
-        paths["generator"] = str(gan_dir)
+                 f"{prefix}gan: training the DCGAN ({prof.gan.epochs} epochs)"):
+        config = gan_config(prof.gan, data, seed=seed, device=device,
+                            classifier=paths["classifier"])
+        gan, paths["generator"] = _trained(config, runs / "gan", "gan", data, device,
+                                           r.progress)
     with r.stage(f"{prefix}train encoder",
-                 f"{prefix}encoder: training E on the frozen G and C ({prof.enc_epochs} "
+                 f"{prefix}encoder: training E on the frozen G and C ({prof.encoder.epochs} "
                  "epochs)"):
-        folder = _ensure(_encoder_config(prof, data, seed, device, gan, str(gan_dir),
-                                         paths["classifier"]),
-                         runs / "encoder", data, r.progress,
-                         inputs={"gan": str(gan_dir), "classifier": paths["classifier"]})
-        paths["gan"] = str(folder)
-        return _load(folder, "encoder", device)
+        inputs = {"gan": paths["generator"], "classifier": paths["classifier"]}
+        config = encoder_config(prof.encoder, data, gan, **inputs, seed=seed, device=device)
+        encoder, paths["gan"] = _trained(config, runs / "encoder", "encoder", data, device,
+                                         r.progress, inputs)
+        return encoder
 
 
 # --------------------------------------------------------------------------- helpers
 KINDS = {"vae": "vae", "classifier": "classifier", "gan": "gan", "encoder": "gan-encoder"}
 
 
-def _ensure(config, folder: Path, data, progress: bool, inputs: dict | None = None) -> Path:
-    """Train ``config`` into ``folder`` (see :func:`latentdyn.train.ensure_trained`)."""
+def _trained(config, folder: Path, name: str, data, device, progress: bool,
+             inputs: dict | None = None) -> tuple[Any, str]:
+    """Train ``config`` into ``folder`` (see :func:`latentdyn.train.ensure_trained`)
+    and load it as the network ``name``; returns the model and the folder."""
     from latentdyn.train import ensure_trained
-
-    return ensure_trained(config, folder, progress=progress, dataset=data, inputs=inputs,
-                          argv=ARGV)
-
-
-def _load(folder: Path, name: str, device):
     from latentdyn.train.runs import load_run_of_kind
 
-    return load_run_of_kind(folder, KINDS[name], f"--{name}", device,
-                            frozen=name in ("classifier", "encoder"))[0]
+    ensure_trained(config, folder, progress=progress, dataset=data, inputs=inputs, argv=ARGV)
+    model = load_run_of_kind(folder, KINDS[name], f"--{name}", device,
+                             frozen=name in ("classifier", "encoder"))[0]
+    return model, str(folder)
 
 
 def _vae_config(prof: Profile, data, data_dir, seed: int, device):
@@ -182,30 +180,3 @@ def _vae_config(prof: Profile, data, data_dir, seed: int, device):
     return TrainConfig(model="vae", dataset=data.name, data_dir=data_dir, nz=prof.vae_nz,
                        hidden=prof.vae_hidden, epochs=prof.vae_epochs, seed=seed,
                        device=str(device)).validate()
-
-
-def _classifier_config(prof: Profile, data, seed: int, device):
-    from latentdyn.train.recipes import classifier_config
-
-    return classifier_config(data, epochs=prof.clf_epochs, batch_size=prof.clf_batch,
-                             lr=prof.clf_lr, seed=seed, device=device, conv1=prof.clf_conv1,
-                             conv2=prof.clf_conv2, dense=prof.clf_dense)
-
-
-def _gan_config(prof: Profile, data, seed: int, device, classifier: str):
-    from latentdyn.train.recipes import gan_config
-
-    return gan_config(data, nz=prof.nz, epochs=prof.gan_epochs, batch_size=prof.gan_batch,
-                      lr=prof.gan_lr, seed=seed, device=device, g_width=prof.g_width,
-                      d_width=prof.d_width, classifier=classifier)
-
-
-def _encoder_config(prof: Profile, data, seed: int, device, gan, gan_dir: str,
-                    classifier: str):
-    from latentdyn.train.recipes import encoder_config
-
-    return encoder_config(data, gan, gan=gan_dir, classifier=classifier,
-                          epochs=prof.enc_epochs, batch_size=prof.enc_batch, lr=prof.enc_lr,
-                          seed=seed, device=device, e_width=prof.e_width,
-                          e_hidden=prof.e_hidden, rec_weight=prof.rec_weight,
-                          ce_weight=prof.ce_weight, kl_weight=prof.kl_weight)

@@ -1,7 +1,8 @@
-"""Stage 4, the files: the table (``denoise.csv`` and ``denoise.md``), the curves of
-accuracy and PSNR against the noise level (``figures/denoise_curves.*`` with its data
-in ``data/``), one example grid per noise kind at the middle level, and
-``summary.json``; returned as :class:`Outputs`."""
+"""The files of the comparison, from the stages' results: the LSD bases built
+(``basis-gan.safetensors``, ``basis-vae.safetensors``), the table (``denoise.csv`` and
+``denoise.md``), the curves of accuracy and PSNR against the noise level
+(``figures/denoise_curves.*`` with its data in ``data/``), one example grid per noise
+kind at the middle level (returned as :class:`Outputs`), and ``summary.json``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from latentdyn.studies.denoise.stages import Comparison
+from latentdyn.studies.denoise.stages import Comparison, Denoisers
 
 
 @dataclass
@@ -41,11 +42,22 @@ def setting_text(s: dict, dataset: str, n_test: int, seed: int) -> str:
             f"repeated-inference steps t ∈ {s['steps']}, LSD k ∈ {s['ks']}.")
 
 
+def write_bases(out: Path, den: Denoisers) -> dict[str, Path]:
+    """The LSD bases built here, ``basis-<tag>.safetensors``: ``basis_<tag>`` -> file."""
+    from latentdyn.analysis.lsd import save_basis
+
+    files = {}
+    for tag, basis in den.built_bases.items():
+        files[f"basis_{tag}"] = save_basis(out / f"basis-{tag}.safetensors", basis,
+                                           {"model": tag})
+    return files
+
+
 def write_outputs(out: Path, comp: Comparison, s: dict, dataset: str, seed: int) -> Outputs:
     """The table, the curves and the example grids of ``comp`` in ``out``."""
-    from latentdyn.figures.denoise import comparison_figure, examples_figure
     from latentdyn.figures.save import save_figure
     from latentdyn.reporting.denoise_tables import write_tables
+    from latentdyn.studies.denoise.figures import comparison_figure, examples_figure
 
     csv_path, md_path = write_tables(comp.rows, out)
     fig_dir, data_dir = out / "figures", out / "data"

@@ -1,18 +1,15 @@
-"""The report of the denoising comparison: its intro, sections, notes and settings,
-each built from the stages' result objects (:class:`Results`), and :func:`write`."""
+"""The report of the denoising comparison: :func:`report` writes the files of every
+seed (:mod:`.outputs`), the further seeds' scorecards and ``report.html`` -- its
+intro, sections, notes and settings, each built from the stages' results."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from latentdyn.studies.denoise.models import Given, Networks
 from latentdyn.studies.denoise.outputs import Outputs
-from latentdyn.studies.denoise.stages import Comparison, Denoisers
 
 TITLE = "Denoising across model families"
 FAMILY_TITLES = {
@@ -36,59 +33,50 @@ CONVENTIONS = ("Outputs are clipped to [0, 1] before scoring; PSNR per image wit
                "Every method sees the same corrupted images.")
 
 
-@dataclass
-class Results:
-    """What every stage returned: the settings they ran with, the inputs and networks,
-    the denoisers, the comparison and the files."""
-
-    out: Path
-    settings: dict  # the resolved comparison settings (summary.json's)
-    dataset: str
-    seed: int
-    given: Given
-    nets: Networks
-    denoisers: Denoisers
-    comparison: Comparison
-    outputs: Outputs
-    training: dict  # the profile's training settings
-    seeds: list | None = None  # the training seeds of --seeds N (the figures: the first)
-
-    @property
-    def rows(self) -> list[dict]:
-        return self.comparison.rows
-
-    @property
-    def skipped(self) -> dict[str, str]:
-        return self.denoisers.skipped
-
-    def files(self) -> dict[str, Path]:
-        """Every file written, the LSD bases first (the manifest's ``outputs``)."""
-        return {**self.denoisers.basis_files, **self.outputs.files(),
-                "report": self.out / "report.html"}
-
-
-def write(res: Results, claims: Sequence = ()) -> Path:
-    """``report.html`` of ``res``."""
+def report(run, setup, results, claims) -> None:
+    """The files of the first seed in the output folder (its LSD bases, table, figures,
+    ``report.html`` and ``summary.json``), those of a further seed ``s`` in
+    ``seeds/seed<s>/`` (its bases, scorecard and ``summary.json``), and the manifest's
+    skipped families, runs and outputs."""
+    from latentdyn.reporting.claims import write_scorecard
     from latentdyn.reporting.report import write_report
+    from latentdyn.studies.denoise.claims import scorecard
+    from latentdyn.studies.denoise.outputs import write_bases, write_outputs, write_summary
 
-    return write_report(res.out / "report.html", TITLE, INTRO, settings(res), sections(res),
-                        list(claims), notes(res))
+    s, first, out = setup.comparison, results.first, run.out
+    with run.stage("outputs"):
+        bases = write_bases(out, first.denoisers)
+        outputs = write_outputs(out, first.comparison, s, setup.data.name, first.seed)
+        for res in results.seeds[1:]:
+            sub = out / "seeds" / f"seed{res.seed}"
+            write_bases(sub, res.denoisers)
+            write_scorecard(scorecard(res.comparison, res.seed), sub)
+            write_summary(sub, s, res.skipped, res.rows)
+    with run.stage("report"):
+        page = out / "report.html"
+        write_report(page, TITLE, INTRO, settings(setup, first, results.seed_list),
+                     sections(first, outputs), list(claims), notes(first))
+        write_summary(out, s, first.skipped, first.rows)
+    files = {**bases, **outputs.files(), "report": page}
+    run.record(skipped=first.skipped, runs=first.nets.paths,
+               outputs={k: str(v.relative_to(out)) for k, v in files.items()})
 
 
 # ------------------------------------------------------------------------ sections
-def sections(res: Results) -> list:
-    """The curves with the tables, then one section per example grid."""
+def sections(res, outputs: Outputs) -> list:
+    """The curves with the tables, then one section per example grid: one seed's
+    results (:class:`~.stages.SeedResults`) and its files."""
     from latentdyn.reporting.denoise_tables import html_tables
     from latentdyn.reporting.report import Section
 
-    curves = res.outputs.curves
+    curves = outputs.curves
     out = [Section(
         title=TITLE, figure=curves.png, caption=curves.caption,
         paper_found="No paper compares these: paper 001 shows repeated inference moving "
                     "corrupted inputs toward concepts; paper 004 shows LSD denoising only as "
                     "pictures.",
         run_found=finding(res.rows), extra_html=html_tables(res.rows), data=curves.csv)]
-    for noise, level, saved in res.outputs.examples:
+    for noise, level, saved in outputs.examples:
         out.append(Section(title=f"Examples: {noise} noise, p = {level:g}", figure=saved.png,
                            caption=saved.caption, paper_found="—", run_found="See the images."))
     return out
@@ -124,7 +112,7 @@ def _show(metric: str, v: float) -> str:
 
 
 # ------------------------------------------------------------------- notes, settings
-def notes(res: Results) -> list[str]:
+def notes(res) -> list[str]:
     """The skipped families, each method's description, the networks trained here and
     the scoring conventions."""
     out = [f"{FAMILY_TITLES.get(k, k)}: skipped — {why}." for k, why in res.skipped.items()]
@@ -138,15 +126,15 @@ def notes(res: Results) -> list[str]:
     return out
 
 
-def settings(res: Results) -> dict[str, Any]:
+def settings(setup, res, seeds: list) -> dict[str, Any]:
     """The report's settings table: the comparison's settings, the data, the inputs,
     the runs used and, when networks were trained here, their training settings."""
-    out = dict(res.settings)
-    out.update({"dataset": res.dataset, "n_test": res.comparison.n_test, "seed": res.seed,
-                "inputs": res.given.labels})
-    if res.seeds and len(res.seeds) > 1:
-        out["training seeds (--seeds; the figures show the first)"] = list(res.seeds)
+    out = dict(setup.comparison)
+    out.update({"dataset": setup.data.name, "n_test": res.comparison.n_test, "seed": res.seed,
+                "inputs": setup.given.labels})
+    if len(seeds) > 1:
+        out["training seeds (--seeds; the figures show the first)"] = list(seeds)
     out["runs"] = dict(res.nets.paths)
     if res.nets.trained:
-        out["training"] = res.training
+        out["training"] = setup.profile.training()
     return out

@@ -1,34 +1,43 @@
-"""Stages 2 and 3: the denoisers, then the comparison.
+"""The stages of the denoising comparison, in order, for every training seed of
+``--seeds``:
 
+1. the networks (:func:`.models.networks`): given, or trained into ``<out>/runs``
+   (``runs/seed<s>`` for a further seed), unless ``--given-only``;
 2. :func:`denoisers` -- the methods of every family the networks allow, in the order
    (a) VAE repeated inference, (b) LSD truncation in the GAN, (c) LSD truncation in
    the VAE, (e) GAN+encoder repeated inference; the LSD bases are the given ones or
-   built here from the training images and prior samples labelled by the classifier
-   (written as ``basis-gan.safetensors`` / ``basis-vae.safetensors``); a family whose
-   network is missing is skipped, with the reason (:class:`Denoisers`);
+   built here from the training images and prior samples labelled by the classifier;
+   a family whose network is missing is skipped, with the reason (:class:`Denoisers`);
 3. :func:`comparison` -- every method on the same corrupted copies of the first
    ``n_test`` test images (:func:`latentdyn.analysis.denoising.compare_denoising`;
    the corrupted input itself is family (d)), with example images (:class:`Comparison`).
+
+One seed's results are a :class:`SeedResults`, the study's a :class:`Results`.
+Nothing is written to the output but the runs trained; the files come from
+:func:`.report.report`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from latentdyn.analysis.denoising import Method
-from latentdyn.studies.denoise.models import Networks
+from latentdyn.studies.denoise.models import Given, Networks, networks
+
+if TYPE_CHECKING:
+    from latentdyn.studies.denoise import Setup
+    from latentdyn.studies.lifecycle import Run
 
 
 @dataclass
 class Denoisers:
     """The methods by family, the families skipped (family -> why, in the order they
-    were found) and the LSD bases written here (``basis_gan`` / ``basis_vae`` -> file)."""
+    were found) and the LSD bases built here (``gan`` / ``vae`` -> basis)."""
 
     methods: dict[str, Method]
     skipped: dict[str, str] = field(default_factory=dict)
-    basis_files: dict[str, Path] = field(default_factory=dict)
+    built_bases: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -44,6 +53,69 @@ class Comparison:
     scores: dict = field(default_factory=dict)  # per-image scores behind each row (paired)
 
 
+@dataclass
+class SeedResults:
+    """What every stage returned for one set of networks (training seed ``seed``)."""
+
+    seed: int
+    nets: Networks
+    denoisers: Denoisers
+    comparison: Comparison
+
+    @property
+    def rows(self) -> list[dict]:
+        return self.comparison.rows
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        return self.denoisers.skipped
+
+
+@dataclass
+class Results:
+    """The results of every training seed; the first is the one the report shows."""
+
+    seeds: list[SeedResults]
+
+    @property
+    def first(self) -> SeedResults:
+        return self.seeds[0]
+
+    @property
+    def seed_list(self) -> list[int]:
+        return [r.seed for r in self.seeds]
+
+
+def stages(run: "Run", setup: "Setup") -> Results:
+    """Every seed's stages: the first with the given networks and bases and its runs
+    in ``<out>/runs``, each further seed ``s`` training its own in ``runs/seed<s>``
+    (its stages named ``seed <s>: …``)."""
+    out = []
+    for i, seed in enumerate(setup.seeds):
+        main = i == 0
+        runs = run.folder / "runs" if main else run.folder / "runs" / f"seed{seed}"
+        out.append(one_seed(run, setup, seed, setup.given if main else Given(), runs,
+                            "" if main else f"seed {seed}: "))
+    return Results(out)
+
+
+def one_seed(run: "Run", setup: "Setup", seed: int, given: Given, runs,
+             prefix: str = "") -> SeedResults:
+    """The networks, the denoisers and the comparison of one seed."""
+    s = setup.comparison
+    nets = networks(run, setup.profile, setup.data, setup.params.data_dir, seed, setup.device,
+                    given, setup.params.given_only, runs, prefix)
+    with run.stage(f"{prefix}denoisers", f"{prefix}denoisers: the methods of every family, "
+                                         "LSD bases"):
+        den = denoisers(nets, given.bases, s, setup.data, seed, setup.params.gan_inference,
+                        run.progress)
+    with run.stage(f"{prefix}comparison",
+                   f"{prefix}comparison: every method on the same corrupted images"):
+        comp = comparison(den, nets.classifier, s, setup.data, seed, setup.params.batch_size,
+                          run.progress)
+    return SeedResults(seed, nets, den, comp)
+
+
 def image_shape(data) -> tuple | None:
     """(H, W) of the data set's images when SSIM's 7×7 window fits, else ``None``."""
     shape = tuple(data.image_shape[-2:]) if len(data.image_shape) >= 2 else None
@@ -52,8 +124,8 @@ def image_shape(data) -> tuple | None:
     return shape
 
 
-def denoisers(nets: Networks, bases: dict, s: dict, data, seed: int, out: Path,
-              gan_inference: bool, progress: bool) -> Denoisers:
+def denoisers(nets: Networks, bases: dict, s: dict, data, seed: int, gan_inference: bool,
+              progress: bool) -> Denoisers:
     """The methods of every family ``nets`` allow (see the module doc). ``bases``:
     the given LSD bases (``gan`` / ``vae`` -> basis); ``s``: the resolved settings."""
     from latentdyn.analysis.denoising import lsd_method, repeated_inference_method
@@ -79,7 +151,8 @@ def denoisers(nets: Networks, bases: dict, s: dict, data, seed: int, out: Path,
             continue
         basis = bases.get(tag)
         if basis is None:
-            basis = _built_basis(model, classifier, tag, s, data, seed, out, progress, den)
+            basis = den.built_bases[tag] = _built_basis(model, classifier, s, data, seed,
+                                                        progress)
         ks = [k for k in s["ks"] if k <= basis.nz]
         den.methods[f"lsd-{tag}"] = lsd_method(model, basis, ks, f"lsd-{tag}")
     if gan is not None and gan_inference:
@@ -90,22 +163,17 @@ def denoisers(nets: Networks, bases: dict, s: dict, data, seed: int, out: Path,
     return den
 
 
-def _built_basis(model, classifier, tag: str, s: dict, data, seed: int, out: Path,
-                 progress: bool, den: Denoisers):
+def _built_basis(model, classifier, s: dict, data, seed: int, progress: bool):
     """The quasi-eigenvectors of ``model`` from the training images (the first
-    ``basis_images``) and ``n_prior`` prior samples, written to ``basis-<tag>``."""
-    from latentdyn.analysis.lsd import basis_from_model, save_basis
+    ``basis_images``) and ``n_prior`` prior samples."""
+    from latentdyn.analysis.lsd import basis_from_model
 
     train = (data.train_images if s["basis_images"] is None
              else data.train_images[:int(s["basis_images"])])
-    basis = basis_from_model(model, classifier, train, int(s["n_prior"]),
-                             num_classes=max(data.num_classes, 1),
-                             max_per_class=int(s["max_per_class"]), batch_size=1000,
-                             generator=seed, progress=progress)
-    path = out / f"basis-{tag}.safetensors"
-    save_basis(path, basis, {"model": tag})
-    den.basis_files[f"basis_{tag}"] = path
-    return basis
+    return basis_from_model(model, classifier, train, int(s["n_prior"]),
+                            num_classes=max(data.num_classes, 1),
+                            max_per_class=int(s["max_per_class"]), batch_size=1000,
+                            generator=seed, progress=progress)
 
 
 def comparison(den: Denoisers, classifier: Any, s: dict, data, seed: int, batch_size: int,

@@ -23,38 +23,136 @@ Every claim carries a seeded bootstrap interval, the share of resamples in which
 rule holds and a null or reference value; with ``--seeds N`` the study trains N
 independent sets of networks and each claim says how many of them reproduce it.
 
-The stages, in order, each returning a dataclass of results:
-
-1. the networks (:mod:`.models`): a CNN classifier C (real labels), which labels latent
-   vectors by C(G(z)) and trains the encoder, as in the paper; the DCGAN G (100-d
-   Gaussian latent); the encoder E, trained with G and C frozen (reconstruction +
-   100·CE + KL/25); and a second CNN J of the same architecture and another seed, the
-   *judge*, which never takes part in training the GAN or the encoder and reads every
-   image the claims are measured on (the encoder is trained to please C, so C's own
-   readings of G(E(x)) are biased toward success);
-2. the GAN's samples and their quality as the judge sees it (:mod:`.lsd`);
-3. the quasi-eigenvectors (:func:`latentdyn.analysis.lsd.analyse`) and the LSD of the
-   test images: the label-sub-space fraction (the abstract's 98 %), the LSD accuracy,
-   the rank of the true label and the span check;
-4. the LSD figures: Gram matrices, the decoded quasi-eigenvectors (at a stated scale)
-   and amplitude histograms of |c_i|;
-5. denoising by keeping the k largest coefficients, k ∈ {1, 2, 3, 4, 10} and all nz
-   (the plain reconstruction G(E(x))), against the corrupted input: the judge's
-   accuracy and PSNR/SSIM against the clean image across noise kinds and levels
-   (:mod:`.denoising`);
-6. rotations i → j by π/2 in the plane of (ξ_i, ξ_j) (true rotations), read by the
-   judge along the path, for every ordered pair of digits (:mod:`.rotations`);
-
-then the scorecard (:mod:`.claims`) and the report (:mod:`.report`). Runs go to
-``<out>/runs`` and are reused when the command is repeated with the same settings (an
-interrupted one is resumed); ``--classifier``, ``--judge``, ``--gan`` and ``--encoder``
-take finished runs instead. Profiles (:mod:`.profiles`): ``quick`` (a few CPU minutes),
-``paper`` (the paper's architecture; hours) and ``smoke`` (toy size for the tests:
-seconds; not a reproduction).
+The study in the one shape of :mod:`latentdyn.studies.driver`: :class:`Params` (every
+option), :func:`prepare` (checks them, loads the data and the given runs), the stages
+(:mod:`.stages`; each returns a dataclass of results): the networks (:mod:`.models`):
+a CNN classifier C (real labels), which labels latent vectors by C(G(z)) and trains the
+encoder, as in the paper; the DCGAN G (100-d Gaussian latent); the encoder E, trained
+with G and C frozen (reconstruction + 100·CE + KL/25); and a second CNN J of the same
+architecture and another seed, the *judge*, which never takes part in training the GAN
+or the encoder and reads every image the claims are measured on (the encoder is
+trained to please C, so C's own readings of G(E(x)) are biased toward success); the
+GAN's samples, the quasi-eigenvectors and the LSD of the test images (:mod:`.lsd`);
+denoising by keeping the k largest coefficients (:mod:`.denoising`); rotations i → j
+(:mod:`.rotations`); then the scorecard (:mod:`.claims`), and the files (:mod:`.outputs`)
+and report (:mod:`.report`). Runs go to ``<out>/runs`` and are reused when the command
+is repeated with the same settings (an interrupted one is resumed); ``--classifier``,
+``--judge``, ``--gan`` and ``--encoder`` take finished runs instead. Profiles
+(:mod:`.profiles`): ``quick`` (a few CPU minutes), ``paper`` (the paper's architecture;
+hours) and ``smoke`` (toy size for the tests: seconds; not a reproduction).
 """
 
-from latentdyn.studies.toledo2023.profiles import PROFILES, Profile
-from latentdyn.studies.toledo2023.pipeline import DEFAULT_OUT, run
-from latentdyn.studies.toledo2023.cli import command
+from __future__ import annotations
 
-__all__ = ["DEFAULT_OUT", "PROFILES", "Profile", "command", "run"]
+from dataclasses import dataclass, replace
+from typing import Any
+
+from latentdyn.errors import ConfigError
+from latentdyn.studies.common import (PROFILE_NAMES, Reproduction, check_seed, default_dataset,
+                                      get_profile, out_param, seed_list)
+from latentdyn.studies.driver import Study
+from latentdyn.studies.params import param
+from latentdyn.studies.toledo2023 import claims, report, stages
+from latentdyn.studies.toledo2023.models import GivenRuns, load_given
+from latentdyn.studies.toledo2023.profiles import PROFILES, Profile
+
+DEFAULT_OUT = "results/toledo2023"
+KIND = "reproduce toledo2023"
+PROFILE_HELP = ("quick: reduced (about 11 minutes on 2 shared CPU cores; every reduction is "
+                "stated in the report); paper: the paper's architecture (hours; use a GPU); "
+                "smoke: toy size in seconds, for tests (not a reproduction).")
+
+
+def _run_param(help: str) -> Any:
+    return param(None, help, path="dir")
+
+
+@dataclass(frozen=True)
+class Params(Reproduction):
+    profile: str = param("quick", PROFILE_HELP, choices=PROFILE_NAMES, group=-1)
+    out: str | None = out_param(DEFAULT_OUT)
+    dataset: str | None = param(None, "Data set [quick: mnist-embedded; paper: mnist when "
+                                "present].")
+    data_dir: str | None = param(None, "Folder with downloaded data sets.")
+    classifier: str | None = _run_param("A --model classifier run to use as C (labels "
+                                        "latents, trains E).")
+    judge: str | None = _run_param("A --model classifier run to use as the judge J (reads "
+                                   "every image).")
+    gan: str | None = _run_param("A --model gan run to use instead of training one.")
+    encoder: str | None = _run_param("A --model gan-encoder run (holds its generator) "
+                                     "instead of training one.")
+    gan_epochs: int | None = param(None, "Override the profile's GAN epochs.")
+
+
+@dataclass
+class Setup:
+    """The checked options and loaded inputs of one run."""
+
+    params: Params
+    profile: Profile
+    data: Any  # the loaded Dataset
+    seeds: list[int]  # the training seeds of --seeds N (the first is --seed)
+    given: GivenRuns
+    device: Any
+    settings: dict  # the manifest's config
+    data_record: dict
+
+
+def prepare(p: Params) -> Setup:
+    """Every option checked, the data set and the given runs loaded; nothing written.
+    An encoder run holds its generator, so a ``--gan`` given with it is only recorded."""
+    from latentdyn.checks import resolve_device
+
+    prof = _profile(p.profile, p.gan_epochs)
+    seeds = seed_list(check_seed(p.seed), p.n_seeds)
+    data = _dataset(prof, p.dataset, p.data_dir)
+    given_paths = {"classifier": p.classifier, "judge": p.judge, "gan": p.gan,
+                   "encoder": p.encoder}
+    if len(seeds) > 1 and any(given_paths.values()):
+        raise ConfigError("--seeds N > 1 trains N independent sets of networks; it cannot be "
+                          "combined with --classifier, --judge, --gan or --encoder")
+    dev = resolve_device(p.device)
+    given = load_given(given_paths, dev)
+    nz = given.nz(prof.nz)
+    if nz < data.num_classes:
+        raise ConfigError(f"nz = {nz} is smaller than the {data.num_classes} classes; "
+                          "LSD needs nz >= the number of labels")
+    settings = {**prof.settings(), "dataset": data.name, "seed": p.seed, "device": str(dev),
+                "given_runs": {k: str(v) for k, v in given_paths.items() if v}}
+    if len(seeds) > 1:
+        settings["seeds"] = seeds
+    record = {"dataset": data.name, "checksums": data.checksums(),
+              "train": len(data.train_labels), "test": len(data.test_labels)}
+    return Setup(p, prof, data, seeds, given, dev, settings, record)
+
+
+def _profile(name: str, gan_epochs: int | None) -> Profile:
+    prof = get_profile(PROFILES, name)
+    if gan_epochs is not None:
+        if not isinstance(gan_epochs, int) or isinstance(gan_epochs, bool) or gan_epochs < 1:
+            raise ConfigError(f"--gan-epochs must be a positive integer, got {gan_epochs!r}")
+        prof = replace(prof, gan=replace(prof.gan, epochs=gan_epochs))
+    return prof
+
+
+def _dataset(prof: Profile, dataset: str | None, data_dir):
+    from latentdyn.data import load_dataset
+
+    data = load_dataset(dataset or prof.dataset or default_dataset(prof.name, data_dir),
+                        data_dir)
+    if data.num_classes < 2:
+        raise ConfigError(f"{data.name}: LSD needs labelled data with at least two classes")
+    return data
+
+
+STUDY = Study(
+    name="reproduce toledo2023", params=Params, prepare=prepare, stages=stages.stages,
+    claims=claims.claims, report=report.report, kind=KIND, default_out=DEFAULT_OUT,
+    help="""Toledo-Marín & Glazier (2023): quasi-eigenvectors, LSD, denoising and rotations
+    in a GAN's latent space, with the claims scorecard T1-T5 and a self-contained
+    report.html. Trained runs are kept in OUT/runs and reused. With --seeds N, N
+    independent sets of networks (seeds SEED … SEED+N-1; the further ones in
+    OUT/runs/seed<S> and OUT/seeds/seed<S>) and, per claim, how many reproduce it.""")
+run = STUDY.run
+
+__all__ = ["DEFAULT_OUT", "PROFILES", "Params", "Profile", "STUDY", "Setup", "prepare", "run"]

@@ -261,10 +261,27 @@ def span_claim(lsd: Any) -> Claim:
         method="an exact check in float64: no sampling, so no interval")
 
 
-def claims(lsd: Any, decoded: Any, den: Any, rot: Any, num_classes: int,
-           seed: int = 0) -> list[Claim]:
-    """T1-T5 in order; intervals seeded from ``seed``."""
+def scorecard(lsd: Any, decoded: Any, den: Any, rot: Any, num_classes: int,
+              seed: int = 0) -> list[Claim]:
+    """T1-T5 in order for one set of networks; intervals seeded from ``seed``."""
     missing = lsd.basis.missing_classes
     return [label_subspace_claim(lsd, seed), denoising_claim(den, seed + 1),
             rotation_claim(rot, missing, num_classes, seed + 2),
             one_to_one_claim(decoded, missing, num_classes, seed + 3), span_claim(lsd)]
+
+
+def seed_claims(res: Any) -> list[Claim]:
+    """The scorecard of one seed's results (:class:`~.stages.SeedResults`)."""
+    return scorecard(res.lsd, res.decoded, res.denoising, res.rotations, res.num_classes,
+                     res.seed)
+
+
+def claims(results: Any) -> list[Claim]:
+    """The study's scorecard (:class:`~.stages.Results`): the one seed's, or with
+    ``--seeds N`` the first seed's claims, each with how many seeds reproduce it."""
+    from latentdyn.studies.common import combine_seeds
+
+    per_seed = [seed_claims(r) for r in results.seeds]
+    if len(per_seed) == 1:
+        return per_seed[0]
+    return combine_seeds(per_seed, results.seed_list)

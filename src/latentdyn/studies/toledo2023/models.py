@@ -2,8 +2,9 @@
 
 :func:`load_given` loads the finished runs passed in (``--classifier``, ``--judge``,
 ``--gan``, ``--encoder``) before anything is written; :func:`networks` trains the
-others into ``<out>/runs`` (reused when finished with the same settings, resumed when
-interrupted) and returns every network in a :class:`Networks`.
+others into ``<out>/runs`` from the profile's recipes
+(:mod:`latentdyn.train.recipes`; reused when finished with the same settings, resumed
+when interrupted) and returns every network in a :class:`Networks`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from latentdyn.studies.toledo2023.profiles import Profile
 ARGV = ["latentdyn", "reproduce", "toledo2023"]  # what the trained runs record
 KINDS = {"classifier": "classifier", "judge": "classifier", "gan": "gan",
          "encoder": "gan-encoder"}
+ROLES = ("classifier", "judge", "gan", "encoder")
 
 
 @dataclass
@@ -58,7 +60,7 @@ def load_given(given: dict[str, str | None], device) -> GivenRuns:
     """Load the runs named in ``given`` (name -> folder or None), refusing in one line a
     run of the wrong kind. An encoder run given without a classifier brings the
     classifier it was trained against as C."""
-    from latentdyn.train.runs import input_run, load_run_of_kind
+    from latentdyn.train.runs import input_run
 
     out = GivenRuns()
     given = dict(given)
@@ -69,8 +71,7 @@ def load_given(given: dict[str, str | None], device) -> GivenRuns:
             out.note = f"classifier: using the encoder's own, {src}"
     for name in ("classifier", "judge", "encoder", "gan"):
         if given.get(name):
-            out.models[name] = load_run_of_kind(given[name], KINDS[name], f"--{name}", device,
-                                                frozen=name != "gan")[0]
+            out.models[name] = _load(given[name], name, device)
             out.paths[name] = str(given[name])
     if "encoder" in out.models and "gan" not in out.paths:
         sources = out.models["encoder"].sources.get("gan", {}) or {}
@@ -89,6 +90,7 @@ def networks(prof: Profile, data, runs: Path, seed: int, device, given: GivenRun
     """The four networks, each trained into ``runs/<name>`` (as stage
     ``<prefix>train <name>`` of ``run``) unless given; with a given encoder neither the
     GAN nor the encoder is trained."""
+    from latentdyn.train.recipes import classifier_config, encoder_config, gan_config
     from latentdyn.train.runs import last_metrics
 
     models, paths = dict(given.models), dict(given.paths)
@@ -96,28 +98,28 @@ def networks(prof: Profile, data, runs: Path, seed: int, device, given: GivenRun
         run.log(given.note)
     for name, s in classifier_seeds(seed).items():
         with run.stage(f"{prefix}train {name}", None if name in models else
-                       f"{prefix}{name}: training a CNN ({prof.clf_epochs} epochs, seed {s})"):
+                       f"{prefix}{name}: training a CNN ({prof.classifier.epochs} epochs, "
+                       f"seed {s})"):
             if name not in models:
-                folder = _ensure(_classifier_config(prof, data, s, device), runs / name, data,
-                                 run.progress)
-                models[name] = _load(folder, name, device)
-                paths[name] = str(folder)
+                config = classifier_config(prof.classifier, data, seed=s, device=device)
+                models[name], paths[name] = _trained(config, runs / name, name, data, device,
+                                                     run.progress)
     if "encoder" not in models:
         with run.stage(f"{prefix}train gan", None if "gan" in models else
-                       f"{prefix}gan: training the DCGAN ({prof.gan_epochs} epochs)"):
+                       f"{prefix}gan: training the DCGAN ({prof.gan.epochs} epochs)"):
             if "gan" not in models:
-                folder = _ensure(_gan_config(prof, data, seed, device, paths["classifier"]),
-                                 runs / "gan", data, run.progress)
-                models["gan"] = _load(folder, "gan", device)
-                paths["gan"] = str(folder)
+                config = gan_config(prof.gan, data, seed=seed, device=device,
+                                    classifier=paths["classifier"])
+                models["gan"], paths["gan"] = _trained(config, runs / "gan", "gan", data,
+                                                       device, run.progress)
         with run.stage(f"{prefix}train encoder", f"{prefix}encoder: training E on the frozen "
-                                                 f"G and C ({prof.enc_epochs} epochs)"):
-            folder = _ensure(_encoder_config(prof, data, seed, device, models["gan"], paths),
-                             runs / "encoder", data, run.progress,
-                             inputs={"gan": paths["gan"], "classifier": paths["classifier"]})
-            models["encoder"] = _load(folder, "encoder", device)
-            paths["encoder"] = str(folder)
-    paths = {k: paths[k] for k in ("classifier", "judge", "gan", "encoder")}
+                                                 f"G and C ({prof.encoder.epochs} epochs)"):
+            inputs = {"gan": paths["gan"], "classifier": paths["classifier"]}
+            config = encoder_config(prof.encoder, data, models["gan"], **inputs, seed=seed,
+                                    device=device)
+            models["encoder"], paths["encoder"] = _trained(
+                config, runs / "encoder", "encoder", data, device, run.progress, inputs)
+    paths = {k: paths[k] for k in ROLES}
     return Networks(models["classifier"], models["judge"], models.get("gan"),
                     models["encoder"], paths,
                     gan_metrics=last_metrics(paths["gan"]) if Path(paths["gan"]).is_dir()
@@ -125,42 +127,18 @@ def networks(prof: Profile, data, runs: Path, seed: int, device, given: GivenRun
                     encoder_metrics=last_metrics(paths["encoder"]))
 
 
-# --------------------------------------------------------------------------- helpers
-def _ensure(config, folder: Path, data, progress: bool, inputs: dict | None = None) -> Path:
-    """Train ``config`` into ``folder`` (see :func:`latentdyn.train.ensure_trained`)."""
+def _trained(config, folder: Path, name: str, data, device, progress: bool,
+             inputs: dict | None = None) -> tuple[Any, str]:
+    """Train ``config`` into ``folder`` (see :func:`latentdyn.train.ensure_trained`)
+    and load it as the network ``name``; returns the model and the folder."""
     from latentdyn.train import ensure_trained
 
-    return ensure_trained(config, folder, progress=progress, dataset=data, inputs=inputs,
-                          argv=ARGV)
+    ensure_trained(config, folder, progress=progress, dataset=data, inputs=inputs, argv=ARGV)
+    return _load(folder, name, device), str(folder)
 
 
-def _load(folder: Path, name: str, device):
+def _load(folder, name: str, device):
+    """The run in ``folder`` as the network ``name`` (of its kind; frozen but the GAN)."""
     from latentdyn.train.runs import load_run_of_kind
 
     return load_run_of_kind(folder, KINDS[name], f"--{name}", device, frozen=name != "gan")[0]
-
-
-def _classifier_config(prof: Profile, data, seed: int, device):
-    from latentdyn.train.recipes import classifier_config
-
-    return classifier_config(data, epochs=prof.clf_epochs, batch_size=prof.clf_batch,
-                             lr=prof.clf_lr, seed=seed, device=device, conv1=prof.clf_conv1,
-                             conv2=prof.clf_conv2, dense=prof.clf_dense)
-
-
-def _gan_config(prof: Profile, data, seed: int, device, classifier: str):
-    from latentdyn.train.recipes import gan_config
-
-    return gan_config(data, nz=prof.nz, epochs=prof.gan_epochs, batch_size=prof.gan_batch,
-                      lr=prof.gan_lr, seed=seed, device=device, g_width=prof.g_width,
-                      d_width=prof.d_width, classifier=classifier)
-
-
-def _encoder_config(prof: Profile, data, seed: int, device, gan, paths: dict):
-    from latentdyn.train.recipes import encoder_config
-
-    return encoder_config(data, gan, gan=paths["gan"], classifier=paths["classifier"],
-                          epochs=prof.enc_epochs, batch_size=prof.enc_batch, lr=prof.enc_lr,
-                          seed=seed, device=device, e_width=prof.e_width,
-                          e_hidden=prof.e_hidden, rec_weight=prof.rec_weight,
-                          ce_weight=prof.ce_weight, kl_weight=prof.kl_weight)

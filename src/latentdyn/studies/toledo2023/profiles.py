@@ -1,8 +1,18 @@
-"""The settings of the toledo2023 reproduction: :class:`Profile` and :data:`PROFILES`."""
+"""The settings of the toledo2023 reproduction: :class:`Profile` and :data:`PROFILES`.
+
+The networks' settings are the shared recipes of :mod:`latentdyn.train.recipes` (the
+classifier C and the judge J share one; the DCGAN; its encoder E).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
+
+from latentdyn.train.recipes import (QUICK_CLASSIFIER, QUICK_ENCODER, QUICK_GAN,
+                                     SMOKE_CLASSIFIER, SMOKE_ENCODER, SMOKE_GAN,
+                                     ClassifierRecipe, EncoderRecipe, GanRecipe, record)
+
+NETWORKS = ("classifier", "gan", "encoder")  # the fields holding the networks' recipes
 
 
 @dataclass(frozen=True)
@@ -11,29 +21,12 @@ class Profile:
 
     name: str
     dataset: str | None = None  # None: mnist when present, else mnist-embedded
-    nz: int = 100
-    # classifier C and judge J (same architecture, seeds seed and seed + 1)
-    clf_epochs: int = 12
-    clf_batch: int = 128
-    clf_lr: float = 1e-3
-    clf_conv1: int = 32
-    clf_conv2: int = 64
-    clf_dense: int = 128
-    # DCGAN (SPEC §3: Adam 2e-4, betas (0.5, 0.99))
-    gan_epochs: int = 30
-    gan_batch: int = 128
-    gan_lr: float = 2e-4
-    g_width: int = 256
-    d_width: int = 64
+    # classifier C and judge J (same architecture, seeds 2·seed and 2·seed + 1)
+    classifier: ClassifierRecipe = field(default_factory=ClassifierRecipe)
+    # DCGAN (SPEC §3: Adam 2e-4, betas (0.5, 0.99)), its latent size nz
+    gan: GanRecipe = field(default_factory=GanRecipe)
     # encoder E (G and C frozen): rec + 100 CE + KL / 25
-    enc_epochs: int = 20
-    enc_batch: int = 128
-    enc_lr: float = 1e-3
-    e_width: int = 64
-    e_hidden: int = 512
-    rec_weight: float = 1.0
-    ce_weight: float = 100.0
-    kl_weight: float = 1.0 / 25.0
+    encoder: EncoderRecipe = field(default_factory=EncoderRecipe)
     # quasi-eigenvectors
     basis_images: int | None = None  # E over the first N training images (None: all)
     max_per_class: int = 5000
@@ -53,28 +46,34 @@ class Profile:
     samples: int = 64
     fig_dpi: int = 150
 
+    @property
+    def nz(self) -> int:
+        """The GAN's latent size."""
+        return self.gan.nz
+
     def settings(self) -> dict:
-        d = asdict(self)
-        d["noises"] = {k: list(v) for k, v in self.noises}
-        d["ks"] = list(self.ks)
-        return d
+        """Every setting as the manifest records it (the networks' under their flat
+        names: ``clf_epochs``, ``gan_lr``, ``e_width``, …)."""
+        out = {"name": self.name, "dataset": self.dataset,
+               **record(self.classifier, self.gan, self.encoder)}
+        out.update({f.name: getattr(self, f.name) for f in fields(self)
+                    if f.name not in out and f.name not in NETWORKS})
+        out["noises"] = {k: list(v) for k, v in self.noises}
+        out["ks"] = list(self.ks)
+        return out
 
 
 PROFILES = {
     # <= 20 minutes on 2 CPU cores with the embedded MNIST subset
-    "quick": Profile("quick", dataset="mnist-embedded", clf_epochs=5, clf_batch=64,
-                     clf_conv1=16, clf_conv2=32, clf_dense=64, gan_epochs=8, gan_batch=32,
-                     g_width=128, d_width=32, enc_epochs=5, enc_batch=64, e_width=32,
-                     e_hidden=256, max_per_class=800, n_prior=10000, test_images=10000,
-                     den_images=500, examples=6, rot_images=20),
+    "quick": Profile("quick", dataset="mnist-embedded", classifier=QUICK_CLASSIFIER,
+                     gan=QUICK_GAN, encoder=QUICK_ENCODER, max_per_class=800, n_prior=10000,
+                     test_images=10000, den_images=500, examples=6, rot_images=20),
     # the paper's architecture and objective; epochs are not given by the abstract
     "paper": Profile("paper"),
     # toy size for the tests: seconds on synthetic 8×8 images of 3 classes, a 12-d
     # latent and networks of a few hundred weights (not a reproduction)
-    "smoke": Profile("smoke", dataset="synthetic:k=3,m=60,side=8,test=20", nz=12,
-                     clf_epochs=2, clf_batch=16, clf_lr=1e-2, clf_conv1=4, clf_conv2=8,
-                     clf_dense=16, gan_epochs=10, gan_batch=16, gan_lr=2e-3, g_width=16,
-                     d_width=8, enc_epochs=2, enc_batch=16, e_width=8, e_hidden=16,
+    "smoke": Profile("smoke", dataset="synthetic:k=3,m=60,side=8,test=20",
+                     classifier=SMOKE_CLASSIFIER, gan=SMOKE_GAN, encoder=SMOKE_ENCODER,
                      max_per_class=50, n_prior=200, den_images=20,
                      noises=(("gaussian", (0.25, 0.5)), ("swap", (0.5,))), examples=3,
                      rot_images=3, rot_steps=4, samples=16, fig_dpi=40),

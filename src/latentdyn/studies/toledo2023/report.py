@@ -1,11 +1,9 @@
-"""The report of the toledo2023 study: its intro, sections, notes and settings, each
-built from the stages' result objects, and :func:`write` for ``report.html``."""
+"""The report of the toledo2023 study: :func:`report` writes every seed's files
+(:mod:`.outputs`), the further seeds' scorecards and ``report.html`` -- its intro,
+sections, notes and settings, each built from the stages' results and the figures."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -15,29 +13,34 @@ from latentdyn.studies.toledo2023.profiles import PROFILES, Profile
 
 PAPER_TITLE = ("Toledo-Marín & Glazier (2023): Using deep LSD to build operators in GANs "
                "latent space with meaning in real space")
+OUTPUTS = ["report.html", "claims.json", "claims.md", "basis.safetensors", "figures/", "data/",
+           "runs/"]
 
 
-@dataclass
-class Results:
-    """What every stage returned, for the report."""
-
-    nets: Any  # models.Networks
-    images: Any  # lsd.Images
-    samples: Any  # lsd.GanSamples
-    lsd: Any  # lsd.LSDResults
-    gram: Any  # lsd.GramMatrices
-    decoded: Any  # lsd.Decoded
-    amplitudes: Any  # lsd.Amplitudes
-    denoising: Any  # denoising.Denoising
-    rotations: Any  # rotations.Rotations
-
-
-def write(path: Path, prof: Profile, data, res: Results, claims, settings: dict,
-          timings: dict) -> Path:
+def report(run, setup, results, claims) -> None:
+    """The files of every seed (the first in the output folder, a further seed ``s`` in
+    ``seeds/seed<s>/`` with its own scorecard), ``report.html`` of the first, and the
+    manifest's claims, runs, results and outputs."""
+    from latentdyn.reporting.claims import summarise, write_scorecard
     from latentdyn.reporting.report import write_report
+    from latentdyn.studies.toledo2023.outputs import headline, write_outputs
 
-    return write_report(path, PAPER_TITLE + " — reproduction", intro(prof), settings,
-                        sections(res), claims, notes(data, res, timings))
+    prof, first, seeds = setup.profile, results.first, results.seed_list
+    with run.stage("figures and data"):
+        figures = write_outputs(run.out, prof, first)
+        for res in results.seeds[1:]:
+            sub = run.out / "seeds" / f"seed{res.seed}"
+            write_outputs(sub, prof, res)
+            write_scorecard(cl.seed_claims(res), sub)
+    with run.stage("report"):
+        table = settings(prof, setup.data, first, run.timings, run.wall_time, setup.device)
+        if len(seeds) > 1:
+            table["training seeds (--seeds; the figures show the first)"] = seeds
+        write_report(run.out / "report.html", PAPER_TITLE + " — reproduction", intro(prof),
+                     table, sections(first, figures), claims,
+                     notes(setup.data, first, run.timings))
+    run.record(claims=summarise(claims), runs=first.nets.paths, results=headline(first),
+               outputs=OUTPUTS + (["seeds/"] if len(seeds) > 1 else []))
 
 
 def _pct(v) -> str:
@@ -45,17 +48,19 @@ def _pct(v) -> str:
 
 
 # ------------------------------------------------------------------------ sections
-def sections(res: Results) -> list:
-    """The report's sections, in the order of the stages."""
+def sections(res, fig) -> list:
+    """The report's sections, in the order of the stages: the results of one seed
+    (:class:`~.stages.SeedResults`) with its figures (:class:`~.outputs.Figures`)."""
     from latentdyn.reporting.report import Section
 
-    out = [_samples_section(res), _gram_section(res), _decoded_section(res),
-           _amplitude_section(res), _denoising_section(res)]
-    for noise, lev, saved in res.denoising.grids:
+    out = [_samples_section(res, fig.samples), _gram_section(res, fig.gram),
+           _decoded_section(res, fig.decoded), _amplitude_section(res, fig.amplitudes),
+           _denoising_section(res, fig.denoise_curves)]
+    for noise, lev, saved in fig.denoise_grids:
         out.append(Section(f"Denoising examples: {noise}", saved.png, saved.caption,
                            "pictures of denoised digits.", "see the images."))
-    out.append(_rotation_section(res))
-    f_path = res.rotations.paths_figure
+    out.append(_rotation_section(res, fig.rotations))
+    f_path = fig.rotation_paths
     if f_path is not None:
         out.append(Section(cl.SECTION_PATHS, f_path.png, f_path.caption,
                            "pictures of digits turned into others.", "see the images.",
@@ -63,10 +68,10 @@ def sections(res: Results) -> list:
     return out
 
 
-def _samples_section(res: Results):
+def _samples_section(res, f):
     from latentdyn.reporting.report import Section
 
-    q, gm, f = res.samples.quality, res.nets.gan_metrics, res.samples.figure
+    q, gm = res.samples, res.nets.gan_metrics
     text = (f"the judge's score exp E KL(p(y|x)||p(y)) of G(z) is {q.score_generated:.2f} "
             f"(real test images: {q.score_test_images:.2f}); mean judge confidence "
             f"{q.judge_confidence_generated:.2f} (real: "
@@ -83,39 +88,39 @@ def _samples_section(res: Results):
                    text, data=f.csv)
 
 
-def _gram_section(res: Results):
+def _gram_section(res, f):
     from latentdyn.reporting.report import Section
 
     g = res.gram
-    return Section(cl.SECTION_GRAM, g.figure.png, g.figure.caption,
+    return Section(cl.SECTION_GRAM, f.png, f.caption,
                    "the quasi-eigenvectors are linearly independent and span the latent space "
                    "(Gram–Schmidt of the class means).",
                    f"the class means have mean |off-diagonal cosine| {g.off_means:.3f}; the "
                    f"quasi-eigenvectors are orthonormal to {res.lsd.gram_deviation:.1e}. "
-                   + _order_note(g.cross), data=g.figure.csv)
+                   + _order_note(g.cross), data=f.csv)
 
 
-def _decoded_section(res: Results):
+def _decoded_section(res, f):
     from latentdyn.reporting.report import Section
 
     d, k_lab = res.decoded, res.lsd.num_label
-    return Section(cl.SECTION_DECODED, d.figure.png, d.figure.caption,
+    return Section(cl.SECTION_DECODED, f.png, f.caption,
                    "a set of quasi-eigenvectors maps to the labels one-to-one.",
                    f"the judge reads G(s_k ξ_k) as its own class for {d.n_one} of {k_lab} "
                    f"classes (classifier C: {d.n_one_classifier}); the class means G(m_k): "
                    f"{d.n_mean} of {k_lab}. Observed after the rule was fixed, not part of "
                    f"it: at ½·s_k the judge reads k for {d.per_factor[1]}, at 2·s_k for "
                    f"{d.per_factor[3]} of {k_lab} classes — the decoding depends on the "
-                   "scale.", data=d.figure.csv)
+                   "scale.", data=f.csv)
 
 
-def _amplitude_section(res: Results):
+def _amplitude_section(res, f):
     from latentdyn.reporting.report import Section
 
     lsd, a = res.lsd, res.amplitudes
     t, acc, k_lab = lsd.test, lsd.accuracies, lsd.num_label
     return Section(
-        cl.SECTION_AMPLITUDES, a.figure.png, a.figure.caption,
+        cl.SECTION_AMPLITUDES, f.png, f.caption,
         "98 % of the data map to the label sub-space (dimension = number of labels).",
         f"{_pct(t['label_subspace_fraction'])} of {t['n']} test images have their "
         f"largest |c_i| in the {k_lab}-dimensional label sub-space (chance "
@@ -128,10 +133,10 @@ def _amplitude_section(res: Results):
         "order: " + ", ".join(f"{k}: {100 * v:.0f} %"
                                for k, v in a.per_class_accuracy.items()) + "."
         + _null_note(lsd),
-        data=a.figure.csv)
+        data=f.csv)
 
 
-def _denoising_section(res: Results):
+def _denoising_section(res, f):
     from latentdyn.reporting.report import Section
 
     den = res.denoising
@@ -139,16 +144,16 @@ def _denoising_section(res: Results):
                      f"corrupted input, {_pct(p.acc_lsd)} after keeping k = {DENOISE_K} "
                      f"coefficients (Δ = {100 * p.delta:+.1f} ± {100 * p.se:.1f} points); "
                      f"PSNR {p.psnr_input:.2f} → {p.psnr_lsd:.2f} dB" for p in den.paired)
-    return Section(cl.SECTION_DENOISING, den.curves.png, den.curves.caption,
+    return Section(cl.SECTION_DENOISING, f.png, f.caption,
                    "LSD denoises MNIST images (shown as pictures, not measured).",
                    (text or "no moderate level measured") + ". "
-                   + _versus_all(den.rows, res.nets.nz), data=den.curves.csv)
+                   + _versus_all(den.rows, res.nets.nz), data=f.csv)
 
 
-def _rotation_section(res: Results):
+def _rotation_section(res, f):
     from latentdyn.reporting.report import Section
 
-    rot, f = res.rotations.reading, res.rotations.figure
+    rot = res.rotations
     return Section(
         cl.SECTION_ROTATIONS, f.png, f.caption,
         "rotation matrices built from the quasi-eigenvectors map to feature transformations "
@@ -241,17 +246,20 @@ def _reductions(prof: Profile) -> str:
     if prof.name == "paper":
         return ""
     p = PROFILES["paper"]
+    g, pg = prof.gan, p.gan
+    c, pc = prof.classifier, p.classifier
+    e, pe = prof.encoder, p.encoder
     return (
         f"\n\nThis is the '{prof.name}' profile, reduced from the paper profile to fit a "
         f"small CPU budget: data {prof.dataset} (paper: MNIST, 60 000 training images); "
-        f"DCGAN generator width {prof.g_width} (paper: {p.g_width}, i.e. dense → 7×7×256), "
-        f"discriminator width {prof.d_width} (paper profile: {p.d_width}), "
-        f"{prof.gan_epochs} GAN epochs at batch {prof.gan_batch} (paper profile: "
-        f"{p.gan_epochs} at {p.gan_batch}); CNNs conv {prof.clf_conv1}-{prof.clf_conv2}, "
-        f"dense {prof.clf_dense}, {prof.clf_epochs} epochs (paper profile: "
-        f"{p.clf_conv1}-{p.clf_conv2}, {p.clf_dense}, {p.clf_epochs}); encoder width "
-        f"{prof.e_width}/{prof.e_hidden}, {prof.enc_epochs} epochs (paper profile: "
-        f"{p.e_width}/{p.e_hidden}, {p.enc_epochs}); at most {prof.max_per_class} latents "
+        f"DCGAN generator width {g.g_width} (paper: {pg.g_width}, i.e. dense → 7×7×256), "
+        f"discriminator width {g.d_width} (paper profile: {pg.d_width}), "
+        f"{g.epochs} GAN epochs at batch {g.batch_size} (paper profile: "
+        f"{pg.epochs} at {pg.batch_size}); CNNs conv {c.conv1}-{c.conv2}, "
+        f"dense {c.dense}, {c.epochs} epochs (paper profile: "
+        f"{pc.conv1}-{pc.conv2}, {pc.dense}, {pc.epochs}); encoder width "
+        f"{e.e_width}/{e.e_hidden}, {e.epochs} epochs (paper profile: "
+        f"{pe.e_width}/{pe.e_hidden}, {pe.epochs}); at most {prof.max_per_class} latents "
         f"per class (paper: 5000 of about 6000 training images per class; "
         f"{prof.max_per_class} keeps that proportion on 10 000 images); {prof.den_images} "
         f"images per denoising setting (paper profile: {p.den_images}); {prof.rot_images} "
@@ -260,7 +268,7 @@ def _reductions(prof: Profile) -> str:
         "paper's.")
 
 
-def notes(data, res: Results, timings: dict) -> list[str]:
+def notes(data, res, timings: dict) -> list[str]:
     out = [
         "The paper is available only as an abstract; the method follows the authors' public "
         "code as summarised in SPEC §3, with its rank-one 'rotations' replaced by true "
@@ -294,27 +302,26 @@ def notes(data, res: Results, timings: dict) -> list[str]:
     return out
 
 
-def settings(prof: Profile, data, seed: int, device, res: Results, timings: dict,
-             wall_time: float) -> dict:
+def settings(prof: Profile, data, res, timings: dict, wall_time: float, device) -> dict:
     """The report's settings table: the profile, the runs and every reduced setting."""
     import torch
 
     nets, basis, den = res.nets, res.lsd.basis, res.denoising
-    return {"profile": prof.name, "dataset": data.name, "seed": seed, "device": str(device),
-            "torch threads": torch.get_num_threads(), "wall time (s)": round(wall_time, 1),
-            "runs": nets.paths, "timings (s)": timings,
+    clf, gan, enc = prof.classifier, prof.gan, prof.encoder
+    return {"profile": prof.name, "dataset": data.name, "seed": res.seed,
+            "device": str(device), "torch threads": torch.get_num_threads(),
+            "wall time (s)": round(wall_time, 1), "runs": nets.paths, "timings (s)": timings,
             "classifier C and judge J": {
-                "architecture": f"CNN conv {prof.clf_conv1}-{prof.clf_conv2}, dense "
-                                f"{prof.clf_dense}",
-                "epochs": prof.clf_epochs, "batch": prof.clf_batch, "lr": prof.clf_lr,
-                "seeds": f"{2 * seed} (C), {2 * seed + 1} (J)"},
-            "DCGAN": {"epochs": prof.gan_epochs, "batch": prof.gan_batch,
-                      "lr (Adam, betas 0.5, 0.99)": prof.gan_lr, "g_width": prof.g_width,
-                      "d_width": prof.d_width, "nz": nets.nz},
-            "encoder": {"epochs": prof.enc_epochs, "batch": prof.enc_batch, "lr": prof.enc_lr,
-                        "e_width": prof.e_width, "e_hidden": prof.e_hidden,
-                        "loss": f"{prof.rec_weight:g} rec + {prof.ce_weight:g} CE + "
-                                f"{prof.kl_weight:g} KL"},
+                "architecture": f"CNN conv {clf.conv1}-{clf.conv2}, dense {clf.dense}",
+                "epochs": clf.epochs, "batch": clf.batch_size, "lr": clf.lr,
+                "seeds": f"{2 * res.seed} (C), {2 * res.seed + 1} (J)"},
+            "DCGAN": {"epochs": gan.epochs, "batch": gan.batch_size,
+                      "lr (Adam, betas 0.5, 0.99)": gan.lr, "g_width": gan.g_width,
+                      "d_width": gan.d_width, "nz": nets.nz},
+            "encoder": {"epochs": enc.epochs, "batch": enc.batch_size, "lr": enc.lr,
+                        "e_width": enc.e_width, "e_hidden": enc.e_hidden,
+                        "loss": f"{enc.rec_weight:g} rec + {enc.ce_weight:g} CE + "
+                                f"{enc.kl_weight:g} KL"},
             "quasi-eigenvectors": {
                 "training images encoded": len(res.images.train_y),
                 "max per class": prof.max_per_class,

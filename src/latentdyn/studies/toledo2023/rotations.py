@@ -5,13 +5,11 @@ judge along the path (claim T3)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from latentdyn.studies.toledo2023.lsd import Images, LSDResults, Save
+from latentdyn.studies.toledo2023.lsd import Images, LSDResults
 from latentdyn.studies.toledo2023.models import Networks
 from latentdyn.studies.toledo2023.profiles import Profile
 
@@ -61,13 +59,6 @@ class RotationReadings:
                 v = getattr(self, f.name)
                 out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
         return out
-
-
-@dataclass
-class Rotations:
-    reading: RotationReadings
-    figure: Any  # SavedFigure of the readings
-    paths_figure: Any | None  # SavedFigure of the example paths (None without any)
 
 
 def read_rotations(model, basis, judge, classifier, test_x, test_y, per_class: int,
@@ -154,41 +145,9 @@ def _summarise(m: dict, classes: list, angles, examples: dict) -> RotationReadin
         **dict(zip(("image_end_j", "image_start_j", "image_paths"), per_image)))
 
 
-def rotations(nets: Networks, lsd: LSDResults, images: Images, prof: Profile, save: Save,
-              datadir: Path) -> Rotations:
-    """The readings of every rotation path, their figures, and ``rotations.json``."""
-    from latentdyn.figures import image_grid
-    from latentdyn.figures.toledo import rotation_summary
-    from latentdyn.io import write_json
-
-    rot = read_rotations(nets.encoder, lsd.basis, nets.judge, nets.classifier, images.test_x,
-                         images.test_y, prof.rot_images, prof.rot_steps)
-    deg = np.degrees(rot.angles)
-    figure = save(rotation_summary(
-        deg, {"read as target j": rot.curve_j, "read as source i": rot.curve_i,
-              "mean p(j | x)": rot.curve_pj}, rot.end_matrix, lsd.classes, caption=(
-            f"{rot.paths} paths: the first {prof.rot_images} test images of each digit "
-            f"i, encoded, rotated by R(θ) in the plane of (ξ_i, ξ_j) (orthogonal, det +1, "
-            f"R(π/2) ξ_i = ξ_j) toward every other digit j in {prof.rot_steps} steps, "
-            f"decoded and read by the judge. At θ = 0 (the reconstruction) "
-            f"{100 * rot.frac_start_i:.0f} % are read as i; at π/2 "
-            f"{100 * rot.frac_end_j:.0f} % as j (classifier C: "
-            f"{100 * rot.frac_end_j_classifier:.0f} %).")),
-        "rotation_reading")
-    ex_pairs = list(rot.examples.items())
-    paths_figure = None
-    if ex_pairs:
-        arr = np.stack([imgs.reshape(-1, *images.side).numpy() for _, (imgs, _) in ex_pairs])
-        paths_figure = save(image_grid(
-            arr, row_labels=[f"{a}→{b}" for (a, b), _ in ex_pairs],
-            col_labels=[f"{d:.0f}°" for d in deg], title="rotation paths", caption=(
-                "Each row: the first test image of digit i rotated toward digit i+1 "
-                "(a fixed, not a selected, pair per row), decoded at each angle. The "
-                "judge's label at each step is in the CSV.")),
-            "rotation_paths",
-            csv_columns={"pair": np.asarray([f"{a}->{b}" for (a, b), _ in ex_pairs]),
-                         **{f"judge_label_{d:.0f}deg": np.asarray(
-                             [int(lab[s]) for _, (_, lab) in ex_pairs])
-                            for s, d in enumerate(deg)}})
-    write_json(datadir / "rotations.json", rot.to_json())
-    return Rotations(rot, figure, paths_figure)
+def rotations(nets: Networks, lsd: LSDResults, images: Images,
+              prof: Profile) -> RotationReadings:
+    """The readings of every rotation path: the profile's first test images of each
+    digit, toward every other digit in its number of steps."""
+    return read_rotations(nets.encoder, lsd.basis, nets.judge, nets.classifier, images.test_x,
+                          images.test_y, prof.rot_images, prof.rot_steps)
