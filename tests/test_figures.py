@@ -6,6 +6,8 @@ import pytest
 
 from latentdyn import figures as F
 from latentdyn.figures import FigureDataError, read_csv, save_figure, write_csv
+from latentdyn.studies.nagano2017 import figures as N
+from latentdyn.studies.nagano2017 import figures_geometry as G
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CAPTION = "Settings: profile=test, Nz=6, p=0.2, 5 trials, seed 0."
@@ -19,7 +21,7 @@ def _fig1():
     rng = _rng()
     frames = rng.random((7, 8, 8))
     concept = rng.random((8, 8))
-    fig = F.fig1_sequence(frames, np.arange(7), concept, 6, CAPTION, ncols=4)
+    fig = N.fig1_sequence(frames, np.arange(7), concept, 6, CAPTION, ncols=4)
     cols = {f"x_t{k}": frames[k].ravel() for k in range(7)}
     cols["concept_6"] = concept.ravel()
     return fig, cols
@@ -41,7 +43,7 @@ def _fig3a():
     rng = _rng()
     mask = np.array([True, False, True, False, False, True])
     conc = rng.normal(size=(4, 6)) * mask
-    fig = F.fig3a_concepts(conc, mask, CAPTION)
+    fig = G.fig3a_concepts(conc, mask, CAPTION)
     cols = {"label": ["0", "1", "2", "3"], **{f"unit_{u}": conc[:, u] for u in range(6)},
             "active_unit": [0, 2, 5]}
     return fig, cols
@@ -51,7 +53,7 @@ def _fig3a_active():
     rng = _rng()
     mask = np.array([True, False, True, False, False, True])
     conc = rng.normal(size=(4, 6)) * mask
-    fig = F.fig3a_concepts(conc, mask, CAPTION, labels=list("abcd"), only_active=True)
+    fig = G.fig3a_concepts(conc, mask, CAPTION, labels=list("abcd"), only_active=True)
     cols = {"label": list("abcd"), **{f"unit_{u}": conc[:, u] for u in (0, 2, 5)}}
     return fig, cols
 
@@ -59,7 +61,7 @@ def _fig3a_active():
 def _fig3b():
     ev = np.array([5, 3, 1, 0.5, 0.4, 0.1])
     cum = np.cumsum(ev) / ev.sum()
-    fig = F.fig3b_pca(cum, CAPTION, marks=(0.7, 0.99))
+    fig = G.fig3b_pca(cum, CAPTION, marks=(0.7, 0.99))
     cols = {"n_components": np.arange(1, 7), "cumulative_ratio": cum, "mark": [0.7, 0.99],
             "components_needed": [2, 5]}
     return fig, cols
@@ -70,7 +72,7 @@ def _fig3c():
     v = rng.normal(size=(4, 6))
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     cos = v @ v.T
-    fig = F.fig3c_cosine(cos, ["0", "1", "2", "3"], CAPTION)
+    fig = G.fig3c_cosine(cos, ["0", "1", "2", "3"], CAPTION)
     cols = {"label": ["0", "1", "2", "3"], **{f"cos_{k}": cos[:, k] for k in range(4)}}
     return fig, cols
 
@@ -80,7 +82,7 @@ def _fig4():
     mm = {"memory": ps * 4, "concept": 2 - ps, "abstract": 3 - 2 * ps}
     sm = {k: np.full(6, 0.1) for k in mm}
     stages = [("concept", 0.3, 0.7), ("memory", 0.0, 0.3), ("abstract", 0.7, 1.0)]
-    fig = F.fig4_stages(ps, mm, sm, stages, CAPTION)
+    fig = N.fig4_stages(ps, mm, sm, stages, CAPTION)
     cols = {"p": ps, **{f"mean_{k}": mm[k] for k in mm}, **{f"sem_{k}": sm[k] for k in sm},
             "stage": ["I", "II", "III"], "stage_level": ["memory", "concept", "abstract"],
             "stage_p_start": [0.0, 0.3, 0.7], "stage_p_end": [0.3, 0.7, 1.0]}
@@ -91,7 +93,7 @@ def _figA1():
     rng = _rng()
     labels = rng.integers(0, 5, 60)
     emb = rng.normal(size=(60, 2)) + labels[:, None]
-    fig = F.figA1_pca(emb, labels, CAPTION, subset=(0, 1, 3), explained=(0.4, 0.2))
+    fig = G.figA1_pca(emb, labels, CAPTION, subset=(0, 1, 3), explained=(0.4, 0.2))
     cols = {"pc1": emb[:, 0], "pc2": emb[:, 1], "label": labels, "subset_labels": [0, 1, 3]}
     return fig, cols
 
@@ -171,9 +173,9 @@ def test_fig2_default_t_star_is_argmin_of_the_mean():
 
 def test_components_needed():
     cum = np.array([0.5, 0.7, 0.95, 0.99, 1.0])
-    assert F.components_needed(cum, 0.7) == 2
-    assert F.components_needed(cum, 0.99) == 4
-    assert F.components_needed(cum[:3], 0.99) is None
+    assert G.components_needed(cum, 0.7) == 2
+    assert G.components_needed(cum, 0.99) == 4
+    assert G.components_needed(cum[:3], 0.99) is None
 
 
 def test_save_figure_caption_override_and_explicit_columns(tmp_path):
@@ -199,11 +201,11 @@ def test_bad_stem_and_bad_shapes_are_refused(tmp_path):
     with pytest.raises(FigureDataError):
         save_figure(fig, tmp_path, "../escape")
     with pytest.raises(FigureDataError):
-        F.fig3c_cosine(np.zeros((3, 4)), None, "")
+        G.fig3c_cosine(np.zeros((3, 4)), None, "")
     with pytest.raises(FigureDataError):
         F.fig2_distance_curves(np.arange(3), {0: np.zeros(4)}, {0: np.zeros(4)}, "")
     with pytest.raises(FigureDataError):
-        F.fig1_sequence(np.zeros((2, 4, 4)), [0, 1], np.zeros((5, 5)), 1, "")
+        N.fig1_sequence(np.zeros((2, 4, 4)), [0, 1], np.zeros((5, 5)), 1, "")
 
 
 def test_no_global_matplotlib_state_is_touched():

@@ -155,15 +155,14 @@ def test_reproduce_bad_options(tmp_path, capsys, args, message):
     ({"profile": "tiny"}, "unknown profile"),
     ({"seed": -1}, "seed"),
     ({"nz": 0}, "nz"),
-    ({"model_run": "nothing-here"}, "not a run folder"),
+    ({"model": "nothing-here"}, "not a run folder"),
 ])
 def test_run_checks_before_writing(tmp_path, kwargs, message):
     from latentdyn.errors import LatentdynError
 
     kwargs = {"profile": "smoke", **kwargs}
     with pytest.raises(LatentdynError, match=message):
-        nagano2017.run(out=tmp_path / "x", dataset=DATA, device="cpu", progress=False,
-                       **kwargs)
+        nagano2017.run(out=tmp_path / "x", dataset=DATA, device="cpu", quiet=True, **kwargs)
     assert not (tmp_path / "x").exists()
 
 
@@ -176,9 +175,54 @@ def test_failed_run_is_marked_failed(smoke, tmp_path, monkeypatch):
     monkeypatch.setattr(stages, "geometry_stage", broken)
     with pytest.raises(RuntimeError, match="boom"):
         nagano2017.run("smoke", tmp_path / "f", dataset=DATA, nz=6, device="cpu",
-                       model_run=smoke / "model", progress=False, latent_size=False)
+                       model=smoke / "model", quiet=True, latent_size=False)
     manifest = json.loads((tmp_path / "f" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "fig2" in manifest["timings"]
+
+
+def test_run_takes_a_model_object(smoke, tmp_path):
+    """`run(model=...)` takes a loaded model as well as a run folder: the same results."""
+    from latentdyn.train.runs import load_run
+
+    model = load_run(smoke / "model").model
+    out = nagano2017.run("smoke", tmp_path / "obj", dataset=DATA, nz=6, model=model,
+                         device="cpu", quiet=True, latent_size=False)
+    for name in ("fig2_distance.csv", "fig4_stages.csv", "fig3c_cosine.csv"):
+        assert (smoke / "data" / name).read_bytes() == (out / "data" / name).read_bytes()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["model_run"] == manifest["model_run"] == "<VAE object>"
+
+
+def test_the_attractors_section_uses_the_study_noise_levels(smoke):
+    """The attractors section runs at the profile's noise levels of Fig. 4, not at the
+    attractors command's defaults."""
+    summary = json.loads((smoke / "data" / "attractors.json").read_text())
+    assert summary["ps"] == list(nagano2017.PROFILES["smoke"].ps)
+    fates = (smoke / "data" / "attractor_fates.csv").read_text().splitlines()
+    assert len(fates) == 1 + len(nagano2017.PROFILES["smoke"].ps)
+
+
+def test_the_command_is_built_from_params_shared_with_the_sampling_study():
+    from latentdyn.studies import nagano2017_sampling
+    from latentdyn.studies.params import fields_of
+
+    for study in (nagano2017.STUDY, nagano2017_sampling.STUDY):
+        options = [o for o in study.command().params if o.name != "help"]
+        assert {o.name for o in options} == {f.name for f in fields_of(study.params)}
+        assert issubclass(study.params, nagano2017.HierarchyParams)
+    flags = {f for o in nagano2017.STUDY.command().params for f in o.opts + o.secondary_opts}
+    assert flags >= {"--profile", "--dataset", "--data-dir", "--model", "--noise", "--mode",
+                     "--nz", "--epochs", "--trials", "--steps", "--latent-size",
+                     "--no-latent-size", "--seeds", "--backend", "--address",
+                     "--cpus-per-task", "--gpus-per-task", "--retries", "--out", "--seed",
+                     "--device", "--overwrite", "--quiet"}
+    shared = {f.name for f in fields_of(nagano2017.HierarchyParams)}
+    only = {f.name for f in fields_of(nagano2017.Params)} - shared
+    assert only == {"mode", "latent_size", "backend", "address", "cpus_per_task",
+                    "gpus_per_task", "retries"}
+    assert {f.name for f in fields_of(nagano2017_sampling.Params)} == shared
+    assert nagano2017.Params().out == "results/nagano2017"
+    assert nagano2017_sampling.Params().out == "results/nagano2017-sampling"
 
 
 def test_reproduce_refuses_other_settings_in_out(smoke, capsys):

@@ -375,6 +375,22 @@ def test_reproduce_is_deterministic_and_reuses_a_nagano2017_model(smoke, tmp_pat
     assert a == b
 
 
+def test_run_takes_a_model_object(smoke, tmp_path):
+    """`run(model=...)` takes a loaded VAE as well as a run folder: the same results."""
+    from latentdyn.train.runs import load_run
+
+    model = load_run(smoke / "model").model
+    out = nagano2017_sampling.run("smoke", tmp_path / "obj", dataset=DATA, model=model,
+                                  device="cpu", quiet=True)
+    for name in ("fig2b_distance.csv", "fig3_stages.csv"):
+        assert (smoke / "data" / name).read_bytes() == (out / "data" / name).read_bytes()
+    assert json.loads((out / "manifest.json").read_text())["model_run"] == "<VAE object>"
+    with pytest.raises(LatentdynError):  # not a model
+        nagano2017_sampling.run("smoke", tmp_path / "bad", dataset=DATA, model=object(),
+                                device="cpu", quiet=True)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_seeds_two_count_the_seeds_that_reproduce_each_claim(smoke, tmp_path):
     out = tmp_path / "two"
     assert cli("reproduce", "nagano2017-sampling", "--profile", "smoke", "--dataset", DATA,
@@ -428,10 +444,9 @@ def test_reproduce_refuses_another_kind_and_other_settings(smoke, tmp_path, caps
 
 def test_run_checks_before_writing(tmp_path):
     with pytest.raises(LatentdynError, match="unknown profile"):
-        nagano2017_sampling.run("tiny", tmp_path / "x", dataset=DATA, progress=False)
+        nagano2017_sampling.run("tiny", tmp_path / "x", dataset=DATA, quiet=True)
     with pytest.raises(LatentdynError, match="seed"):
-        nagano2017_sampling.run("smoke", tmp_path / "x", dataset=DATA, seed=-1,
-                                progress=False)
+        nagano2017_sampling.run("smoke", tmp_path / "x", dataset=DATA, seed=-1, quiet=True)
     assert not (tmp_path / "x").exists()
     assert list(nagano2017_sampling.PROFILES) == ["quick", "paper", "smoke"]
     assert nagano2017_sampling.PROFILES["paper"].trials_fig2b == 500

@@ -16,8 +16,9 @@ from latentdyn.reporting.claims import (
     load_scorecard,
     write_scorecard,
 )
-from latentdyn.figures import fig3b_pca, save_figure
+from latentdyn.figures import save_figure
 from latentdyn.reporting.report import RawHTML, Section, render_report, write_report
+from latentdyn.studies.nagano2017.figures_geometry import fig3b_pca
 
 PNG_1x1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"

@@ -4,6 +4,8 @@ sensitivity of the active units (C2), the dip's relative depth and power (C1, C8
 two readings of Fig. 4 with paired SEMs and stage widths (C5), and the vectors the
 nagano2017 bootstraps recompute."""
 
+import dataclasses
+import json
 import math
 
 import numpy as np
@@ -267,24 +269,79 @@ def test_convergence_epoch_needs_both_elbo_and_units_stable_over_the_window():
     assert convergence_epoch(rows, window=10, units_tol=0) == 40
     assert convergence_epoch(rows[:30], window=10) is None
     assert quick_epochs(91) == 190 and quick_epochs(95) == 190 and quick_epochs(None) is None
+    # the pilot's result (E1 = 91, docs/reproduction.md) is the quick profile's length
+    from latentdyn.studies.nagano2017 import PROFILES
+
+    assert PROFILES["quick"].epochs == quick_epochs(91)
+
+
+PILOT_DATA = "synthetic:k=3,m=10,side=4,test=3"
 
 
 def test_pilot_trains_exactly_like_the_vae_and_records_active_units(tmp_path, monkeypatch):
+    """The pilot trains an ordinary `vae` run through the one training loop (no task
+    kind of its own), one epoch per call: the weights and test ELBOs of one unbroken
+    run, the active units after every epoch; stopped, it goes on where it stopped."""
     from safetensors.torch import load_file
 
-    from latentdyn.studies.nagano2017 import pilot
-    from latentdyn.train import TrainConfig, tasks, train
+    import latentdyn.train
+    from latentdyn.studies.nagano2017.pilot import PILOT_NZ, run_pilot
+    from latentdyn.train import TrainConfig, train
     from latentdyn.train.runs import read_metrics
 
-    monkeypatch.setitem(tasks.TASK_PATHS, pilot.PILOT_KIND,
-                        "latentdyn.studies.nagano2017.pilot:PilotVAETask")
-    monkeypatch.setattr(pilot.PilotVAETask, "_images", None)
-    common = dict(dataset="synthetic:k=3,m=10,side=4,test=3", nz=5, hidden=8, epochs=3,
-                  device="cpu", lr_factors=[1.0, 1.0, 1.0])
-    train(TrainConfig(**common), tmp_path / "vae", progress=False)
-    train(TrainConfig(model=pilot.PILOT_KIND, **common), tmp_path / "pilot", progress=False)
-    a, b = (load_file(tmp_path / k / "model.safetensors") for k in ("vae", "pilot"))
+    train(TrainConfig(dataset=PILOT_DATA, nz=PILOT_NZ, epochs=3, device="cpu",
+                      lr_factors=[1.0, 1.0, 1.0]), tmp_path / "vae", progress=False)
+    out = run_pilot(tmp_path / "pilot", epochs=3, dataset=PILOT_DATA, quiet=True)
+    a, b = (load_file(f / "model.safetensors") for f in (tmp_path / "vae", out / "vae"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    rows = read_metrics(tmp_path / "pilot")
+    assert json.loads((out / "vae" / "config.json").read_text())["model"] == "vae"
+    result = json.loads((out / "pilot.json").read_text())
+    rows = result["rows"]
     assert [r["epoch"] for r in rows] == [1, 2, 3]
-    assert all(0 <= r["active_units"] <= 5 for r in rows)
+    assert [r["test_elbo"] for r in rows] == [r["test_elbo"] for r in read_metrics(tmp_path / "vae")]
+    assert all(0 <= r["active_units"] <= PILOT_NZ for r in rows)
+    assert result["converged_epoch"] is None and result["criterion"]["window"] == 10
+
+    # stopped before its third epoch, the pilot goes on from its second
+    real, calls = latentdyn.train.train, []
+
+    def stopping(config, folder, **kw):
+        calls.append(kw["stop_after_epoch"])
+        if kw["stop_after_epoch"] == 3 and calls.count(3) == 1:
+            raise RuntimeError("stopped")
+        return real(config, folder, **kw)
+
+    monkeypatch.setattr(latentdyn.train, "train", stopping)
+    with pytest.raises(RuntimeError, match="stopped"):
+        run_pilot(tmp_path / "again", epochs=3, dataset=PILOT_DATA, quiet=True)
+    again = run_pilot(tmp_path / "again", epochs=3, dataset=PILOT_DATA, quiet=True)
+    assert calls == [1, 2, 3, 3]
+    def timeless(rs):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in rs]
+
+    assert timeless(json.loads((again / "pilot.json").read_text())["rows"]) == timeless(rows)
+    c = load_file(again / "vae" / "model.safetensors")
+    assert all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_pilot_command_prints_the_table_and_the_decision(tmp_path, capsys):
+    """``python -m latentdyn.studies.nagano2017.pilot``: options from its Params, the
+    per-epoch table and the decision on stdout; bad input is one error line."""
+    from latentdyn.studies.nagano2017.pilot import PilotParams, main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", str(tmp_path / "p"), "--epochs", "2", "--dataset", PILOT_DATA,
+              "--quiet"])
+    assert exit_.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in lines[:2]] == ["1", "2"] and "active units" in lines[0]
+    assert json.loads(lines[-1])["quick_epochs"] is None
+    manifest = json.loads((tmp_path / "p" / "manifest.json").read_text())
+    assert manifest["kind"] == "nagano2017 pilot" and manifest["status"] == "completed"
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", str(tmp_path / "q"), "--epochs", "2", "--dataset", "nope"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err and not (tmp_path / "q").exists()
+    assert {f.name for f in dataclasses.fields(PilotParams)} >= {"out", "epochs", "dataset",
+                                                                 "seed", "quiet"}

@@ -1,8 +1,9 @@
-"""Figures of Nagano, Karakida & Okada (2017) about trajectories: the sequence x(t)
-(Fig. 1), the distance to the concept (Fig. 2) and the stages of the hierarchy
-(Fig. 4). The figures of the latent geometry (3a-c, A.1) are in
-:mod:`latentdyn.figures.nagano_geometry`, those of the latent-size study (6, 7, B.2)
-in :mod:`latentdyn.figures.latent_size`.
+"""What the figures of the Nagano hierarchy share: the distance to the concept per
+label (Fig. 2 of Nagano, Karakida & Okada 2017, also drawn by ``reproduce
+serdega2020``), the display names of the three levels of the hierarchy and the
+numerals of its stages (used by the figures of ``reproduce nagano2017`` and
+``reproduce nagano2017-sampling``). The figures of one study live in its package
+(``latentdyn.studies.nagano2017.figures`` …).
 
 Each function takes plain numpy arrays and a caption (the run's settings), returns a
 :class:`~matplotlib.figure.Figure`, and attaches the plotted numbers so that
@@ -12,17 +13,14 @@ Each function takes plain numpy arrays and a caption (the run's settings), retur
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.transforms import blended_transform_factory
 
 from latentdyn.figures._style import (
-    CMAP_IMAGE,
     FONT,
     FONT_SMALL,
     FONT_TINY,
@@ -33,96 +31,19 @@ from latentdyn.figures._style import (
     as_1d,
     attach_data,
     check_keys,
-    curve_colour,
     finish_axes,
     label_colour,
     new_figure,
     plain,
-    sub,
 )
-from latentdyn.figures.generic import mosaic
 
-# Display names for the usual keys of fig4_stages (mathtext allowed).
+# Display names for the usual keys of the levels of the hierarchy (mathtext allowed).
 DEFAULT_LEVEL_LABELS = {
     "memory": r"own memory $\xi^{(i)}$",
     "concept": r"concept $\bar{\xi}_{\mathrm{label}}$",
     "abstract": r"abstract concept $\bar{\xi}_{\mathrm{all}}$",
 }
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
-
-
-# --------------------------------------------------------------------------- Fig. 1
-def fig1_sequence(
-    frames: Any,
-    steps: Any,
-    concept_image: Any,
-    label: Any,
-    caption: str = "",
-    *,
-    ncols: int | None = None,
-    title: str | None = None,
-    cmap: str = CMAP_IMAGE,
-) -> Figure:
-    """x(t) from a corrupted digit as an image sequence (left to right, one row after
-    the other), beside the decoded concept E_p[x | ξ̄_label].
-
-    ``frames`` (S, H, W) in [0, 1], ``steps`` (S,) the t of each frame,
-    ``concept_image`` (H, W).
-    """
-    frames = np.asarray(frames, dtype=float)
-    if frames.ndim != 3:
-        raise FigureDataError(f"frames must be (S, H, W), got shape {frames.shape}")
-    s, h, w = frames.shape
-    steps = as_1d("steps", steps, s)
-    concept = np.asarray(concept_image, dtype=float)
-    if concept.shape != (h, w):
-        raise FigureDataError(f"concept_image has shape {concept.shape}, frames are {(h, w)}")
-    ncols = int(ncols or min(s, 10))
-    nrows = math.ceil(s / ncols)
-
-    padded = np.full((nrows * ncols, h, w), np.nan)
-    padded[:s] = frames
-    gap = max(1, round(0.08 * max(h, w)))
-    gap_y = max(gap, round(0.3 * h))  # room for the "t = …" under each frame
-    tiled = mosaic(padded.reshape(nrows, ncols, h, w), gap=gap, gap_y=gap_y)
-    tiled = np.vstack([tiled, np.full((gap_y - gap,) + tiled.shape[1:], np.nan)])
-    colormap = mpl.colormaps[cmap].with_extremes(bad="white")
-
-    cell = 0.6
-    concept_cells = min(max(nrows, 2), 3)
-    fig = new_figure(ncols * cell + concept_cells * cell + 0.5, nrows * cell * 1.3 + 0.5)
-    left, right = fig.subfigures(1, 2, width_ratios=[ncols, concept_cells + 0.4], wspace=0.02)
-
-    ax = left.add_subplot()
-    ax.imshow(tiled, cmap=colormap, vmin=0, vmax=1, interpolation="nearest")
-    ax.set_axis_off()
-    for k in range(s):
-        i, j = divmod(k, ncols)
-        ax.text(j * (w + gap) + (w - 1) / 2, i * (h + gap_y) + h - 0.2, f"t = {_fmt_num(steps[k])}",
-                ha="center", va="top", fontsize=FONT_TINY, color="#333333")
-    left.suptitle(title or f"repeated inference x(t) from a corrupted '{plain(label)}'",
-                  fontsize=FONT_TITLE)
-
-    axc = right.add_subplot()
-    axc.imshow(concept, cmap=colormap, vmin=0, vmax=1, interpolation="nearest")
-    axc.set_xticks([])
-    axc.set_yticks([])
-    for side in axc.spines.values():
-        side.set_edgecolor(label_colour(3))
-        side.set_linewidth(1.5)
-    axc.set_title(rf"concept $E_p[x\,|\,\bar{{\xi}}_{sub(label)}]$", fontsize=FONT)
-    right.suptitle(" ", fontsize=FONT_TITLE)  # keeps the two panels' tops aligned
-    add_caption(fig, caption)
-
-    columns: dict[str, np.ndarray] = {
-        "pixel_row": np.repeat(np.arange(h), w),
-        "pixel_col": np.tile(np.arange(w), h),
-    }
-    for k in range(s):
-        columns[f"x_t{_fmt_num(steps[k])}"] = frames[k].reshape(-1)
-    columns[f"concept_{label}"] = concept.reshape(-1)
-    attach_data(fig, columns)
-    return fig
 
 
 # --------------------------------------------------------------------------- Fig. 2
@@ -173,7 +94,7 @@ def fig2_distance_curves(
             idx = int(np.argmin(np.abs(t - ts)))
             ax.axvline(ts, color="#444444", lw=0.8, ls="--")
             ax.plot([t[idx]], [m[idx]], marker="o", ms=3.5, color="black", zorder=3)
-            ax.text(0.97, 0.95, f"t* = {_fmt_num(ts)}", transform=ax.transAxes, ha="right",
+            ax.text(0.97, 0.95, f"t* = {number_text(ts)}", transform=ax.transAxes, ha="right",
                     va="top", fontsize=FONT_TINY, color="#333333")
             star_labels.append(str(label))
             star_values.append(ts)
@@ -203,86 +124,8 @@ def fig2_distance_curves(
     return fig
 
 
-# --------------------------------------------------------------------------- Fig. 4
-def fig4_stages(
-    ps: Any,
-    mean_min: Mapping[str, Any],
-    sem_min: Mapping[str, Any],
-    stages: Sequence[tuple[str, float, float]],
-    caption: str = "",
-    *,
-    level_labels: Mapping[str, str] | None = None,  # key -> display name (mathtext ok)
-    xlabel: str = "noise fraction p",
-    title: str | None = None,
-    later: Mapping[str, tuple] | None = None,
-    later_label: str = "t ≥ 1",
-) -> Figure:
-    """min_t ‖z(t) − ξ‖₂ against the noise fraction p for each level of the hierarchy
-    (own memory, concept, abstract concept): mean with ±1 SEM bars. Each stage
-    ``(level, p_start, p_end)`` — the p interval where ``level`` is closest — is shaded
-    in that level's colour and numbered I, II, III… in order of p. ``later``: level ->
-    (mean, sem) of a second reading (the minimum over t >= 1), drawn dashed with open
-    markers and labelled with ``later_label``."""
-    ps = as_1d("ps", ps).astype(float)
-    levels = list(mean_min)
-    if not levels:
-        raise FigureDataError("fig4_stages needs at least one level")
-    check_keys("sem_min", sem_min.keys(), levels)
-    given = {**DEFAULT_LEVEL_LABELS, **(level_labels or {})}
-    names = {lv: given[lv] if lv in given else plain(lv) for lv in levels}
-    colours = {lv: curve_colour(i) for i, lv in enumerate(levels)}
 
-    fig = new_figure(6.8, 3.4)
-    ax = fig.add_subplot()
-    columns: dict[str, np.ndarray] = {"p": ps}
-    ordered = sorted(stages, key=lambda s: (float(s[1]), float(s[2])))
-    trans = blended_transform_factory(ax.transData, ax.transAxes)
-    for i, (level, p0, p1) in enumerate(ordered):
-        colour = colours.get(level, "#999999")
-        ax.axvspan(float(p0), float(p1), color=colour, alpha=0.10, linewidth=0, zorder=0)
-        ax.text((float(p0) + float(p1)) / 2, 0.97, ROMAN[i] if i < len(ROMAN) else str(i + 1),
-                transform=trans, ha="center", va="top", fontsize=FONT_TITLE,
-                fontweight="bold", color=colour)
-        if i > 0:
-            ax.axvline(float(p0), color="#aaaaaa", lw=0.6, ls=":", zorder=0)
-    for lv in levels:
-        m = as_1d(f"mean_min[{lv!r}]", mean_min[lv], len(ps)).astype(float)
-        e = as_1d(f"sem_min[{lv!r}]", sem_min[lv], len(ps)).astype(float)
-        ax.errorbar(ps, m, yerr=e, color=colours[lv], lw=1.1, marker="o", ms=3.5,
-                    capsize=2.2, elinewidth=0.9, label=names[lv])
-        columns[f"mean_{lv}"] = m
-        columns[f"sem_{lv}"] = e
-    for lv, (mean, sem) in (later or {}).items():
-        m = as_1d(f"later[{lv!r}] mean", mean, len(ps)).astype(float)
-        e = as_1d(f"later[{lv!r}] sem", sem, len(ps)).astype(float)
-        ax.errorbar(ps, m, yerr=e, color=colours.get(lv, "#555555"), lw=1.0, ls="--",
-                    marker="o", ms=3.5, mfc="white", capsize=2.2, elinewidth=0.8,
-                    label=f"{names.get(lv, plain(lv))} ({later_label})")
-        columns[f"mean_{lv}_later"] = m
-        columns[f"sem_{lv}_later"] = e
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(r"$\min_t\ \|z(t)-\xi\|_2$")
-    ax.set_ylim(top=ax.get_ylim()[1] * 1.08)  # room for the stage numerals
-    if title:
-        ax.set_title(title)
-    handles, names_ = ax.get_legend_handles_labels()
-    if ordered:
-        handles.append(Patch(color="#888888", alpha=0.2, linewidth=0))
-        names_.append("stage: closest level")
-    ax.legend(handles, names_, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
-              borderaxespad=0)
-    finish_axes(ax, grid=True)
-    add_caption(fig, caption)
-    if ordered:
-        columns["stage"] = np.asarray([ROMAN[i] if i < len(ROMAN) else str(i + 1)
-                                       for i in range(len(ordered))])
-        columns["stage_level"] = np.asarray([str(s[0]) for s in ordered])
-        columns["stage_p_start"] = np.asarray([float(s[1]) for s in ordered])
-        columns["stage_p_end"] = np.asarray([float(s[2]) for s in ordered])
-    attach_data(fig, columns)
-    return fig
-
-
-def _fmt_num(v: Any) -> str:
+def number_text(v: Any) -> str:
+    """``3`` for 3.0, ``0.25`` for 0.25: a step or a level as a label."""
     f = float(v)
     return str(int(f)) if f.is_integer() else f"{f:g}"

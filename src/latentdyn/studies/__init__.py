@@ -10,8 +10,8 @@ from this registry.
 
 # the command line after `latentdyn` -> "module:STUDY", imported only when used
 STUDIES = {
-    "reproduce nagano2017": "latentdyn.studies.nagano2017:command",
-    "reproduce nagano2017-sampling": "latentdyn.studies.nagano2017_sampling:command",
+    "reproduce nagano2017": "latentdyn.studies.nagano2017:STUDY",
+    "reproduce nagano2017-sampling": "latentdyn.studies.nagano2017_sampling:STUDY",
     "reproduce serdega2020": "latentdyn.studies.serdega2020:STUDY",
     "reproduce toledo2023": "latentdyn.studies.toledo2023:STUDY",
     "compare denoise": "latentdyn.studies.denoise:STUDY",

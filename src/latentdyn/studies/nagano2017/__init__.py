@@ -14,19 +14,61 @@ corrupted training images, measured against the hierarchy of memories ξ⁽ⁱ�
 * C7: the test ELBO is best near the number of active units, flat beyond (Fig. 7);
 * C8: the dip survives when trials that switched digit are removed (Fig. B.2).
 
-Stages, in order (each returns a results object): the VAE (:mod:`.stages`), its
-hierarchy, the sequence of Fig. 1, the time courses of Fig. 2, the geometry of Fig. 3,
-the noise sweep of Fig. 4, the embedding of Fig. A.1; then the latent-size study
-(:mod:`.latent_size`): the sweep over Nz, the scan of Fig. 6, the ELBO curve of Fig. 7,
-the classifier and the attribution of Fig. B.2. The claims (:mod:`.claims`, thresholds
-fixed in code) and the report (:mod:`.report`) are functions of those results;
-:mod:`.outputs` draws the figures. Profiles: :mod:`.profiles`; the command: :mod:`.cli`.
+The study in the one shape (:mod:`latentdyn.studies.driver`): its options
+(:class:`Params`, :mod:`.params`; profiles: :mod:`.profiles`), ``prepare`` and the
+stages (:mod:`.pipeline`: the VAEs of :mod:`.models`; the hierarchy, figures 1-4 and A.1
+of :mod:`.stages`; the latent-size study of :mod:`.latent_size`: the sweep over Nz, the
+scan of Fig. 6, the ELBO curve of Fig. 7, the classifier and the attribution of Fig.
+B.2; the bootstraps of :mod:`.resampling`), the claims (:mod:`.claims`, thresholds
+fixed in code) and the report (:mod:`.report`; figures: :mod:`.outputs`). The pilot
+that set the quick profile's training length is a study of its own shape in
+:mod:`.pilot` (``python -m latentdyn.studies.nagano2017.pilot --out DIR``).
 
-``run(profile, out, ...)`` is the plain-function core; ``command`` is its click wrapper.
+``run(profile, out, ...)`` is the Python API (``model=`` a run folder or a model
+object); the command is built from :class:`Params`.
+
+What ``reproduce nagano2017-sampling`` shares with this study is public here: the
+options (:class:`HierarchyParams`, :func:`check_shared`, :func:`vae_config`), the VAEs
+(:func:`vaes_stage`), the experiments' settings and hierarchy (:class:`Experiment`,
+:func:`hierarchy_stage`), the digit, the noise levels and the trials' seed offsets.
 """
 
-from latentdyn.studies.nagano2017.cli import command
-from latentdyn.studies.nagano2017.pipeline import DEFAULT_OUT, run
-from latentdyn.studies.nagano2017.profiles import PROFILES, LatentSizeProfile, Profile
+from latentdyn.studies.driver import Study
+from latentdyn.studies.nagano2017.claims import study_claims
+from latentdyn.studies.nagano2017.models import vaes_stage
+from latentdyn.studies.nagano2017.params import (
+    DEFAULT_OUT,
+    HierarchyParams,
+    Params,
+    check_shared,
+    vae_config,
+)
+from latentdyn.studies.nagano2017.pipeline import prepare, run_stages
+from latentdyn.studies.nagano2017.profiles import (
+    FIG4_PS,
+    LABEL,
+    PROFILES,
+    LatentSizeProfile,
+    Profile,
+)
+from latentdyn.studies.nagano2017.report import report
+from latentdyn.studies.nagano2017.stages import (
+    FIG2_SEED_STRIDE,
+    FIG4_SEED,
+    Experiment,
+    hierarchy_stage,
+)
 
-__all__ = ["DEFAULT_OUT", "PROFILES", "LatentSizeProfile", "Profile", "command", "run"]
+STUDY = Study(
+    name="reproduce nagano2017", params=Params, prepare=prepare, stages=run_stages,
+    claims=study_claims, report=report, kind="reproduce nagano2017",
+    default_out=DEFAULT_OUT,
+    help="""Figures 1-4, 6, 7, A.1 and B.2 of Nagano et al. (2017) with the claims
+    scorecard C1-C8 and a self-contained report.html. --backend ray trains the
+    latent-size sweep on a Ray cluster (docs/scaling.md); the numbers do not depend on
+    the backend.""")
+run = STUDY.run
+
+__all__ = ["DEFAULT_OUT", "FIG2_SEED_STRIDE", "FIG4_PS", "FIG4_SEED", "LABEL", "PROFILES",
+           "STUDY", "Experiment", "HierarchyParams", "LatentSizeProfile", "Params", "Profile",
+           "check_shared", "hierarchy_stage", "run", "vae_config", "vaes_stage"]

@@ -309,3 +309,22 @@ def latent_size_claims(scan: LatentSizeScan, curve: ElboCurve, attr: Attribution
     return [claim_latent_size(scan, r.latent_size if r is not None else None),
             claim_elbo(curve, r.elbo if r is not None else None),
             claim_attribution(attr, r.attribution if r is not None else None, power)]
+
+
+def seed_claims(main, extra) -> list[Claim]:
+    """C1-C5 of one seed's :class:`~.pipeline.HierarchyResults` (and C6-C8 of its
+    :class:`~.pipeline.LatentSizeResults`, when the latent-size study ran)."""
+    claims = hierarchy_claims(main.courses, main.geometry, main.sweep, main.resamples)
+    if extra is not None:
+        claims += latent_size_claims(extra.scan, extra.elbo, extra.attribution,
+                                     main.resamples, extra.power)
+    return claims
+
+
+def study_claims(results) -> list[Claim]:
+    """The scorecard: the first seed's claims, each with the count of the seeds that
+    reproduce it when there are several (:func:`~latentdyn.studies.common.combine_seeds`)."""
+    from latentdyn.studies.common import combine_seeds
+
+    cards = results.cards
+    return list(cards[0]) if len(cards) == 1 else combine_seeds(cards, results.seeds)

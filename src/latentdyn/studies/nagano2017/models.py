@@ -1,16 +1,18 @@
-"""The VAEs of the study: one per training seed (``--seeds N``), trained together as one
-batched ensemble when more than one needs training, each into its own run folder that
-later calls reuse (or resume, when it was interrupted).
+"""The VAEs of the two Nagano studies: the ``--model`` one, or one per training seed
+(``--seeds N``), trained together as one batched ensemble when more than one needs
+training, each into its own run folder that later calls reuse (or resume, when it was
+interrupted).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from latentdyn.studies.nagano2017.stages import TrainedModel
+from latentdyn.studies.models import GivenModel
 from latentdyn.train import TrainConfig, ensure_trained, train_ensemble
 from latentdyn.train.runs import load_run
 
@@ -38,7 +40,7 @@ def model_folders(folder: Path, seeds: list) -> list[Path]:
 
 
 def train_models(configs: list[TrainConfig], folders: list[Path], device, progress: bool,
-                 dataset=None) -> list[TrainedModel]:
+                 dataset=None) -> list[GivenModel]:
     """Each config trained into its folder (reused when finished); the ones still to
     train from scratch are trained together by :func:`latentdyn.train.train_ensemble`."""
     states = [_state(c, Path(f)) for c, f in zip(configs, folders)]
@@ -54,6 +56,17 @@ def train_models(configs: list[TrainConfig], folders: list[Path], device, progre
             ensure_trained(config, folder, progress=progress, dataset=dataset)
     out = []
     for folder in folders:
-        model, _ = load_run(folder, device=device)
-        out.append(TrainedModel(model, str(folder)))
+        model, config = load_run(folder, device=device)
+        out.append(GivenModel(model, config, str(folder)))
     return out
+
+
+def vaes_stage(run, given: GivenModel | None, config: TrainConfig, seeds: list, data,
+               device) -> list[GivenModel]:
+    """Stage ``train``: the ``--model`` VAE, or ``config`` trained once per seed into
+    the output folder (``model/``, ``model-seedK/``)."""
+    with run.stage("train", None if given else f"training {len(seeds)} VAE(s)"):
+        if given is not None:
+            return [given]
+        return train_models([replace(config, seed=k) for k in seeds],
+                            model_folders(run.folder, seeds), device, run.progress, data)

@@ -12,19 +12,20 @@ from pathlib import Path
 import numpy as np
 
 from latentdyn.analysis.trials import NoiseSweep
-from latentdyn.figures import (
-    SavedFigure,
-    fig1_sequence,
-    fig2_distance_curves,
+from latentdyn.figures import SavedFigure, fig2_distance_curves, save_figure
+from latentdyn.io import write_json
+from latentdyn.studies.nagano2017.figures import fig1_sequence, fig4_stages
+from latentdyn.studies.nagano2017.figures_geometry import (
     fig3a_concepts,
     fig3b_pca,
     fig3c_cosine,
-    fig4_stages,
     figA1_pca,
-    save_figure,
 )
-from latentdyn.figures.latent_size import fig6_latent_size, fig7_elbo, figB2_attribution
-from latentdyn.io import write_json
+from latentdyn.studies.nagano2017.figures_latent_size import (
+    fig6_latent_size,
+    fig7_elbo,
+    figB2_attribution,
+)
 from latentdyn.studies.nagano2017.latent_size import Attribution, ElboCurve, LatentSizeScan
 from latentdyn.studies.nagano2017.profiles import LABEL, LatentSizeProfile
 from latentdyn.studies.nagano2017.stages import (

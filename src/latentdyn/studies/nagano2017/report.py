@@ -1,5 +1,6 @@
-"""report.html of the study: its intro, one section per figure, and the notes, all
-built from the stage results and the saved figures.
+"""The report of the study: its figures and data (drawn by :mod:`.outputs` from the
+first seed's results), the attractors section, ``data/resampling.json`` and
+report.html: its intro, one section per figure, and the notes.
 
 Each section has a stable id (``fig2``, ``fig3a``, …) that the claims name in
 ``Claim.sections``, so each figure shows the verdicts of the claims it tests.
@@ -12,9 +13,11 @@ from typing import Mapping, Sequence
 
 from latentdyn.analysis.trials import NoiseSweep
 from latentdyn.figures import SavedFigure
+from latentdyn.io import write_json
 from latentdyn.reporting.claims import Claim
 from latentdyn.reporting.report import Section, write_report
 from latentdyn.reporting.viewer import trajectory_viewer
+from latentdyn.studies.nagano2017 import outputs as O
 from latentdyn.studies.nagano2017.latent_size import Attribution, ElboCurve, LatentSizeScan
 from latentdyn.studies.nagano2017.profiles import LABEL, PROFILES, Profile
 from latentdyn.studies.nagano2017.stages import (
@@ -138,7 +141,7 @@ def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, fl
         out.append(
             f"Quick profile: the model is trained for {prof.epochs} epochs (paper profile: "
             f"{paper.epochs}; the length chosen by the convergence criterion of "
-            f"reproduce/nagano2017/pilot.py), Fig. 4 uses {prof.trials_fig4} trials per noise "
+            f"latentdyn.studies.nagano2017.pilot), Fig. 4 uses {prof.trials_fig4} trials per noise "
             f"level (paper: {paper.trials_fig4}); the latent-size sweep trains {len(ls.nz)} Nz "
             f"for {ls.epochs} epochs with lr {list(ls.lr)} and batch {list(ls.batch)} (paper: "
             f"{paper.latent_size.epochs} epochs, lr {list(paper.latent_size.lr)} x batch "
@@ -162,3 +165,57 @@ def write(out: Path, settings: Mapping, sections: Sequence[Section], claims: Seq
           notes_: Sequence[str]) -> Path:
     """Write ``out/report.html``."""
     return write_report(out / "report.html", TITLE, INTRO, settings, sections, claims, notes_)
+
+
+# ------------------------------------------------------------------- the report
+def hierarchy_figures(main, prof: Profile, nz: int, dataset: str, out: Path) -> dict:
+    """Figures 1-4 and A.1 of the first seed's :class:`~.pipeline.HierarchyResults`."""
+    exp = main.experiment
+    caption = O.settings_caption(exp, prof.p_fig2, nz, dataset)
+    figs = {"fig1": O.save_fig1(main.sequence, out, caption),
+            "fig2": O.save_fig2(main.courses, exp, out, caption)}
+    figs["fig3a"], figs["fig3b"], figs["fig3c"] = O.save_fig3(main.geometry, out)
+    figs["fig4"] = O.save_fig4(main.sweep, exp, prof.trials_fig4, out)
+    figs["figA1"] = O.save_figA1(main.embedding, out)
+    return figs
+
+
+def latent_size_figures(extra, prof: Profile, out: Path) -> dict:
+    """Figures 6, 7 and B.2 of the first seed's :class:`~.pipeline.LatentSizeResults`."""
+    lp = prof.latent_size
+    return {"fig6": O.save_fig6(extra.scan, extra.experiment, lp, out),
+            "fig7": O.save_fig7(extra.elbo, lp, out),
+            "figB2": O.save_figB2(extra.attribution, out)}
+
+
+def attractor_sections(main, data, prof: Profile, noise: str, seed: int, out: Path,
+                       device) -> list[Section]:
+    """The attractors section (``latentdyn attractors`` on the first seed's model, with
+    the study's noise, its noise levels of Fig. 4, T and seed): fates, basins, fixed
+    points and local stability; its figures and data beside the study's."""
+    from latentdyn.studies.attractors import Settings, nagano_section
+
+    trials, memories, starts, max_steps = prof.attractors
+    settings = Settings(noise=noise, ps=tuple(prof.ps), steps=prof.steps, trials=trials,
+                        memories=memories, starts=starts, max_steps=max_steps,
+                        seed=seed + 9000)
+    sections, _ = nagano_section(main.model.model, main.hierarchy, data, out,
+                                 settings=settings, device=device)
+    return sections
+
+
+def report(run, s, results, claims: Sequence[Claim]) -> None:
+    """Figures, data, the attractors section, ``data/resampling.json`` and report.html."""
+    p, main, extra, out = s.params, results.main, results.latent_size, run.out
+    figs = hierarchy_figures(main, s.prof, p.nz, s.data.name, out)
+    sections = hierarchy_sections(figs, main.courses, main.geometry, main.sweep,
+                                  main.sequence)
+    with run.stage("attractors"):
+        sections += attractor_sections(main, s.data, s.prof, p.noise, p.seed, out, s.device)
+    if extra is not None:
+        figs.update(latent_size_figures(extra, s.prof, out))
+        sections += latent_size_sections(figs, extra.scan, extra.elbo, extra.attribution)
+    write_json(out / "data" / "resampling.json", resampling_summary(claims))
+    write(out, s.settings, sections, claims,
+          notes(s.prof, s.data.name, main.model.path, run.timings, s.seeds))
+    run.record(model_run=main.model.path, seeds=s.seeds)

@@ -1,4 +1,4 @@
-"""The stages of figures 1-4 and A.1: the VAE, the hierarchy of its memories, and the
+"""The stages of figures 1-4 and A.1: the hierarchy of the VAE's memories, and the
 repeated-inference experiments measured against it. Each stage returns a results
 object; nothing here draws or writes a file.
 
@@ -9,7 +9,6 @@ on which stages ran before it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,8 +46,6 @@ from latentdyn.analysis.trials import (
 from latentdyn.dynamics import run_dynamics
 from latentdyn.models.protocol import data_mean
 from latentdyn.studies.nagano2017.profiles import FIGA1_SUBSET, LABEL, Profile
-from latentdyn.train import TrainConfig, ensure_trained
-from latentdyn.train.runs import load_run
 
 # seeds of the experiments, as offsets of the run's seed
 FIG2_SEED_STRIDE = 101  # label c: seed + 101 (c + 1)
@@ -70,29 +67,7 @@ class Experiment:
     seed: int
 
 
-# ------------------------------------------------------------------- the model
-@dataclass
-class TrainedModel:
-    """The VAE the experiments run on, and the run folder it came from."""
-
-    model: Any
-    path: str
-
-
-def given_model(model_run: str | Path, device) -> TrainedModel:
-    """The trained run ``model_run`` (``--model``)."""
-    model, _ = load_run(model_run, device=device)
-    return TrainedModel(model, str(model_run))
-
-
-def train_model(config: TrainConfig, folder: Path, device, progress: bool) -> TrainedModel:
-    """Train ``config`` into ``folder`` (reusing a finished run with the same config,
-    resuming an interrupted one)."""
-    ensure_trained(config, folder, progress=progress)
-    model, _ = load_run(folder, device=device)
-    return TrainedModel(model, str(folder))
-
-
+# ------------------------------------------------------------------- the hierarchy
 def hierarchy_stage(model, exp: Experiment) -> Hierarchy:
     """Memories ξ⁽ⁱ⁾ of the training images, concepts ξ̄_label, the abstract concept."""
     return build_hierarchy(model, exp.images, exp.labels)

@@ -15,15 +15,36 @@ on each reading:
 * S4: own memory, concept and abstract concept are closest in turn as noise grows
   (Fig. 3).
 
-Stages, in order (:mod:`.stages`): the VAE (nagano2017's training stage, or ``--model``),
-its hierarchy, the sequence of Fig. 2a, the chains of Fig. 2b for every digit, the noise
-sweep of Fig. 3. The claims (:mod:`.claims`, rules fixed in code) and the report
-(:mod:`.report`) are functions of those results; :mod:`.outputs` draws the figures.
-Profiles: :mod:`.profiles`; the command: :mod:`.cli`; ``run``: :mod:`.pipeline`.
+The study in the one shape (:mod:`latentdyn.studies.driver`): its options
+(:class:`Params`: nagano2017's shared options,
+:class:`~latentdyn.studies.nagano2017.HierarchyParams`; profiles: :mod:`.profiles`),
+``prepare`` and the stages (:mod:`.pipeline`): the VAE (nagano2017's training stage,
+or ``--model``), its hierarchy, the sequence of Fig. 2a, the chains of Fig. 2b for
+every digit, the noise sweep of Fig. 3 (:mod:`.stages`). The claims (:mod:`.claims`,
+rules fixed in code) and the report (:mod:`.report`; figures: :mod:`.outputs`) are
+functions of those results. ``run(profile, out, ...)`` is the Python API (``model=`` a
+run folder or a model object); the command is built from :class:`Params`.
 """
 
-from latentdyn.studies.nagano2017_sampling.cli import command
-from latentdyn.studies.nagano2017_sampling.pipeline import DEFAULT_OUT, run
+from latentdyn.studies.driver import Study
+from latentdyn.studies.nagano2017_sampling.claims import study_claims
+from latentdyn.studies.nagano2017_sampling.pipeline import (
+    DEFAULT_OUT,
+    Params,
+    prepare,
+    run_stages,
+)
 from latentdyn.studies.nagano2017_sampling.profiles import PROFILES, Profile
+from latentdyn.studies.nagano2017_sampling.report import report
 
-__all__ = ["DEFAULT_OUT", "PROFILES", "Profile", "command", "run"]
+STUDY = Study(
+    name="reproduce nagano2017-sampling", params=Params, prepare=prepare, stages=run_stages,
+    claims=study_claims, report=report, kind="reproduce nagano2017-sampling",
+    default_out=DEFAULT_OUT,
+    help="""Figures 2a, 2b and 3 of Nagano, Karakida & Okada (JSAI 2017, paper 002): the
+    sampling dynamics x(t+1) ~ p(x|z(t)), z(t+1) ~ q(z|x(t+1)), every distance read
+    three ways (the sample, the posterior mean, the sample minus its noise floor),
+    claims S1-S4 scored on each reading, and a self-contained report.html.""")
+run = STUDY.run
+
+__all__ = ["DEFAULT_OUT", "PROFILES", "Params", "Profile", "STUDY", "run"]

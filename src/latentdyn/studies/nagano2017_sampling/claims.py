@@ -146,3 +146,12 @@ def all_claims(res: ConceptReadings, sweep: StageSweep) -> list[Claim]:
 
 __all__ = ["TAGS", "all_claims", "claim_dip", "claim_escape",
            "claim_fast_slow", "claim_stages"]
+
+
+def study_claims(results) -> list[Claim]:
+    """The scorecard: the first seed's claims, each with the count of the seeds that
+    reproduce it when there are several (:func:`~latentdyn.studies.common.combine_seeds`)."""
+    from latentdyn.studies.common import combine_seeds
+
+    cards = [all_claims(r.readings, r.sweep) for r in results.per_seed]
+    return cards[0] if len(cards) == 1 else combine_seeds(cards, results.seeds)

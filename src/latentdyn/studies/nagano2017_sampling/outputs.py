@@ -11,13 +11,13 @@ import numpy as np
 
 from latentdyn.analysis.sampling import READINGS
 from latentdyn.figures import SavedFigure, save_figure
-from latentdyn.figures.sampling import (
+from latentdyn.io import write_json
+from latentdyn.studies.nagano2017 import Experiment
+from latentdyn.studies.nagano2017_sampling.figures import (
     fig2a_sampled_sequence,
     fig2b_readings,
     fig3_stage_readings,
 )
-from latentdyn.io import write_json
-from latentdyn.studies.nagano2017.stages import Experiment
 from latentdyn.studies.nagano2017_sampling.profiles import LABEL
 from latentdyn.studies.nagano2017_sampling.stages import (
     ConceptReadings,

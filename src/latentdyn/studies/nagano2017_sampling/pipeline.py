@@ -1,10 +1,13 @@
-"""``run``: the nagano2017-sampling study as one plain function.
+"""The options, ``prepare`` and the stages of ``reproduce nagano2017-sampling``.
 
-Every option is checked and every input loaded in :func:`prepare`, before anything is
-written; the stages then run inside a :class:`~latentdyn.studies.study.StudyRun`
-(manifest ``running`` -> ``completed`` or ``failed``): the VAE (trained as the
-nagano2017 study trains it, or the ``--model`` run), its hierarchy, figures 2a, 2b and
-3; then the scorecard and the report.
+Its options are those of ``reproduce nagano2017`` that it shares
+(:class:`~latentdyn.studies.nagano2017.HierarchyParams`: the data, the VAE, the
+corruption, the sizes; checked by the same functions). Every option is checked and
+every input loaded in :func:`prepare`, before anything is written; the stages then run:
+the VAE(s) (trained as the nagano2017 study trains them, or the ``--model`` run), then
+per training seed its hierarchy and the chains of figures 2a (the first seed only), 2b
+and 3. The figures and the report are drawn from the results afterwards
+(:mod:`.report`).
 """
 
 from __future__ import annotations
@@ -13,61 +16,61 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from latentdyn.data import load_dataset
-from latentdyn.data.corruption import NOISE_KINDS
-from latentdyn.dynamics.sampling import gaussian_posterior
 from latentdyn.errors import ConfigError
-from latentdyn.models.inference import inference_mode
-from latentdyn.models.protocol import model_device
-from latentdyn.reporting.claims import write_scorecard
-from latentdyn.checks import resolve_device
-from latentdyn.studies.nagano2017 import stages as N
-from latentdyn.studies.nagano2017_sampling import claims as C
-from latentdyn.studies.nagano2017_sampling import outputs as O
-from latentdyn.studies.nagano2017_sampling import report as R
+from latentdyn.studies.common import default_dataset, out_param
+from latentdyn.studies.models import GivenModel
+from latentdyn.studies.nagano2017 import (
+    HierarchyParams,
+    check_shared,
+    hierarchy_stage,
+    vae_config,
+    vaes_stage,
+)
 from latentdyn.studies.nagano2017_sampling import stages as S
 from latentdyn.studies.nagano2017_sampling.profiles import LABEL, PROFILES, Profile
-from latentdyn.studies.study import (
-    StudyRun,
-    check_seed,
-    combine_seeds,
-    default_dataset,
-    finish,
-    get_profile,
-    guard_output,
-    seed_list,
-)
-from latentdyn.train import TrainConfig
-from latentdyn.train.runs import load_run_of_kind
+from latentdyn.studies.params import param
 
 DEFAULT_OUT = "results/nagano2017-sampling"
-KIND = "reproduce nagano2017-sampling"
+
+
+@dataclass(frozen=True)
+class Params(HierarchyParams):
+    """Every option of ``reproduce nagano2017-sampling``: nagano2017's shared ones, with
+    ``--model`` also taking a nagano2017 result folder."""
+
+    out: str | None = out_param(DEFAULT_OUT)
+    model: Any = param(None, "Use this trained VAE run (or a `reproduce nagano2017` result "
+                       "folder, whose model/ it uses) instead of training one (from Python, "
+                       "also a model object).", path="dir", group=-1)
+    trials: int | None = param(None, "Override the trials per digit (Fig. 2b) and per noise "
+                               "level (Fig. 3).", group=-1)
 
 
 @dataclass
 class Setup:
     """The checked options and loaded inputs of one run."""
 
-    prof: Profile
+    params: Params
+    prof: Profile  # with the overrides of --epochs, --trials and --steps
     data: Any
     device: Any
-    config: TrainConfig
-    given: N.TrainedModel | None
+    config: Any  # the TrainConfig of the VAE trained when no model is given
+    given: GivenModel | None
+    nz: int  # of the VAE the chains run on
     settings: dict
-    noise: str
-    nz: int
-    seed: int
-    progress: bool
+    data_record: dict
     seeds: list = field(default_factory=list)  # the training seeds (--seeds N)
 
 
-def _with_overrides(prof: Profile, epochs, trials, steps) -> Profile:
-    for name, v, least in (("epochs", epochs, 0), ("trials", trials, 2), ("steps", steps, 2)):
+def _with_overrides(prof: Profile, p: Params) -> Profile:
+    for name, v, least in (("epochs", p.epochs, 0), ("trials", p.trials, 2),
+                           ("steps", p.steps, 2)):
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < least):
             raise ConfigError(f"{name} must be an integer >= {least}, got {v!r}")
-    overrides = {k: v for k, v in dict(epochs=epochs, steps=steps).items() if v is not None}
-    if trials is not None:
-        overrides.update(trials_fig2b=trials, trials_fig3=trials)
+    overrides = {k: v for k, v in dict(epochs=p.epochs, steps=p.steps).items()
+                 if v is not None}
+    if p.trials is not None:
+        overrides.update(trials_fig2b=p.trials, trials_fig3=p.trials)
     return replace(prof, **overrides)
 
 
@@ -93,132 +96,99 @@ def model_folder(model_run: str | Path) -> Path:
     return path
 
 
-def given_model(model_run, data, device) -> N.TrainedModel:
-    """The ``--model`` VAE, checked against the data and for its Gaussian posterior."""
-    path = model_folder(model_run)
-    model, _ = load_run_of_kind(path, "vae", "--model", device)
-    expected = model.config_dict().get("input_dim", data.dim)
-    if data.dim != expected:
-        raise ConfigError(f"data set {data.name} has {data.dim} values per image but the "
-                          f"model {path} takes {expected}")
-    with inference_mode(model):
-        gaussian_posterior(model, data.train_images[:2].to(model_device(model)))
-    return N.TrainedModel(model, str(path))
+def given_vae(spec, data, device) -> GivenModel:
+    """The ``--model`` VAE (a run folder, a nagano2017 result, or a model object),
+    checked against the data and for its Gaussian posterior."""
+    from latentdyn.dynamics.sampling import gaussian_posterior
+    from latentdyn.models.inference import inference_mode
+    from latentdyn.models.protocol import model_device
+    from latentdyn.studies.models import check_fits, given_model
+
+    if isinstance(spec, (str, Path)):
+        spec = model_folder(spec)
+    given = given_model(spec, device, kinds=("vae",))
+    check_fits(given.model, data, f"the model {given.path}")
+    with inference_mode(given.model):
+        gaussian_posterior(given.model, data.train_images[:2].to(model_device(given.model)))
+    return given
 
 
-def prepare(profile: str, out: Path, *, dataset, data_dir, model_run, noise, nz, seed,
-            epochs, trials, steps, device, progress, overwrite, n_seeds: int = 1) -> Setup:
-    """Check every option, refuse an ``out`` of another setting, load the data and the
-    ``model_run``; write nothing."""
-    prof = get_profile(PROFILES, profile)
-    seeds = seed_list(check_seed(seed), n_seeds)
-    if model_run and len(seeds) > 1:
-        raise ConfigError("--seeds N trains N models; --model gives one (drop one of them)")
-    if noise not in NOISE_KINDS:
-        raise ConfigError(f"unknown noise {noise!r}; choose from {', '.join(NOISE_KINDS)}")
-    check_seed(seed)
-    prof = _with_overrides(prof, epochs, trials, steps)
-    dataset = dataset or default_dataset(profile, data_dir)
-    guard_output(out, {"profile": profile, "seed": seed, "dataset": dataset}, overwrite)
-    dev = resolve_device(device)
-    config = TrainConfig(dataset=dataset, data_dir=data_dir, nz=nz, epochs=prof.epochs,
-                         seed=seed, device=str(dev))
-    config.validate()
-    data = load_dataset(dataset, data_dir)
+def prepare(p: Params) -> Setup:
+    """Check every option, load the data and the ``--model``; write nothing."""
+    from latentdyn.checks import resolve_device
+    from latentdyn.data import load_dataset
+
+    prof, seeds = check_shared(p, PROFILES)
+    prof = _with_overrides(prof, p)
+    dataset = p.dataset or default_dataset(p.profile, p.data_dir)
+    dev = resolve_device(p.device)
+    config = vae_config(p, prof.epochs, dataset, dev)
+    data = load_dataset(dataset, p.data_dir)
     if not bool((data.train_labels == LABEL).any()):
         raise ConfigError(f"data set {data.name} has no training images of label {LABEL}, "
                           "the digit of figures 2a and 3")
-    given = given_model(model_run, data, dev) if model_run else None
-    if given is not None:
-        nz = given.model.nz
+    given = given_vae(p.model, data, dev) if p.given else None
+    nz = given.model.nz if given is not None else p.nz
     check_size(prof, nz)
-    settings = {"profile": prof.name, **prof.settings(), "dataset": dataset, "noise": noise,
-                "mode": "sampling", "nz": nz, "seed": seed, "seeds": seeds,
-                "model_run": model_run, "device": str(dev)}
-    return Setup(prof, data, dev, config, given, settings, noise, nz, seed, progress, seeds)
+    settings = {"profile": prof.name, **prof.settings(), "dataset": dataset, "noise": p.noise,
+                "mode": "sampling", "nz": nz, "seed": p.seed, "seeds": seeds,
+                "model_run": p.model_run(given), "device": str(dev)}
+    record = {"dataset": data.name, "checksums": data.checksums()}
+    return Setup(p, prof, data, dev, config, given, nz, settings, record, seeds)
 
 
-def models(r: StudyRun, s: Setup) -> list:
-    """The VAE of every training seed: the ``--model`` run, or trained as the
-    nagano2017 study trains them (several seeds together, as one ensemble)."""
-    from latentdyn.studies.nagano2017.models import model_folders, train_models
+# ------------------------------------------------------------------- the stages
+@dataclass
+class SeedResults:
+    """One seed's figures 2a (the first seed only), 2b and 3."""
 
-    with r.stage("train", None if s.given else f"training {len(s.seeds)} VAE(s)"):
-        if s.given:
-            return [s.given]
-        return train_models([replace(s.config, seed=k) for k in s.seeds],
-                            model_folders(r.folder, s.seeds), s.device, s.progress, s.data)
+    experiment: Any  # nagano2017's Experiment, in the sampling mode
+    sequence: S.SampledSequence | None
+    readings: S.ConceptReadings
+    sweep: S.StageSweep
 
 
-def stages(r: StudyRun, s: Setup, figs: dict, model, seed: int, draw: bool = True):
-    """One model's hierarchy and figures 2a, 2b and 3 (saved into ``figs`` when
-    ``draw``; the stages of further seeds are named ``… seedK``)."""
-    prof, out = s.prof, r.out
-    tag = "" if draw else f" seed{seed}"
-    exp = S.experiment(s.data, prof.steps, s.noise, seed)
+@dataclass
+class Results:
+    """The first seed's model and every seed's results (the first seed's drawn)."""
+
+    model: GivenModel
+    per_seed: list  # SeedResults, the first seed's first
+    seeds: list
+
+    @property
+    def first(self) -> SeedResults:
+        return self.per_seed[0]
+
+
+def seed_stages(r, s: Setup, model, seed: int, first: bool = True) -> SeedResults:
+    """One model's hierarchy and figures 2a (when ``first``), 2b and 3 (the stages of
+    further seeds are named ``… seedK``)."""
+    prof = s.prof
+    tag = "" if first else f" seed{seed}"
+    exp = S.experiment(s.data, prof.steps, s.params.noise, seed)
     with r.stage("hierarchy" + tag):
-        hier = N.hierarchy_stage(model, exp)
-    caption = O.settings_caption(exp, prof.p_fig2, s.nz, s.data.name)
+        hier = hierarchy_stage(model, exp)
     seq = None
-    if draw:
+    if first:
         with r.stage("fig2a"):
             seq = S.sequence_stage(model, hier, exp, prof.p_fig2, prof.frame_steps(), s.device)
-            figs["fig2a"] = O.save_fig2a(seq, out, caption)
     with r.stage("fig2b" + tag, f"fig 2b{tag}: chains for every digit"):
         res = S.courses_stage(model, hier, exp, prof.trials_fig2b, prof.p_fig2,
-                              prof.resamples, s.device, s.progress)
-        if draw:
-            figs["fig2b"] = O.save_fig2b(res, exp, out, caption)
+                              prof.resamples, s.device, r.progress)
     with r.stage("fig3" + tag, f"fig 3{tag}: chains for every noise level"):
         sweep = S.stages_stage(model, hier, exp, prof.ps, prof.trials_fig3, prof.resamples,
-                               s.device, s.progress)
-        if draw:
-            figs["fig3"] = O.save_fig3(sweep, exp, out)
-    return seq, res, sweep
+                               s.device, r.progress)
+    return SeedResults(exp, seq, res, sweep)
 
 
-def run(
-    profile: str = "quick",
-    out: str | Path = DEFAULT_OUT,
-    *,
-    dataset: str | None = None,
-    data_dir: str | None = None,
-    model_run: str | None = None,
-    noise: str = "swap",
-    nz: int = 100,
-    seed: int = 0,
-    epochs: int | None = None,
-    trials: int | None = None,
-    steps: int | None = None,
-    device: str = "auto",
-    progress: bool = True,
-    overwrite: bool = False,
-    n_seeds: int = 1,
-) -> Path:
-    """Reproduce figures 2a, 2b and 3 of paper 002 and claims S1-S4 (each in the three
-    readings) into ``out``; return ``out``. ``trials`` overrides both figures' trials.
-    ``n_seeds``: train that many VAEs (seeds ``seed`` …) and count per claim how many
-    reproduce it (values and figures are the first seed's)."""
-    out = Path(out)
-    s = prepare(profile, out, dataset=dataset, data_dir=data_dir, model_run=model_run,
-                noise=noise, nz=nz, seed=seed, epochs=epochs, trials=trials, steps=steps,
-                device=device, progress=progress, overwrite=overwrite, n_seeds=n_seeds)
-    figs: dict = {}
-    data_info = {"dataset": s.data.name, "checksums": s.data.checksums()}
-    with StudyRun(out, KIND, s.settings, seed=seed, device=s.device, data=data_info,
-                  progress=progress, overwrite=overwrite) as r:
-        trained = models(r, s)
-        results = [stages(r, s, figs, model.model, seed_i, draw=i == 0)
-                   for i, (seed_i, model) in enumerate(zip(s.seeds, trained))]
-        cards = [C.all_claims(res_i, sweep_i) for _, res_i, sweep_i in results]
-        seq, res, sweep = results[0]
-        trained = trained[0]
-        claims = cards[0] if len(cards) == 1 else combine_seeds(cards, s.seeds)
-        write_scorecard(claims, r.out)
-        R.write(r.out, s.settings, R.sections(figs, seq, res, sweep), claims,
-                R.notes(s.prof, s.data.name, trained.path, r.timings))
-        r.record(claims={c.id: c.verdict for c in claims}, model_run=trained.path,
-                 seeds=s.seeds,
-                 noise_floor={"rms_sigma": res.rms_sigma, "fig3_mean_floor": sweep.floor})
-    finish(out, claims, progress)
-    return out
+def run_stages(r, s: Setup) -> Results:
+    """The VAE of every seed, then each seed's stages."""
+    models = vaes_stage(r, s.given, s.config, s.seeds, s.data, s.device)
+    per_seed = [seed_stages(r, s, trained.model, seed, first=i == 0)
+                for i, (seed, trained) in enumerate(zip(s.seeds, models))]
+    return Results(models[0], per_seed, s.seeds)
+
+
+__all__ = ["DEFAULT_OUT", "Params", "Results", "SeedResults", "Setup", "prepare",
+           "run_stages"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from latentdyn.studies.nagano2017.profiles import FIG4_PS, LABEL
+from latentdyn.studies.nagano2017 import FIG4_PS, LABEL
 
 __all__ = ["FIG2A_FRAMES", "FIG3_PS", "LABEL", "PROFILES", "Profile"]
 

@@ -1,6 +1,7 @@
-"""report.html of the study: its intro, the three readings explained, one section per
-figure with what paper 002 found and what this run found in each reading, and the
-notes; all built from the stage results and the saved figures."""
+"""The report of the study: its figures and data (drawn by :mod:`.outputs` from the
+first seed's results) and report.html: its intro, the three readings explained, one
+section per figure with what paper 002 found and what this run found in each reading,
+and the notes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from latentdyn.analysis.sampling import READINGS
 from latentdyn.figures import SavedFigure
 from latentdyn.reporting.claims import Claim
 from latentdyn.reporting.report import Section, write_report
+from latentdyn.studies.nagano2017_sampling import outputs as O
 from latentdyn.studies.nagano2017_sampling.profiles import LABEL, PROFILES, Profile
 from latentdyn.studies.nagano2017_sampling.stages import (
     ConceptReadings,
@@ -121,3 +123,19 @@ def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, fl
 def write(out: Path, settings: Mapping, sections_: Sequence[Section], claims: Sequence[Claim],
           notes_: Sequence[str]) -> Path:
     return write_report(out / "report.html", TITLE, INTRO, settings, sections_, claims, notes_)
+
+
+def report(run, s, results, claims: Sequence[Claim]) -> None:
+    """Figures 2a, 2b and 3 of the first seed, report.html, and the noise floor in the
+    manifest."""
+    first, out, prof = results.first, run.out, s.prof
+    exp = first.experiment
+    caption = O.settings_caption(exp, prof.p_fig2, s.nz, s.data.name)
+    figs = {"fig2a": O.save_fig2a(first.sequence, out, caption),
+            "fig2b": O.save_fig2b(first.readings, exp, out, caption),
+            "fig3": O.save_fig3(first.sweep, exp, out)}
+    write(out, s.settings, sections(figs, first.sequence, first.readings, first.sweep),
+          claims, notes(prof, s.data.name, results.model.path, run.timings))
+    run.record(model_run=results.model.path, seeds=s.seeds,
+               noise_floor={"rms_sigma": first.readings.rms_sigma,
+                            "fig3_mean_floor": first.sweep.floor})

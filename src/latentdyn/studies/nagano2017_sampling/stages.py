@@ -36,7 +36,7 @@ from latentdyn.analysis.trials import corrupted_trials, level_seed
 from latentdyn.analysis.uncertainty import bootstrap
 from latentdyn.dynamics.sampling import sample_chain
 from latentdyn.models.inference import decode_all
-from latentdyn.studies.nagano2017.stages import FIG2_SEED_STRIDE, FIG4_SEED, Experiment
+from latentdyn.studies.nagano2017 import FIG2_SEED_STRIDE, FIG4_SEED, Experiment
 from latentdyn.studies.nagano2017_sampling.profiles import LABEL
 
 ESCAPE_SEED = 31  # offset of the escape bootstraps' seeds from the label's trial seed

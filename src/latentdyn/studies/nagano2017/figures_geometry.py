@@ -1,4 +1,4 @@
-"""Figures of Nagano, Karakida & Okada (2017) about the latent geometry: the concepts
+"""Figures of ``reproduce nagano2017`` about the latent geometry: the concepts
 (Fig. 3a), the principal components of the memories (Fig. 3b), the cosines between
 concepts (Fig. 3c) and the 2-D embedding of the memories (Fig. A.1).
 

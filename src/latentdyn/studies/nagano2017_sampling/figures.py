@@ -1,7 +1,8 @@
-"""Figures of paper 002 (the sampling dynamics), each for the three distance readings of
-:mod:`latentdyn.analysis.sampling`: the sampled sequence (Fig. 2a), the distance to the
-concept for every digit (Fig. 2b) and the minimum distance to the three levels of the
-hierarchy against the noise fraction (Fig. 3).
+"""Figures of ``reproduce nagano2017-sampling`` (paper 002, the sampling dynamics),
+each for the three distance readings of :mod:`latentdyn.analysis.sampling`: the
+sampled sequence (Fig. 2a), the distance to the concept for every digit (Fig. 2b) and
+the minimum distance to the three levels of the hierarchy against the noise fraction
+(Fig. 3).
 
 Each function takes plain arrays and a caption, returns a figure, and attaches the
 plotted numbers for :func:`~latentdyn.figures.save_figure`'s CSV.

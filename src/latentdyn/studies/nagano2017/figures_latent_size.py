@@ -1,5 +1,5 @@
-"""Figures 6, 7 and B.2 of Nagano et al. (2017): the latent-size study and the
-digit attribution of trajectories."""
+"""Figures 6, 7 and B.2 of ``reproduce nagano2017`` (Nagano et al. 2017): the
+latent-size study and the digit attribution of trajectories."""
 
 from __future__ import annotations
 

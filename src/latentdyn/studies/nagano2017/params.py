@@ -1,0 +1,92 @@
+"""The options of ``reproduce nagano2017``, and the part of them (and of their checks)
+that ``reproduce nagano2017-sampling`` shares.
+
+:class:`HierarchyParams` holds what both studies of Nagano, Karakida & Okada (2017)
+take: the data, the VAE (``--model`` or one trained per seed), the corruption, the
+latent size of the VAE they train and the overrides of the profile's sizes;
+:func:`check_shared` and :func:`vae_config` check them. :class:`Params` adds what
+only this study has: the dynamics, the latent-size study and where its sweep trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from os import PathLike
+from typing import Any, Mapping
+
+from latentdyn.data.corruption import NOISE_KINDS
+from latentdyn.errors import ConfigError
+from latentdyn.studies.common import (
+    Backend,
+    Reproduction,
+    check_seed,
+    get_profile,
+    out_param,
+    seed_list,
+)
+from latentdyn.studies.params import param
+
+DEFAULT_OUT = "results/nagano2017"
+
+
+@dataclass(frozen=True)
+class HierarchyParams(Reproduction):
+    """The options of both Nagano studies (each study gives ``out`` its own default)."""
+
+    dataset: str | None = param(None, "Data set [default: mnist-embedded; paper profile: "
+                                "mnist when present].", group=-1)
+    data_dir: str | None = param(None, "Folder with downloaded data sets.", group=-1)
+    model: Any = param(None, "Use this trained run instead of training one (from Python, "
+                       "also a model object).", path="dir", group=-1)
+    noise: str = param("swap", f"Corruption: {', '.join(NOISE_KINDS)}.", group=-1)
+    nz: int = param(100, "Latent units of the VAE it trains.", group=-1)
+    epochs: int | None = param(None, "Override the profile's epochs.", group=-1)
+    trials: int | None = param(None, "Override the trials per condition.", group=-1)
+    steps: int | None = param(None, "Override T.", group=-1)
+
+    @property
+    def given(self) -> bool:
+        """Whether ``--model`` was given."""
+        return self.model is not None and not (isinstance(self.model, str) and not self.model)
+
+    def model_run(self, given) -> str | None:
+        """What the settings record of ``--model``: the folder as given, or for a model
+        object its description (``given``: the loaded model)."""
+        if not self.given:
+            return None
+        return str(self.model) if isinstance(self.model, (str, PathLike)) else given.path
+
+
+@dataclass(frozen=True)
+class Params(Backend, HierarchyParams):
+    """Every option of ``reproduce nagano2017``."""
+
+    out: str | None = out_param(DEFAULT_OUT)
+    mode: str = param("deterministic", "Dynamics: deterministic or sampling.", group=-1)
+    latent_size: bool = param(True, "Run the latent-size study (figures 6, 7, B.2; claims "
+                              "C6-C8).", flag="--latent-size/--no-latent-size", group=-1)
+
+
+def check_shared(p: HierarchyParams, profiles: Mapping[str, Any]) -> tuple[Any, list[int]]:
+    """The profile and the training seeds of ``p``; one line for an unknown profile or
+    noise, a bad seed, or ``--model`` with ``--seeds N``."""
+    prof = get_profile(profiles, p.profile)
+    seeds = seed_list(check_seed(p.seed), p.n_seeds)
+    if p.given and len(seeds) > 1:
+        raise ConfigError("--seeds N trains N models; --model gives one (drop one of them)")
+    if p.noise not in NOISE_KINDS:
+        raise ConfigError(f"unknown noise {p.noise!r}; choose from {', '.join(NOISE_KINDS)}")
+    return prof, seeds
+
+
+def vae_config(p: HierarchyParams, epochs: int, dataset: str, device):
+    """The config of the VAE the studies train (paper 001's recipe), checked."""
+    from latentdyn.train import TrainConfig
+
+    config = TrainConfig(dataset=dataset, data_dir=p.data_dir, nz=p.nz, epochs=epochs,
+                         seed=p.seed, device=str(device))
+    config.validate()
+    return config
+
+
+__all__ = ["DEFAULT_OUT", "HierarchyParams", "Params", "check_shared", "vae_config"]
