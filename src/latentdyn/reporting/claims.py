@@ -24,7 +24,7 @@ How they are shown (the convention every study follows):
   :class:`latentdyn.analysis.uncertainty.Bootstrap`).
 * ``null`` with ``null_name``: shown as "shuffled labels: 0.996"; a mapping of several
   references is shown as "name: value, ...".
-* ``seeds``: as filled by :func:`latentdyn.studies.study.combine_seeds`, shown as
+* ``seeds``: as filled by :func:`latentdyn.studies.common.combine_seeds`, shown as
   "3 of 5 seeds".
 * ``sections``: ids or exact titles of :class:`latentdyn.reporting.report.Section` s;
   each such section of ``report.html`` shows this claim's verdict, and the claim's row

@@ -25,7 +25,7 @@ import numpy as np
 
 from latentdyn.analysis.uncertainty import DEFAULT_RESAMPLES, bootstrap
 from latentdyn.reporting.claims import Claim
-from latentdyn.studies.denoise.report import TITLE
+from latentdyn.studies.denoise.profiles import TITLE
 from latentdyn.studies.denoise.stages import Comparison
 
 # the moderate level: the middle level of the quick profile (0.1, 0.3, 0.5), where its

@@ -81,3 +81,5 @@ PROFILES = {
                      vae_hidden=32, classifier=SMOKE_CLASSIFIER, gan=SMOKE_GAN,
                      encoder=SMOKE_ENCODER),
 }
+
+TITLE = "Denoising across model families"  # the report's title, and the section the claims test

@@ -11,7 +11,7 @@ import numpy as np
 
 from latentdyn.studies.denoise.outputs import Outputs
 
-TITLE = "Denoising across model families"
+from latentdyn.studies.denoise.profiles import TITLE
 FAMILY_TITLES = {
     "clean": "clean image (reference)",
     "input": "(d) corrupted input",
