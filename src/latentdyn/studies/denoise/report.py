@@ -10,8 +10,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from latentdyn.studies.denoise.outputs import Outputs
-
 from latentdyn.studies.denoise.profiles import TITLE
+
 FAMILY_TITLES = {
     "clean": "clean image (reference)",
     "input": "(d) corrupted input",
