@@ -60,9 +60,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from latentdyn.cli import cli, main
+from latentdyn.studies import STUDIES
+from latentdyn.studies.driver import TOY, TOY10, load_study
 
-TOY = "synthetic:k=3,m=6,side=8,test=2"       # 18 training, 6 test images of 8x8
-TOY10 = "synthetic:k=10,m=4,side=8,test=2"    # digits 0-9: nagano2017 follows label 6
 TIME_LIMIT_S = {"reproduce": 45, "compare": 45, "conditions": 60}  # by the first word; others: 20
 MEMORY_CAP = 6 * 1024**3  # bytes of address space beyond what the process holds at start
 HUGE = [2**31, 2**63, 10**30]
@@ -80,26 +80,19 @@ def command(path: tuple[str, ...]) -> click.Command:
     return cmd
 
 
-COMMANDS = {
+# the commands that are not studies; every study and analysis command comes from the
+# registry latentdyn.studies.STUDIES, with its toy-size example as its BASE below
+OTHER_COMMANDS = {
     "data list": ("data", "list"),
     "data info": ("data", "info"),
     "data download": ("data", "download"),
     "train": ("train",),
-    "dynamics": ("dynamics",),
     "sweep": ("sweep",),
     "classifier train": ("classifier", "train"),
     "classifier eval": ("classifier", "eval"),
-    "mi": ("mi",),
-    "lsd": ("lsd",),
-    "compare denoise": ("compare", "denoise"),
-    "reproduce nagano2017": ("reproduce", "nagano2017"),
-    "reproduce serdega2020": ("reproduce", "serdega2020"),
-    "reproduce toledo2023": ("reproduce", "toledo2023"),
-    "reproduce nagano2017-sampling": ("reproduce", "nagano2017-sampling"),
-    "attractors": ("attractors",),
-    "conditions": ("conditions",),
     "explore": ("explore",),
 }
+COMMANDS = {**OTHER_COMMANDS, **{name: tuple(name.split()) for name in STUDIES}}
 
 # options every example of a command starts with (the fuzzed ones come after and, being
 # later, win): toy data, toy size, no progress bars, the CPU
@@ -107,36 +100,20 @@ BASE = {
     "data download": ["--data-dir", "@data", "--quiet"],
     "train": ["--dataset", TOY, "--epochs", "1", "--nz", "3", "--hidden", "8", "--quiet",
               "--device", "cpu"],
-    "dynamics": ["--model", "@vae", "--trials", "3", "--steps", "3", "--out", "dyn.npz",
-                 "--quiet", "--device", "cpu"],
     "sweep": ["--dataset", TOY, "--epochs", "1", "--nz", "2", "--hidden", "8", "--ll-k", "2",
               "--quiet", "--device", "cpu"],
     "classifier train": ["--dataset", TOY, "--epochs", "1", "--batch-size", "8", "--option",
                          "conv1=2", "--option", "conv2=2", "--option", "dense=4", "--quiet",
                          "--device", "cpu"],
     "classifier eval": ["--model", "@clf"],
-    "mi": ["--model", "@vae", "--fits", "1", "--steps", "3", "--n-train", "20", "--n-test",
-           "10", "--q-hidden", "4", "--quiet", "--device", "cpu"],
-    "lsd": ["--model", "@vae", "--classifier", "@clf", "--prior-samples", "20", "--out",
-            "lsd", "--no-progress"],
-    "compare denoise": ["--profile", "smoke", "--vae", "@vae", "--classifier", "@clf",
-                        "--given-only", "--quiet"],
-    "reproduce nagano2017": ["--profile", "smoke", "--dataset", TOY10, "--no-latent-size",
-                             "--trials", "4", "--steps", "3", "--quiet", "--device", "cpu"],
-    "reproduce serdega2020": ["--profile", "smoke", "--quiet", "--device", "cpu"],
-    "reproduce toledo2023": ["--profile", "smoke", "--classifier", "@clf", "--judge", "@clf",
-                             "--encoder", "@encoder", "--quiet", "--device", "cpu"],
-    "reproduce nagano2017-sampling": ["--profile", "smoke", "--dataset", TOY10, "--trials",
-                                      "4", "--steps", "3", "--quiet", "--device", "cpu"],
-    "attractors": ["--model", "@vae", "--out", "att", "--p", "0,0.5", "--trials", "3",
-                   "--steps", "4", "--memories", "4", "--starts", "8", "--max-steps", "20",
-                   "--quiet", "--device", "cpu"],
-    "conditions": ["--profile", "smoke", "--quiet", "--device", "cpu"],
     # the server is not started (run_example replaces it): what is checked is everything
     # before it, the options and the loading of the runs
     "explore": ["--model", "@vae", "--no-browser", "--port", "0", "--device", "cpu"],
+    **{name: list(load_study(target).example) for name, target in STUDIES.items()},
 }
 
+# examples per command: the cheap ones more often; a study not named here gets the
+# count of its first word (DEFAULT_EXAMPLES)
 EXAMPLES = {
     "data list": 8, "data info": 25, "data download": 15, "train": 40, "dynamics": 40,
     "sweep": 20, "classifier train": 20, "classifier eval": 20, "mi": 30, "lsd": 30,
@@ -144,6 +121,9 @@ EXAMPLES = {
     "reproduce toledo2023": 6, "reproduce nagano2017-sampling": 6, "attractors": 20,
     "conditions": 4, "explore": 25,
 }
+DEFAULT_EXAMPLES = {"reproduce": 6, "compare": 8}
+EXAMPLES.update({n: DEFAULT_EXAMPLES.get(n.split()[0], 10) for n in COMMANDS
+                 if n not in EXAMPLES})
 
 # names that are not options of the command at hand (a usage error, status 2)
 FOREIGN = ["--bogus", "--trials", "--epochs", "--nz", "--profile", "--model", "--out",
@@ -728,8 +708,8 @@ del _name
 
 
 def test_every_subcommand_is_fuzzed():
-    """Every command of COMMANDS exists; a subcommand added since is named in a warning
-    (it is fuzzed once it has an entry in COMMANDS, BASE and EXAMPLES)."""
+    """Every command of the CLI is fuzzed: the studies because they are registered (their
+    toy example is their BASE), the others because they are named in OTHER_COMMANDS."""
     def leaves(group, path):
         ctx = click.Context(group)
         for sub in group.list_commands(ctx):
@@ -743,4 +723,5 @@ def test_every_subcommand_is_fuzzed():
     assert set(COMMANDS.values()) <= present, set(COMMANDS.values()) - present
     assert set(EXAMPLES) == set(COMMANDS)
     new = sorted(" ".join(p) for p in present - set(COMMANDS.values()))
-    assert not new, f"not fuzzed: latentdyn {', latentdyn '.join(new)} (add it to COMMANDS)"
+    assert not new, f"not fuzzed: latentdyn {', latentdyn '.join(new)} (add it to OTHER_COMMANDS)"
+    assert all(BASE[name] for name in STUDIES), "every registered study has a toy example"

@@ -33,6 +33,12 @@ from latentdyn.studies.lifecycle import Run, Target, folder_target
 from latentdyn.studies.params import click_options, from_command_line, make_params
 
 
+# the toy data of the examples: 18 training and 6 test images of 8 x 8 in 3 classes, and
+# 40 + 20 in the 10 classes 0-9 (nagano2017 follows the label 6)
+TOY = "synthetic:k=3,m=6,side=8,test=2"
+TOY10 = "synthetic:k=10,m=4,side=8,test=2"
+
+
 @dataclass(frozen=True)
 class Study:
     """A study or analysis command, in the one shape the driver runs (module docstring).
@@ -58,6 +64,7 @@ class Study:
     default_out: str | None = None
     help: str = ""
     positional: tuple[str, ...] = ("profile", "out")
+    example: tuple[str, ...] = ()
     context: dict = field(default_factory=lambda: {"show_default": True})
 
     @property
@@ -146,4 +153,4 @@ def load_study(target: str) -> Study:
     return getattr(importlib.import_module(module), attr)
 
 
-__all__ = ["Study", "execute", "finish", "load_study", "progress_of"]
+__all__ = ["TOY", "TOY10", "Study", "execute", "finish", "load_study", "progress_of"]

@@ -169,6 +169,9 @@ def report(run, s: Setup, r: Attractors, claims) -> None:
 
 
 STUDY = Study(
+    example=("--model", "@vae", "--out", "att", "--p", "0,0.5", "--trials", "3", "--steps", "4",
+             "--memories", "4", "--starts", "8", "--max-steps", "20", "--quiet", "--device",
+             "cpu"),
     name="attractors", params=Params, prepare=prepare, stages=stages, report=report,
     target=lambda p, s: folder_target(s.out), kind="attractors", positional=("model", "out"),
     help="""Fates, basins, fixed points and local stability of the deterministic latent map

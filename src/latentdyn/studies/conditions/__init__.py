@@ -83,6 +83,7 @@ class Params(Common, Backend, Grid):
 
 
 STUDY = Study(
+    example=("--profile", "smoke", "--quiet", "--device", "cpu"),
     name="conditions", params=Params, prepare=prepare, stages=stages.stages,
     report=report.report,
     kind=KIND, default_out=DEFAULT_OUT,

@@ -227,6 +227,8 @@ def summary(setup: Setup, results, claims, target) -> None:
 
 
 STUDY = Study(
+    example=("--profile", "smoke", "--vae", "@vae", "--classifier", "@clf", "--given-only",
+             "--quiet"),
     name="compare denoise", params=Params, prepare=prepare, stages=stages.stages,
     claims=claims.claims, report=report.report, summary=summary, kind=KIND,
     default_out=DEFAULT_OUT,

@@ -215,6 +215,8 @@ def summary(s: Setup, r: Dynamics, claims, target) -> str:
 
 
 STUDY = Study(
+    example=("--model", "@vae", "--trials", "3", "--steps", "3", "--out", "dyn.npz", "--quiet",
+             "--device", "cpu"),
     name="dynamics", params=Params, prepare=prepare, stages=stages, report=report,
     summary=summary, target=target, kind="dynamics", positional=("model", "out"),
     help="""Run repeated inference for a trained model from corrupted training images and

@@ -161,6 +161,8 @@ def summary(s: Setup, r: LSD, claims, target) -> str:
 
 
 STUDY = Study(
+    example=("--model", "@vae", "--classifier", "@clf", "--prior-samples", "20", "--out", "lsd",
+             "--no-progress"),
     name="lsd", params=Params, prepare=prepare, stages=stages, report=report,
     summary=summary, kind="lsd", positional=("model", "classifier", "out"),
     target=lambda p, s: files_target(*(s.out / n for n in OUTPUTS),

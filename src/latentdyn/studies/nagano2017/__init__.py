@@ -59,7 +59,11 @@ from latentdyn.studies.nagano2017.stages import (
     hierarchy_stage,
 )
 
+from latentdyn.studies.driver import TOY10  # noqa: E402  (the toy data of examples)
+
 STUDY = Study(
+    example=("--profile", "smoke", "--dataset", TOY10, "--no-latent-size", "--trials", "4",
+             "--steps", "3", "--quiet", "--device", "cpu"),
     name="reproduce nagano2017", params=Params, prepare=prepare, stages=run_stages,
     claims=study_claims, report=report, kind="reproduce nagano2017",
     default_out=DEFAULT_OUT,

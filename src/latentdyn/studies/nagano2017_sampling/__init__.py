@@ -37,7 +37,11 @@ from latentdyn.studies.nagano2017_sampling.pipeline import (
 from latentdyn.studies.nagano2017_sampling.profiles import PROFILES, Profile
 from latentdyn.studies.nagano2017_sampling.report import report
 
+from latentdyn.studies.driver import TOY10  # noqa: E402  (the toy data of examples)
+
 STUDY = Study(
+    example=("--profile", "smoke", "--dataset", TOY10, "--trials", "4", "--steps", "3",
+             "--quiet", "--device", "cpu"),
     name="reproduce nagano2017-sampling", params=Params, prepare=prepare, stages=run_stages,
     claims=study_claims, report=report, kind="reproduce nagano2017-sampling",
     default_out=DEFAULT_OUT,

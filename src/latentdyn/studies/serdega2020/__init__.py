@@ -57,6 +57,7 @@ from latentdyn.studies.serdega2020.params import DEFAULT_OUT, Params, Setup, pre
 from latentdyn.studies.serdega2020.profiles import PROFILES, Profile
 
 STUDY = Study(
+    example=("--profile", "smoke", "--quiet", "--device", "cpu"),
     name="reproduce serdega2020", params=Params, prepare=prepare, stages=stages.stages,
     claims=claims.claims, report=report.report, default_out=DEFAULT_OUT,
     help="""Serdega & Kim (2020): MI maximisation for VAE codes, λ = 0 vs λ > 0. The claims

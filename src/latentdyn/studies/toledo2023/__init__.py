@@ -146,6 +146,8 @@ def _dataset(prof: Profile, dataset: str | None, data_dir):
 
 
 STUDY = Study(
+    example=("--profile", "smoke", "--classifier", "@clf", "--judge", "@clf", "--encoder",
+             "@encoder", "--quiet", "--device", "cpu"),
     name="reproduce toledo2023", params=Params, prepare=prepare, stages=stages.stages,
     claims=claims.claims, report=report.report, kind=KIND, default_out=DEFAULT_OUT,
     help="""Toledo-Marín & Glazier (2023): quasi-eigenvectors, LSD, denoising and rotations
