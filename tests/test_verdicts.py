@@ -272,12 +272,12 @@ def test_convergence_epoch_needs_both_elbo_and_units_stable_over_the_window():
 def test_pilot_trains_exactly_like_the_vae_and_records_active_units(tmp_path, monkeypatch):
     from safetensors.torch import load_file
 
+    from latentdyn.models.registry import FAMILIES
     from latentdyn.studies.nagano2017 import pilot
-    from latentdyn.train import TrainConfig, tasks, train
+    from latentdyn.train import TrainConfig, train
     from latentdyn.train.runs import read_metrics
 
-    monkeypatch.setitem(tasks.TASK_PATHS, pilot.PILOT_KIND,
-                        "latentdyn.studies.nagano2017.pilot:PilotVAETask")
+    monkeypatch.setitem(FAMILIES, pilot.PILOT_KIND, "latentdyn.studies.nagano2017.pilot:FAMILY")
     monkeypatch.setattr(pilot.PilotVAETask, "_images", None)
     common = dict(dataset="synthetic:k=3,m=10,side=4,test=3", nz=5, hidden=8, epochs=3,
                   device="cpu", lr_factors=[1.0, 1.0, 1.0])

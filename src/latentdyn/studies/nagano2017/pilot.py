@@ -24,13 +24,14 @@ per-epoch table and the decision as JSON; ``--epochs`` and ``--dataset`` for tes
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
-from latentdyn.train.tasks import VAETask
+from latentdyn.models.vae import FAMILY as VAE_FAMILY, VAETask
 
 PILOT_EPOCHS = 200
 WINDOW = 10  # epochs
@@ -83,13 +84,18 @@ class PilotVAETask(VAETask):
         return {"active_units": active_units(memories)[1]}
 
 
+# the VAE family with the pilot's task: registered under PILOT_KIND by run_pilot
+FAMILY = dataclasses.replace(VAE_FAMILY, kind=PILOT_KIND, task=PilotVAETask)
+
+
 def run_pilot(out: str | Path, *, epochs: int = PILOT_EPOCHS, dataset: str = "mnist-embedded",
               seed: int = 0, device: str = "cpu", progress: bool = True) -> dict:
     """Train the pilot into ``out`` (resuming one that was stopped) and decide."""
-    from latentdyn.train import TrainConfig, tasks, train
+    from latentdyn.models.registry import FAMILIES
+    from latentdyn.train import TrainConfig, train
     from latentdyn.train.runs import read_metrics
 
-    tasks.TASK_PATHS.setdefault(PILOT_KIND, f"{__name__}:PilotVAETask")
+    FAMILIES.setdefault(PILOT_KIND, f"{__name__}:FAMILY")
     config = TrainConfig(model=PILOT_KIND, dataset=dataset, nz=100, epochs=epochs, seed=seed,
                          device=device, lr_factors=[1.0, 1.0, 1.0])
     resume = (Path(out) / "checkpoint.safetensors").is_file()
