@@ -10,8 +10,8 @@ training task, and is named by one line of :data:`~latentdyn.models.registry.FAM
 from __future__ import annotations
 
 from latentdyn.models.protocol import LatentModel, check_model, data_mean, latent_mean, sample_data, sample_latent
-from latentdyn.models.registry import FAMILIES, build_model, family
+from latentdyn.models.registry import FAMILIES, build_model
 from latentdyn.models.vae import VAE, VAEConfig
 
-__all__ = ["VAE", "VAEConfig", "FAMILIES", "build_model", "family", "LatentModel",
+__all__ = ["VAE", "VAEConfig", "FAMILIES", "build_model", "LatentModel",
            "check_model", "latent_mean", "data_mean", "sample_latent", "sample_data"]
