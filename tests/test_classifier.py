@@ -9,7 +9,7 @@ from latentdyn.cli import main
 from latentdyn.errors import CheckpointError, ConfigError
 from latentdyn.models.classifier import CNNClassifier
 from latentdyn.train import TrainConfig, train
-from latentdyn.train.classifier import ClassifierTask
+from latentdyn.models.classifier import ClassifierTask
 
 DATA = "synthetic:k=4,m=30,side=8,test=10"
 SMALL = {"conv1": 8, "conv2": 16, "dense": 32}

@@ -7,12 +7,10 @@ from safetensors.torch import load_file
 
 import latentdyn
 from latentdyn.errors import CheckpointError, ConfigError
-from latentdyn.models.gan import GAN, GANEncoder
+from latentdyn.models.gan import GAN, EncoderTask, GANEncoder, GANTask
 from latentdyn.models.protocol import check_model, data_mean, latent_mean, sample_latent
-from latentdyn.train import TrainConfig, train
-from latentdyn.figures.samples import png_bytes
-from latentdyn.train.gan import GANTask
-from latentdyn.train.gan_encoder import EncoderTask
+from latentdyn.png import png_bytes
+from latentdyn.train import TrainConfig, make_task, train
 
 DATA = "synthetic:k=4,m=24,side=8,test=8"
 GAN_OPTS = {"g_width": 16, "d_width": 8, "grid": 16, "diversity_samples": 32}
@@ -155,7 +153,8 @@ def test_collapse_and_divergence_are_detected(tmp_path, capsys):
 def test_label_entropy_with_a_classifier(runs, tmp_path):
     _, clf = runs
     opts = {**GAN_OPTS, "classifier": str(clf)}
-    task = GANTask(TrainConfig(model="gan", nz=8, model_options=opts), 64, torch.device("cpu"))
+    # the training layer loads the classifier run the GAN declares, and hands it in
+    task = make_task(TrainConfig(model="gan", nz=8, model_options=opts), 64, torch.device("cpu"))
     assert task.manifest_extra()["inputs"]["classifier"]["md5"]
     task.train_step(torch.rand(16, 64), torch.zeros(16, dtype=torch.long),
                     torch.Generator().manual_seed(0))
@@ -164,6 +163,9 @@ def test_label_entropy_with_a_classifier(runs, tmp_path):
     assert 0 <= metrics["label_entropy"] <= 1 and 1 <= metrics["classes_seen"] <= 10
     with pytest.raises(ConfigError, match="is a 'gan' run"):
         opts = {**GAN_OPTS, "classifier": str(runs[0])}
+        make_task(TrainConfig(model="gan", nz=8, model_options=opts), 64, torch.device("cpu"))
+    # a task made without the training layer gets no input run: refused in one line
+    with pytest.raises(ConfigError, match="input run classifier .* was not loaded"):
         GANTask(TrainConfig(model="gan", nz=8, model_options=opts), 64, torch.device("cpu"))
 
 
@@ -217,13 +219,17 @@ def test_encoder_refuses_inputs_of_another_kind(runs, tmp_path):
         train(enc_cfg(clf, clf), tmp_path / "enc", progress=False)
     assert "is a 'classifier' run" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="--model classifier"):
-        EncoderTask(enc_cfg(gan, gan), 64, torch.device("cpu"))
+        make_task(enc_cfg(gan, gan), 64, torch.device("cpu"))
     with pytest.raises(ConfigError, match="needs --option gan=RUN"):
         EncoderTask(TrainConfig(model="gan-encoder", nz=8), 64, torch.device("cpu"))
+    with pytest.raises(ConfigError, match="needs --option gan=RUN"):
+        make_task(TrainConfig(model="gan-encoder", nz=8), 64, torch.device("cpu"))
     with pytest.raises(ConfigError, match="--nz 8"):  # the GAN's shape must be kept
         cfg = enc_cfg(gan, clf)
         cfg.nz = 5
-        EncoderTask(cfg, 64, torch.device("cpu"))
+        make_task(cfg, 64, torch.device("cpu"))
+    with pytest.raises(ConfigError, match="input run gan .* was not loaded"):
+        EncoderTask(enc_cfg(gan, clf), 64, torch.device("cpu"))
 
 
 def test_checkpoint_of_another_kind_is_refused(runs, tmp_path):

@@ -20,7 +20,7 @@ from latentdyn.sweep import (
 )
 from latentdyn.train import TrainConfig, VAEEnsemble, train, train_ensemble
 from latentdyn.train import loop as loop_mod
-from latentdyn.train.tasks import VAETask
+from latentdyn.models.vae import VAETask
 
 DATA = "synthetic:k=4,m=30,side=6,test=10"
 BASE = dict(dataset=DATA, hidden=16, epochs=2, device="cpu")

@@ -10,7 +10,7 @@ from latentdyn.cli import main
 from latentdyn.dynamics import run_dynamics
 from latentdyn.errors import ConfigError
 from latentdyn.models.codes import format_codes, parse_codes
-from latentdyn.models.joint import JointLatent
+from latentdyn.models.vmi import JointLatent
 from latentdyn.models.vmi import VMIConfig, VMIVAE
 from latentdyn.train.runs import load_run
 from latentdyn.train import TrainConfig, train

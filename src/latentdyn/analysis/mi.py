@@ -6,7 +6,7 @@ The variational bound of Serdega & Kim (2020) (InfoGAN-style): for any network Q
 
 where c is part of the latent code and x̃ = E_p[x | z] its decoding. :func:`estimate_mi`
 freezes a model that offers ``decode`` (and ``encode`` for the posterior source), draws
-pairs (c, x̃), trains a *fresh* Q (:class:`latentdyn.models.vmi.AuxiliaryQ`) on a
+pairs (c, x̃), trains a *fresh* Q (:class:`latentdyn.models.auxiliary.AuxiliaryQ`) on a
 training pool of them, and reports H(c) minus Q's cross-entropy on a separate held-out
 pool, per code, repeated over ``n_fits`` seeds (each fit: new Q weights and new pairs):
 mean ± sd over fits. The held-out cross-entropy of a fixed Q is an unbiased estimate of

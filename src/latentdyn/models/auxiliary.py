@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from latentdyn.errors import ConfigError
 from latentdyn.models.distributions import LOG_2PI
-from latentdyn.models.vae import ACTIVATIONS
+from latentdyn.models.vae.network import ACTIVATIONS
 
 ARCHS = ("conv", "fc")
 # Q's Gaussian log-variance is squashed into (-Q_LOGVAR_MAX, Q_LOGVAR_MAX): a perfectly

@@ -1,6 +1,6 @@
 """Building a network reproducibly: initial weights from a seed alone (after checking
-that they fit in memory), and the Adam optimizer every trainer (and the MI evaluator's
-auxiliary Q) uses."""
+that they fit in memory), the memory check of a training step, and the Adam optimizer
+every task (and the MI evaluator's auxiliary Q) uses."""
 
 from __future__ import annotations
 
@@ -33,6 +33,18 @@ def check_fits(build, budget: int | None = None) -> int:
                           f"{need / 2**30:,.1f} GiB, more than the {budget / 2**30:,.1f} GiB "
                           "available; choose smaller sizes")
     return n
+
+
+def check_step_memory(config, input_dim: int) -> None:
+    """One line when one training step's activations cannot fit: L samples of a batch
+    through the hidden layers, the latent and the output, forward and backward
+    (``config``: a run's config, read for ``n_samples``, ``hidden``, ``nz`` and
+    ``batch_size``)."""
+    from latentdyn.checks import check_memory
+
+    per_image = config.n_samples * (2 * config.hidden + config.nz + input_dim)
+    check_memory(config.batch_size * per_image * 4 * 4,
+                 f"a training step (batch {config.batch_size} x {config.n_samples} samples)")
 
 
 def seeded_init(seed: int, build):

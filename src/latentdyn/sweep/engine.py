@@ -11,7 +11,7 @@ Layout of a sweep folder ``out``::
 
 Points that share a shape (same Nz and batch size; hidden width, activation, samples,
 data set and schedule are shared by the whole sweep) and stand at the same epoch are
-trained together as one :class:`~latentdyn.train.stack.VAEEnsemble`.
+trained together as one :class:`~latentdyn.models.vae.VAEEnsemble`.
 """
 
 from __future__ import annotations

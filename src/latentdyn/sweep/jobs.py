@@ -23,7 +23,7 @@ def _evaluate(models: list, configs: list[TrainConfig], data: Dataset, device,
               ll_k: int, ll_images: int | None) -> list[dict]:
     """Test log-likelihood and active units of each model, batched over members."""
     from latentdyn.analysis import active_units
-    from latentdyn.train.stack import VAEEnsemble
+    from latentdyn.models.vae import VAEEnsemble
 
     test_x = data.test_images[: ll_images or None].to(device)
     train_x = data.train_images.to(device)

@@ -1,6 +1,6 @@
 """Many VAEs of one shape trained as one batched computation, each into its own run
 folder, by the one training loop (:func:`latentdyn.train.loop.fit`) with an
-:class:`EnsembleRunner` over a :class:`~latentdyn.train.stack.VAEEnsemble`.
+:class:`EnsembleRunner` over a :class:`~latentdyn.models.vae.VAEEnsemble`.
 
 :func:`train_ensemble` draws every member's data order, noise and evaluation samples
 from that member's own generators, seeded exactly as ``train()`` seeds them, so each
@@ -22,9 +22,8 @@ from latentdyn.io import folder_lock
 from latentdyn.checks import resolve_device
 from latentdyn.train.config import TrainConfig
 from latentdyn.train.loop import CallbackProgress, begin_member, common_start, fit, open_member
-from latentdyn.train.stack import VAEEnsemble
-from latentdyn.train.tasks import VAETask
-from latentdyn.train.trainer import prepare_out
+from latentdyn.models.vae import VAEEnsemble
+from latentdyn.train.trainer import make_task, prepare_out
 
 # options every member of one ensemble must share (same tensor shapes, same schedule)
 SHARED = ("model", "dataset", "hidden", "nz", "activation", "n_samples", "batch_size",
@@ -113,7 +112,7 @@ def train_ensemble(
     order = sorted(range(len(configs)), key=lambda i: (configs[i].lr, i))
     for i in order:  # every folder checked before any is touched
         prepare_out(Path(outs[i]), configs[i], resume=not overwrite, overwrite=overwrite)
-    tasks = {i: VAETask(configs[i], data.dim, device) for i in order}
+    tasks = {i: make_task(configs[i], data.dim, device) for i in order}  # VAETask
     with contextlib.ExitStack() as locks:
         members = []
         for i in order:

@@ -1,7 +1,7 @@
 """The training loop: one loop for every model kind, for one run or a stack of runs.
 
 Each run folder being trained is a :class:`Member`: its config, its task (which owns
-the model and its optimizers, see :mod:`latentdyn.train.tasks`), its two generators
+the model and its optimizers, see :mod:`latentdyn.models.family`), its two generators
 seeded from ``config.seed`` (one for the data order, one for the noise), its metrics
 rows and its manifest. A *runner* takes one optimisation step for all active members
 at once: :class:`TaskRunner` steps each member's task on its own batch (what

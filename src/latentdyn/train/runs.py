@@ -136,9 +136,11 @@ def _input_dim(meta: dict, source: Path) -> int:
 def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
     """Return ``(model, config)`` of the run in ``path``, in eval mode on ``device``.
 
-    Uses ``model.safetensors`` when the run finished, else its last checkpoint.
+    Uses ``model.safetensors`` when the run finished, else its last checkpoint. Only
+    the network is built (by the run's family, from its config and the data size the
+    weights record), then its weights loaded: no task, no optimizer, no input run.
     """
-    from latentdyn.train.tasks import get_task
+    from latentdyn.models.registry import family
 
     path = Path(path)
     cfg_path = path / "config.json"
@@ -163,13 +165,12 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
         )
     tensors = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     try:
-        task_cls = get_task(config.model)
+        fam = family(config.model)
     except LatentdynError as exc:
         raise CheckpointError(f"{cfg_path}: {exc}") from None
-    task = task_cls(config, _input_dim(meta, weights), torch.device("cpu"))
-    load_model_weights(task.model, tensors, str(weights))
-    model = task.model.to(device).eval()
-    return Run(model, config)
+    model = fam.build(config, _input_dim(meta, weights))
+    load_model_weights(model, tensors, str(weights))
+    return Run(model.to(device).eval(), config)
 
 
 def load_run_of_kind(path: str | Path, kind: str | tuple[str, ...], option: str,
@@ -196,7 +197,21 @@ def load_input_run(path: str | Path, kind: str, option: str, device):
     return model, weights_source(path)
 
 
+def load_inputs(declared: dict, device) -> dict:
+    """The input runs a family declares (name -> ``InputRun(kind, path)``, see
+    :mod:`latentdyn.models.family`), each loaded frozen on ``device`` with its source;
+    a missing run, or one of another kind, is refused in one line."""
+    out = {}
+    for name, run in declared.items():
+        if not (Path(run.path) / "config.json").is_file():
+            raise ConfigError(f"{run.path}: no run there (--option {name}=RUN needs a "
+                              f"--model {run.kind} run folder)")
+        model, source = load_input_run(run.path, run.kind, name, device)
+        out[name] = run._replace(model=model, source=source)
+    return out
+
+
 __all__ = ["RUN_FILES", "Run", "input_run", "inputs_changed", "last_metrics", "load_input_run",
-           "load_run",
+           "load_inputs", "load_run",
            "load_run_of_kind", "read_manifest", "read_metrics", "recorded_inputs", "run_kind",
            "weights_file", "weights_source"]

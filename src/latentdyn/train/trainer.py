@@ -27,7 +27,7 @@ from latentdyn.train.loop import (  # noqa: F401  (TrainingDiverged, metrics_csv
     metrics_csv,
     open_member,
 )
-from latentdyn.train.tasks import get_task
+from latentdyn.models.registry import family
 
 # options that may differ between a run and its resumption
 _RESUMABLE_DIFFERENCES = {"device", "data_dir", "checkpoint_every", "eval_every"}
@@ -90,6 +90,26 @@ def prepare_out(out: Path, config: TrainConfig, resume: bool, overwrite: bool) -
     )
 
 
+def apply_defaults(fam, config: TrainConfig) -> TrainConfig:
+    """The kind's own defaults (its learning rate etc.) set in ``config``, in place."""
+    defaults = getattr(fam.task, "apply_defaults", None)
+    if callable(defaults):
+        defaults(config)
+    return config
+
+
+def make_task(config: TrainConfig, input_dim: int, device):
+    """The task that trains ``config``: its family's (from the registry of
+    :mod:`latentdyn.models.registry`), with the kind's defaults set in ``config`` and the
+    runs it is built from (its input runs) loaded, frozen, on ``device``."""
+    from latentdyn.train.runs import load_inputs
+
+    fam = family(config.model)
+    apply_defaults(fam, config)
+    inputs = load_inputs(fam.input_runs(config), device)
+    return fam.make_task(config, input_dim, device, inputs)
+
+
 def _finished(member) -> bool:
     from latentdyn.train.runs import read_manifest
 
@@ -116,15 +136,13 @@ def train(
     early after that many epochs (as if it had been stopped), leaving a resumable run.
     """
     config.validate()
-    task_cls = get_task(config.model)
-    defaults = getattr(task_cls, "apply_defaults", None)
-    if callable(defaults):  # a model kind's own learning rate etc., before any comparison
-        defaults(config)
+    # a model kind's own learning rate etc., before any comparison
+    apply_defaults(family(config.model), config)
     out = Path(out)
     do_resume = prepare_out(out, config, resume, overwrite)
     device = resolve_device(config.device)
     data = dataset if dataset is not None else load_dataset(config.dataset, config.data_dir)
-    task = task_cls(config, data.dim, device)
+    task = make_task(config, data.dim, device)
     check = getattr(task, "check_data", None)
     if callable(check):  # e.g. labels beyond a classifier's classes: before any file
         check(data)
@@ -154,9 +172,7 @@ def ensure_trained(config: TrainConfig, out: str | Path, *, progress: bool = Tru
     from latentdyn.train.runs import inputs_changed
 
     out = Path(out)
-    defaults = getattr(get_task(config.model), "apply_defaults", None)
-    if callable(defaults):  # compare with the config train() will record
-        defaults(config)
+    apply_defaults(family(config.model), config)  # compare with the config train() records
     cfg = out / "config.json"
     try:
         # compare as JSON: tuples in the config are lists in config.json

@@ -49,7 +49,7 @@ def dynamics(model, data, profile: Profile, seed: int, device) -> DynResult:
                                     mean_abs_offdiagonal, mean_sem)
     from latentdyn.data.corruption import corrupt
     from latentdyn.dynamics import run_dynamics
-    from latentdyn.models.joint import JointLatent
+    from latentdyn.models.vmi import JointLatent
 
     hier = build_hierarchy(model, data.train_images, data.train_labels, device=device)
     labels = data.test_labels

@@ -1,6 +1,6 @@
-"""Training the DCGAN (``--model gan``) and its encoder (``--model gan-encoder``), SPEC §3.
+"""Training the DCGAN (``latentdyn train --model gan``), SPEC §3.
 
-**GAN.** Each ``train_step`` takes one discriminator step (non-saturating BCE on a real
+Each ``train_step`` takes one discriminator step (non-saturating BCE on a real
 and a generated batch) and then one generator step; both Adam optimizers are
 checkpointed. Kind defaults (used where the config still holds the generic VAE
 values): lr 2e-4 for both networks, constant. Options (``--option KEY=VALUE``):
@@ -28,7 +28,9 @@ below ``d_floor`` while G loss exceeds ``g_ceiling``, for ``diverge_patience`` e
 running). Either condition prints one warning line. A sample grid of the fixed batch
 goes to ``<run>/samples/epoch-NNNN.png`` after every epoch.
 
-The encoder of a trained GAN is :mod:`latentdyn.train.gan_encoder`.
+The ``classifier`` run is an *input run* (:mod:`latentdyn.models.family`): the training
+layer loads it and hands it to :class:`GANTask`. The encoder of a trained GAN is
+:mod:`latentdyn.models.gan.encoder_task`.
 """
 
 from __future__ import annotations
@@ -44,27 +46,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from latentdyn.errors import ConfigError
-from latentdyn.models.gan import GAN, GANConfig
-from latentdyn.train.classifier import apply_kind_defaults, split_options
-from latentdyn.train.config import TrainConfig
-from latentdyn.train.runs import load_input_run
-from latentdyn.figures.samples import write_sample_grid
 from latentdyn.models.build import make_adam, seeded_init
+from latentdyn.models.family import InputRun, loaded_inputs
+from latentdyn.models.gan.network import GAN, GANConfig
+from latentdyn.models.options import apply_kind_defaults, check_range, split_options
+from latentdyn.png import write_sample_grid
 
 
 def _bce(logits: Tensor, target: float) -> Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
-
-
-def _check_range(opts: dict, name: str, lo: float, hi: float, kind: str,
-                 integer: bool = False) -> None:
-    v = opts[name]
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi
-    if integer:
-        ok = ok and isinstance(v, int)
-    if not ok:
-        what = "an integer" if integer else "a number"
-        raise ConfigError(f"{kind}: option {name} must be {what} in [{lo:g}, {hi:g}], got {v!r}")
 
 
 # --- the GAN ----------------------------------------------------------------------------
@@ -83,42 +73,66 @@ def _warn(message: str) -> None:
     tqdm.write(f"warning: {message}", file=sys.stderr)
 
 
+ARCH_OPTIONS = {f.name for f in fields(GANConfig)} - {"input_dim", "nz"}
+
+
+def gan_options(config, input_dim: int) -> tuple[GANConfig, dict]:
+    """The network's config of a run of ``config`` and its training options (every
+    ``--option`` checked; one line naming the first bad one)."""
+    opts = dict(config.model_options)
+    split_options(opts, ARCH_OPTIONS | set(GAN_TRAIN_OPTIONS), "gan")
+    arch = GANConfig(input_dim=input_dim, nz=config.nz,
+                     **{k: v for k, v in opts.items() if k in ARCH_OPTIONS}).validate()
+    o = {**GAN_TRAIN_OPTIONS, **{k: v for k, v in opts.items() if k in GAN_TRAIN_OPTIONS}}
+    for name in ("beta1", "beta2"):
+        check_range(o, name, 0.0, 0.999999, "gan")
+    for name in ("grid", "diversity_samples", "eval_size", "collapse_patience",
+                 "diverge_patience"):
+        check_range(o, name, 1, 1e9, "gan", integer=True)
+    check_range(o, "diversity_samples", 2, 1e9, "gan", integer=True)
+    for name in ("collapse_ratio", "collapse_entropy", "d_floor"):
+        check_range(o, name, 0.0, 1e9, "gan")
+    check_range(o, "g_ceiling", 0.0, 1e9, "gan")
+    if o["lr_d"] is not None:
+        check_range(o, "lr_d", 1e-12, 10.0, "gan")
+    gan_inputs(config)
+    return arch, o
+
+
+def gan_inputs(config) -> dict[str, InputRun]:
+    """The monitoring classifier run, when ``--option classifier=RUN`` names one."""
+    path = config.model_options.get("classifier")
+    if path is not None and not isinstance(path, str):
+        raise ConfigError("gan: option classifier must be the path of a classifier run")
+    return {"classifier": InputRun("classifier", path)} if path else {}
+
+
+def build_gan(config, input_dim: int) -> GAN:
+    """The GAN a run of ``config`` trains, its weights drawn from ``config.seed``."""
+    arch, _ = gan_options(config, input_dim)
+    return seeded_init(config.seed, lambda: GAN(arch))
+
+
 class GANTask:
     """DCGAN: alternating D and G steps, per-epoch sample grids, collapse/divergence checks."""
 
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
     DEFAULT_LR = 2e-4
-    ARCH_OPTIONS = {f.name for f in fields(GANConfig)} - {"input_dim", "nz"}
+    ARCH_OPTIONS = ARCH_OPTIONS
 
     @classmethod
-    def apply_defaults(cls, config: TrainConfig) -> TrainConfig:
+    def apply_defaults(cls, config):
         return apply_kind_defaults(config, cls.DEFAULT_LR)
 
-    def __init__(self, config: TrainConfig, input_dim: int, device: torch.device):
+    def __init__(self, config, input_dim: int, device: torch.device,
+                 inputs: dict[str, InputRun] | None = None):
         self.apply_defaults(config)
         self.config = config
-        opts = dict(config.model_options)
-        split_options(opts, self.ARCH_OPTIONS | set(GAN_TRAIN_OPTIONS), "gan")
-        arch = GANConfig(input_dim=input_dim, nz=config.nz,
-                         **{k: v for k, v in opts.items() if k in self.ARCH_OPTIONS}).validate()
-        o = {**GAN_TRAIN_OPTIONS, **{k: v for k, v in opts.items() if k in GAN_TRAIN_OPTIONS}}
-        for name in ("beta1", "beta2"):
-            _check_range(o, name, 0.0, 0.999999, "gan")
-        for name in ("grid", "diversity_samples", "eval_size", "collapse_patience",
-                     "diverge_patience"):
-            _check_range(o, name, 1, 1e9, "gan", integer=True)
-        _check_range(o, "diversity_samples", 2, 1e9, "gan", integer=True)
-        for name in ("collapse_ratio", "collapse_entropy", "d_floor"):
-            _check_range(o, name, 0.0, 1e9, "gan")
-        _check_range(o, "g_ceiling", 0.0, 1e9, "gan")
-        if o["lr_d"] is not None:
-            _check_range(o, "lr_d", 1e-12, 10.0, "gan")
-        if o["classifier"] is not None and not isinstance(o["classifier"], str):
-            raise ConfigError("gan: option classifier must be the path of a classifier run")
+        arch, o = gan_options(config, input_dim)
         self.options = o
         self.device = device
 
-        self.model = seeded_init(config.seed, lambda: GAN(arch)).to(device)
+        self.model = build_gan(config, input_dim).to(device)
         betas = (float(o["beta1"]), float(o["beta2"]))
         g, d = self.model.generator, self.model.discriminator
         self.optimizers = {
@@ -132,10 +146,13 @@ class GANTask:
         self._reset_epoch()
         self._streaks: dict[str, int] | None = None
         self._last: dict[str, float] = {}
-        self._classifier = None
-        self._classifier_source: dict | None = None
-        if o["classifier"] and (Path(o["classifier"]) / "config.json").is_file():
-            self._load_classifier()  # else reported after the first epoch, when it is used
+        clf = loaded_inputs("gan", gan_inputs(config), inputs).get("classifier")
+        self._classifier = clf.model if clf else None
+        self._classifier_source: dict | None = clf.source if clf else None
+        if clf and clf.model.config.input_dim != arch.input_dim:
+            raise ConfigError(f"{clf.path}: the classifier takes images of "
+                              f"{clf.model.config.input_dim} values, the GAN makes "
+                              f"{arch.input_dim}")
 
     def _reset_epoch(self) -> None:
         dev, dim = self.device, self.model.config.input_dim
@@ -215,16 +232,6 @@ class GANTask:
         return dict(zip(self.metric_names, vals))
 
     # -- per-epoch monitoring ----------------------------------------------------------
-    def _load_classifier(self):
-        if self._classifier is None and self.options["classifier"]:
-            self._classifier, self._classifier_source = load_input_run(
-                self.options["classifier"], "classifier", "classifier", self.device)
-            c_dim = self._classifier.config.input_dim
-            if c_dim != self.model.config.input_dim:
-                raise ConfigError(f"{self.options['classifier']}: the classifier takes images of "
-                                  f"{c_dim} values, the GAN makes {self.model.config.input_dim}")
-        return self._classifier
-
     def manifest_extra(self) -> dict:
         """What the trainer may add to the manifest: the classifier run used, if any."""
         if not self._classifier_source:
@@ -272,7 +279,7 @@ class GANTask:
         metrics["diversity"] = diversity
         collapsed_now = diversity == diversity and diversity < o["collapse_ratio"]
         why = f"sample diversity {diversity:.3f} of the data's"
-        clf = self._load_classifier()
+        clf = self._classifier
         if clf is not None:
             labels = clf.predict(images[:o["diversity_samples"]])
             k = clf.num_classes
@@ -307,4 +314,4 @@ class GANTask:
         return metrics
 
 
-__all__ = ["GANTask"]
+__all__ = ["GANTask", "build_gan", "gan_inputs", "gan_options"]

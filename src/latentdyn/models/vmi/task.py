@@ -1,4 +1,4 @@
-"""Training the VMI VAE (``latentdyn train --model vmi``): see :mod:`latentdyn.models.vmi`.
+"""Training the VMI VAE (``latentdyn train --model vmi``): see :mod:`latentdyn.models.vmi.network`.
 
 The run's ``--nz``, ``--hidden``, ``--activation`` and ``--samples`` are the model's
 ``n_gauss``, ``hidden``, ``activation`` and ``n_samples``; every other option of
@@ -24,11 +24,10 @@ import torch
 from torch import Tensor
 
 from latentdyn.errors import ConfigError
+from latentdyn.models.build import check_step_memory, make_adam, seeded_init
 from latentdyn.models.codes import GAUSS_ENTROPY, categorical_accuracy
-from latentdyn.models.vmi import VMIConfig, VMIVAE
-from latentdyn.train.config import TrainConfig
-from latentdyn.models.build import make_adam, seeded_init
-from latentdyn.train.tasks import check_step_memory
+from latentdyn.models.vmi.config import VMIConfig
+from latentdyn.models.vmi.network import VMIVAE
 
 # options that come from TrainConfig's own fields, never from --option
 _FROM_RUN = {"input_dim": "the data", "n_gauss": "--nz", "hidden": "--hidden",
@@ -36,9 +35,8 @@ _FROM_RUN = {"input_dim": "the data", "n_gauss": "--nz", "hidden": "--hidden",
 TASK_OPTIONS = ("q_lr",)
 
 
-def build_vmi(config: TrainConfig, input_dim: int) -> tuple[VMIVAE, dict]:
-    """The model a run of ``config`` trains (weights drawn from ``config.seed``), and the
-    task options (``q_lr``)."""
+def vmi_options(config, input_dim: int) -> tuple[VMIConfig, dict]:
+    """The network's config of a run of ``config``, and the task options (``q_lr``)."""
     opts = dict(config.model_options)
     for key, where in _FROM_RUN.items():
         if key in opts:
@@ -59,18 +57,23 @@ def build_vmi(config: TrainConfig, input_dim: int) -> tuple[VMIVAE, dict]:
     if not isinstance(q_lr, (int, float)) or isinstance(q_lr, bool) or not q_lr > 0:
         raise ConfigError(f"q_lr must be a positive number, got {q_lr!r}")
     task_opts["q_lr"] = float(q_lr)
-    model = seeded_init(config.seed, lambda: VMIVAE(vmi_config))
-    return model, task_opts
+    return vmi_config, task_opts
+
+
+def build_vmi(config, input_dim: int) -> VMIVAE:
+    """The model a run of ``config`` trains, its weights drawn from ``config.seed``."""
+    vmi_config, _ = vmi_options(config, input_dim)
+    return seeded_init(config.seed, lambda: VMIVAE(vmi_config))
 
 
 class VMITask:
     """The VMI VAE and its auxiliary network Q, each with its own Adam."""
 
-    def __init__(self, config: TrainConfig, input_dim: int, device: torch.device):
+    def __init__(self, config, input_dim: int, device: torch.device):
         self.config = config
         check_step_memory(config, input_dim)
-        model, opts = build_vmi(config, input_dim)
-        self.model: VMIVAE = model.to(device)
+        _, opts = vmi_options(config, input_dim)
+        self.model: VMIVAE = build_vmi(config, input_dim).to(device)
         self.optimizers = {
             "vae": make_adam(self.model.vae_parameters(), config.lr, device),
             "q": make_adam(self.model.q.parameters(), opts["q_lr"], device),
@@ -165,4 +168,4 @@ class VMITask:
         return {"temperature": self.model.temperature} if self.model.n_cat else {}
 
 
-__all__ = ["VMITask", "build_vmi"]
+__all__ = ["VMITask", "build_vmi", "vmi_options"]

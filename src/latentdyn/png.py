@@ -1,4 +1,5 @@
-"""Sample grids as PNG files without matplotlib: the GAN's per-epoch samples.
+"""Sample grids as PNG files without matplotlib or any other dependency (the GAN's
+per-epoch samples): a core module, so training needs nothing of ``figures/``.
 
 :func:`sample_grid` tiles flattened images into one uint8 picture; :func:`png_bytes`
 encodes it (zlib, no dependency); :func:`write_sample_grid` writes it atomically.

@@ -43,7 +43,7 @@ from latentdyn.models.distributions import (
     reparameterise,
     standard_normal_log_prob,
 )
-from latentdyn.models.vae import ACTIVATIONS, VAE
+from latentdyn.models.vae.network import ACTIVATIONS, VAE
 
 LAYERS = ("encoder.0", "encoder_out", "decoder.0", "decoder_out")
 

@@ -1,4 +1,5 @@
-"""Training the CNN digit classifier (SPEC §1, Fig. B.2): cross-entropy with Adam.
+"""Training the CNN digit classifier (SPEC §1, Fig. B.2): the network a run builds and
+one cross-entropy step with Adam.
 
 Kind defaults (used where the config still holds the generic VAE values): Adam with a
 constant learning rate of 1e-3. ``latentdyn classifier train`` also defaults to 12
@@ -17,37 +18,28 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from latentdyn.errors import ConfigError
-from latentdyn.models.classifier import ClassifierConfig, CNNClassifier
-from latentdyn.train.config import TrainConfig
 from latentdyn.models.build import make_adam, seeded_init
+from latentdyn.models.classifier.network import ClassifierConfig, CNNClassifier
+from latentdyn.models.options import apply_kind_defaults, split_options
 
-_GENERIC = TrainConfig()
-
-
-def apply_kind_defaults(config: TrainConfig, lr: float, lr_factors=(1.0,), lr_milestones=()):
-    """Give ``config`` a kind's optimiser defaults where it still holds the generic ones.
-
-    The learning rate is replaced when it equals the generic default (5e-4); the
-    schedule (``lr_factors``/``lr_milestones``) when both equal theirs (the VAE paper's
-    steps). In place and idempotent, so ``config.json`` records what was used.
-    """
-    if config.lr == _GENERIC.lr:
-        config.lr = lr
-    if (list(config.lr_factors) == list(_GENERIC.lr_factors)
-            and list(config.lr_milestones) == list(_GENERIC.lr_milestones)):
-        config.lr_factors = list(lr_factors)
-        config.lr_milestones = list(lr_milestones)
-    return config
+ARCH_OPTIONS = {f.name for f in fields(ClassifierConfig)} - {"input_dim"}
 
 
-def split_options(options: dict, allowed: set[str], kind: str) -> None:
-    """Raise a one-line error naming any option ``kind`` does not know."""
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"model {kind!r} has no option(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(allowed))}"
-        )
+def classifier_config(config, input_dim: int) -> ClassifierConfig:
+    """The network's config of a run: the data's size and the ``--option`` values."""
+    opts = dict(config.model_options)
+    split_options(opts, ARCH_OPTIONS, "classifier")
+    try:
+        arch = ClassifierConfig(input_dim=input_dim, **opts)
+    except TypeError as exc:
+        raise ConfigError(f"classifier: bad option ({exc})") from None
+    return arch.validate()
+
+
+def build_classifier(config, input_dim: int) -> CNNClassifier:
+    """The CNN a run of ``config`` trains, its weights drawn from ``config.seed``."""
+    arch = classifier_config(config, input_dim)
+    return seeded_init(config.seed, lambda: CNNClassifier(arch))
 
 
 def check_labels(y: Tensor, num_classes: int) -> None:
@@ -64,23 +56,16 @@ class ClassifierTask:
 
     metric_names = ("loss", "acc")
     DEFAULT_LR = 1e-3
-    ARCH_OPTIONS = {f.name for f in fields(ClassifierConfig)} - {"input_dim"}
+    ARCH_OPTIONS = ARCH_OPTIONS
 
     @classmethod
-    def apply_defaults(cls, config: TrainConfig) -> TrainConfig:
+    def apply_defaults(cls, config):
         return apply_kind_defaults(config, cls.DEFAULT_LR)
 
-    def __init__(self, config: TrainConfig, input_dim: int, device: torch.device):
+    def __init__(self, config, input_dim: int, device: torch.device):
         self.apply_defaults(config)
         self.config = config
-        opts = dict(config.model_options)
-        split_options(opts, self.ARCH_OPTIONS, "classifier")
-        try:
-            arch = ClassifierConfig(input_dim=input_dim, **opts)
-        except TypeError as exc:
-            raise ConfigError(f"classifier: bad option ({exc})") from None
-        arch.validate()
-        self.model = seeded_init(config.seed, lambda: CNNClassifier(arch)).to(device)
+        self.model = build_classifier(config, input_dim).to(device)
         self.optimizers = {"adam": make_adam(self.model.parameters(), config.lr, device)}
         self._acc = torch.zeros(2, device=device)  # correct, seen (this epoch)
         self._labels_checked = False
@@ -125,9 +110,4 @@ class ClassifierTask:
         return {"acc": correct / n, "loss": loss / n}
 
 
-@torch.no_grad()
-def accuracy(model: CNNClassifier, x: Tensor, y: Tensor) -> float:
-    """Fraction of ``x`` that ``model`` labels ``y``."""
-    if x.shape[0] == 0:
-        return float("nan")
-    return float((model.predict(x) == y.to(x.device)).float().mean())
+__all__ = ["ClassifierTask", "build_classifier", "check_labels", "classifier_config"]

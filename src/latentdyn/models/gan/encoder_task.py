@@ -9,7 +9,9 @@ G's [−1, 1] scale. Defaults 1, 100, 1/25 (SPEC §3); Adam lr 1e-3, constant. N
 matching the GAN (a mismatch is a one-line error naming the option to pass). G's
 weights are copied into the encoder run, so the run loads and decodes without the GAN
 run; both inputs' paths and md5 checksums are recorded in the weights' metadata
-(``model_config.sources``) and in ``<run>/inputs.json``.
+(``model_config.sources``) and in ``<run>/inputs.json``. Both are *input runs*
+(:mod:`latentdyn.models.family`): the training layer loads them and hands them to
+:class:`EncoderTask`.
 """
 
 from __future__ import annotations
@@ -24,20 +26,54 @@ from torch import Tensor
 from latentdyn.errors import ConfigError
 from latentdyn.io import write_json
 from latentdyn.models.build import make_adam, seeded_init
+from latentdyn.models.classifier.task import check_labels
 from latentdyn.models.distributions import gaussian_kl, gaussian_sample
-from latentdyn.models.gan import EncoderConfig, GANEncoder
-from latentdyn.train.classifier import apply_kind_defaults, check_labels, split_options
-from latentdyn.train.config import TrainConfig
-from latentdyn.train.gan import _check_range
-from latentdyn.train.runs import load_input_run, run_kind
+from latentdyn.models.family import InputRun, loaded_inputs
+from latentdyn.models.gan.encoder import EncoderConfig, GANEncoder
+from latentdyn.models.options import apply_kind_defaults, check_range, split_options
 
-
-# --- the encoder ----------------------------------------------------------------------
 ENCODER_TRAIN_OPTIONS = {
     "gan": None, "classifier": None,
     "rec_weight": 1.0, "ce_weight": 100.0, "kl_weight": 1.0 / 25.0,
     "eval_size": 2000,
 }
+ARCH_OPTIONS = {f.name for f in fields(EncoderConfig)} - {"input_dim", "nz"}
+
+
+def encoder_inputs(config) -> dict[str, InputRun]:
+    """The frozen GAN and classifier runs (``--option gan=RUN --option classifier=RUN``)."""
+    opts = config.model_options
+    for name in ("gan", "classifier"):
+        if not isinstance(opts.get(name), str) or not opts.get(name):
+            raise ConfigError(
+                "gan-encoder needs --option gan=RUN (a --model gan run) and "
+                "--option classifier=RUN (a --model classifier run)"
+            )
+    return {name: InputRun(name, opts[name]) for name in ("gan", "classifier")}
+
+
+def encoder_options(config, input_dim: int) -> tuple[EncoderConfig, dict]:
+    """The network's config of a run of ``config`` and its training options."""
+    opts = dict(config.model_options)
+    split_options(opts, ARCH_OPTIONS | set(ENCODER_TRAIN_OPTIONS), "gan-encoder")
+    o = {**ENCODER_TRAIN_OPTIONS,
+         **{k: v for k, v in opts.items() if k in ENCODER_TRAIN_OPTIONS}}
+    encoder_inputs(config)
+    for name in ("rec_weight", "ce_weight", "kl_weight"):
+        check_range(o, name, 0.0, 1e9, "gan-encoder")
+    check_range(o, "eval_size", 1, 1e9, "gan-encoder", integer=True)
+    arch = EncoderConfig(input_dim=input_dim, nz=config.nz,
+                         **{k: v for k, v in opts.items() if k in ARCH_OPTIONS})
+    return arch.validate(), o
+
+
+def build_encoder(config, input_dim: int) -> GANEncoder:
+    """The encoder a run of ``config`` trains (E's weights drawn from ``config.seed``; G
+    is filled from the GAN run when training, from the run's weights when loading)."""
+    arch, o = encoder_options(config, input_dim)
+    model = seeded_init(config.seed, lambda: GANEncoder(arch))
+    model.sources = {"gan": {"path": o["gan"]}, "classifier": {"path": o["classifier"]}}
+    return model
 
 
 class EncoderTask:
@@ -45,62 +81,30 @@ class EncoderTask:
 
     metric_names = ("loss", "rec", "ce", "kl", "acc")
     DEFAULT_LR = 1e-3
-    ARCH_OPTIONS = {f.name for f in fields(EncoderConfig)} - {"input_dim", "nz"}
+    ARCH_OPTIONS = ARCH_OPTIONS
 
     @classmethod
-    def apply_defaults(cls, config: TrainConfig) -> TrainConfig:
+    def apply_defaults(cls, config):
         return apply_kind_defaults(config, cls.DEFAULT_LR)
 
-    def __init__(self, config: TrainConfig, input_dim: int, device: torch.device):
+    def __init__(self, config, input_dim: int, device: torch.device,
+                 inputs: dict[str, InputRun] | None = None):
         self.apply_defaults(config)
         self.config = config
-        opts = dict(config.model_options)
-        split_options(opts, self.ARCH_OPTIONS | set(ENCODER_TRAIN_OPTIONS), "gan-encoder")
-        o = {**ENCODER_TRAIN_OPTIONS,
-             **{k: v for k, v in opts.items() if k in ENCODER_TRAIN_OPTIONS}}
-        for name in ("gan", "classifier"):
-            if not isinstance(o[name], str) or not o[name]:
-                raise ConfigError(
-                    "gan-encoder needs --option gan=RUN (a --model gan run) and "
-                    "--option classifier=RUN (a --model classifier run)"
-                )
-        for name in ("rec_weight", "ce_weight", "kl_weight"):
-            _check_range(o, name, 0.0, 1e9, "gan-encoder")
-        _check_range(o, "eval_size", 1, 1e9, "gan-encoder", integer=True)
-        self.options = o
+        _, self.options = encoder_options(config, input_dim)
         self.device = device
-        arch = EncoderConfig(input_dim=input_dim, nz=config.nz,
-                             **{k: v for k, v in opts.items() if k in self.ARCH_OPTIONS})
-        arch.validate()
-        self.model = seeded_init(config.seed, lambda: GANEncoder(arch)).to(device)
-        self.model.sources = {"gan": {"path": o["gan"]}, "classifier": {"path": o["classifier"]}}
+        self.model = build_encoder(config, input_dim).to(device)
         self.optimizers = {"adam": make_adam(self.model.encoder.parameters(), config.lr, device)}
-        self.classifier = None
-        # Loading a finished encoder run needs neither input (its model holds G); training
-        # does, so a missing input is reported at the first step.
-        self._missing: str | None = None
-        for name in ("gan", "classifier"):
-            if not (Path(o[name]) / "config.json").is_file():
-                self._missing = (f"{o[name]}: no run there (--option {name}=RUN needs a "
-                                 f"--model {name} run folder)")
-        # a run of the wrong kind is refused at once
-        for name in ("gan", "classifier"):
-            if (Path(o[name]) / "config.json").is_file():
-                got = run_kind(Path(o[name]), f"--option {name}=RUN")
-                if got != name:
-                    raise ConfigError(f"{o[name]}: is a {got!r} run; --option {name}=RUN needs "
-                                      f"a run trained with --model {name}")
-        if (Path(o["gan"]) / "config.json").is_file():
-            self._attach_gan(Path(o["gan"]))
-        if (Path(o["classifier"]) / "config.json").is_file():
-            self._attach_classifier()
+        inputs = loaded_inputs("gan-encoder", encoder_inputs(config), inputs)
+        self._attach_gan(inputs["gan"])
+        self.classifier = self._attach_classifier(inputs["classifier"])
         self._inputs_written = False
         self._acc = torch.zeros(5, device=device)
         self._seen = 0
 
-    def _attach_gan(self, path: Path) -> None:
-        gan, source = load_input_run(path, "gan", "gan", torch.device("cpu"))
-        g, e = gan.config, self.model.config
+    def _attach_gan(self, run: InputRun) -> None:
+        """G's weights from the GAN run, whose generator must have this run's shape."""
+        g, e = run.model.config, self.model.config
         theirs = {"nz": g.nz, "g_width": g.g_width, "g_norm": g.g_norm, "g_act": g.g_act,
                   "channels": g.channels, "input_dim": g.input_dim}
         mine = {k: getattr(e, k) for k in theirs}
@@ -108,26 +112,19 @@ class EncoderTask:
             k = next(k for k in theirs if theirs[k] != mine[k])
             hint = {"nz": f"--nz {g.nz}", "input_dim": "the GAN's data set"}.get(
                 k, f"--option {k}={theirs[k]}")
-            raise ConfigError(f"{path}: the GAN has {k}={theirs[k]}, this encoder run "
+            raise ConfigError(f"{run.path}: the GAN has {k}={theirs[k]}, this encoder run "
                               f"{k}={mine[k]}; use {hint}")
-        self.model.generator.load_state_dict(gan.generator.state_dict())
+        self.model.generator.load_state_dict(run.model.generator.state_dict())
         self.model.generator.eval()
-        self.model.sources["gan"] = source
+        self.model.sources["gan"] = run.source
 
-    def _attach_classifier(self) -> None:
-        path = Path(self.options["classifier"])
-        clf, source = load_input_run(path, "classifier", "classifier", self.device)
+    def _attach_classifier(self, run: InputRun):
+        clf = run.model
         if clf.config.input_dim != self.model.config.input_dim:
-            raise ConfigError(f"{path}: the classifier takes images of {clf.config.input_dim} "
+            raise ConfigError(f"{run.path}: the classifier takes images of {clf.config.input_dim} "
                               f"values, the GAN makes {self.model.config.input_dim}")
-        self.classifier = clf
-        self.model.sources["classifier"] = source
-
-    def _ready(self) -> None:
-        if self._missing:
-            raise ConfigError(self._missing)
-        if self.classifier is None:
-            self._attach_classifier()
+        self.model.sources["classifier"] = run.source
+        return clf
 
     def _losses(self, x: Tensor, y: Tensor, z: Tensor, mu: Tensor, logvar: Tensor):
         xg = self.model.generator(z)  # [-1, 1]
@@ -142,11 +139,9 @@ class EncoderTask:
 
     def check_data(self, data) -> None:
         """Labels beyond the frozen classifier's classes are refused before any file."""
-        if self.classifier is not None:
-            check_labels(data.train_labels, self.classifier.num_classes)
+        check_labels(data.train_labels, self.classifier.num_classes)
 
     def train_step(self, x: Tensor, y: Tensor, generator: torch.Generator) -> Tensor:
-        self._ready()
         if self._seen == 0:
             check_labels(y, self.classifier.num_classes)
         self.model.train()
@@ -172,7 +167,6 @@ class EncoderTask:
     @torch.no_grad()
     def evaluate(self, x: Tensor, y: Tensor, generator: torch.Generator, chunk: int = 500):
         """Losses at z = μ(x) and the classifier's accuracy on G(μ(x)), held-out images."""
-        self._ready()
         was = self.model.training
         self.model.eval()
         n = min(int(self.options["eval_size"]), x.shape[0])
@@ -196,4 +190,4 @@ class EncoderTask:
         return {}
 
 
-__all__ = ["EncoderTask"]
+__all__ = ["EncoderTask", "build_encoder", "encoder_inputs", "encoder_options"]
