@@ -14,7 +14,7 @@ package (e.g. ``latentdyn.studies.nagano2017.figures``); here are the helpers an
 figures several studies share.
 """
 
-from latentdyn.figures._style import FigureDataError, add_caption, figure_caption, figure_data
+from latentdyn.figures.style import FigureDataError, add_caption, figure_caption, figure_data
 from latentdyn.figures.generic import curves, image_grid
 from latentdyn.figures.nagano import fig2_distance_curves
 from latentdyn.figures.save import SavedFigure, read_csv, save_figure, write_csv

@@ -9,7 +9,7 @@ import matplotlib as mpl
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from latentdyn.figures._style import (
+from latentdyn.figures.style import (
     CMAP_IMAGE,
     FONT_SMALL,
     FONT_TITLE,

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from latentdyn.figures._style import (
+from latentdyn.figures.style import (
     FONT,
     FONT_SMALL,
     FONT_TINY,

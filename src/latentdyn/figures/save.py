@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
-from latentdyn.figures._style import DPI, FigureDataError, add_caption, figure_caption, figure_data
+from latentdyn.figures.style import DPI, FigureDataError, add_caption, figure_caption, figure_data
 from latentdyn.io import atomic_path, write_text
 
 # Matplotlib is not thread-safe (its mathtext parser in particular), so latentdyn

@@ -6,7 +6,9 @@ or one it trains itself into its output folder.
   when given) or any object offering ``encode``/``decode``, with its run config (None
   for an object);
 * :func:`trained_model` -- a run trained (or reused, or resumed) in a folder;
-* :func:`check_fits` -- one line when a data set's images do not fit a model.
+* :func:`check_fits` -- one line when a data set's images do not fit a model;
+* :func:`model_stage` -- the stage that gives a study its model: the given one, or one
+  it trains into its output folder.
 """
 
 from __future__ import annotations
@@ -62,4 +64,17 @@ def check_fits(model, data, what: str) -> None:
     data.require_dim(input_dim(model), what)
 
 
-__all__ = ["GivenModel", "check_fits", "given_model", "input_dim", "trained_model"]
+
+
+def model_stage(run, spec, config, device, folder: str = "model") -> GivenModel:
+    """The stage that gives a study its model: ``spec`` (``--model``: a run folder or a
+    model object) when given, else a run of ``config`` trained into ``run.folder/folder``
+    (reused by the next call with the same config, resumed when it was interrupted)."""
+    with run.stage("model", None if spec is not None else f"training the model ({folder})"):
+        if spec is not None:
+            return given_model(spec, device)
+        return trained_model(config, run.folder / folder, device, run.progress)
+
+
+__all__ = ["GivenModel", "check_fits", "given_model", "input_dim", "model_stage",
+           "trained_model"]

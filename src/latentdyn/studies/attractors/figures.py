@@ -12,7 +12,7 @@ from typing import Any, Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from latentdyn.figures._style import (
+from latentdyn.figures.style import (
     FULL_WIDTH,
     FigureDataError,
     add_caption,

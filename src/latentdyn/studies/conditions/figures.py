@@ -11,7 +11,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-from latentdyn.figures._style import (
+from latentdyn.figures.style import (
     FONT_SMALL,
     FONT_TINY,
     FULL_WIDTH,

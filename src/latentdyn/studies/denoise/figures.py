@@ -19,7 +19,7 @@ FAMILY_COLOURS = {"clean": "#555555", "input": "#111111", "vae-inference": "#1b4
 def comparison_figure(rows: Sequence[dict], caption: str = ""):
     """Accuracy (top) and PSNR (bottom) against the noise level, one column per noise
     kind, one line per method (colour = family, line style = variant)."""
-    from latentdyn.figures._style import (FONT_SMALL, add_caption, attach_data, finish_axes,
+    from latentdyn.figures.style import (FONT_SMALL, add_caption, attach_data, finish_axes,
                                           new_figure, plain)
 
     noises = [k for k in dict.fromkeys(r["noise"] for r in rows) if k != "none"]

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
-from latentdyn.figures._style import (
+from latentdyn.figures.style import (
     CMAP_IMAGE,
     FONT,
     FONT_TINY,

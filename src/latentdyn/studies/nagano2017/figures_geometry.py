@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from latentdyn.figures._style import (
+from latentdyn.figures.style import (
     CMAP_DIVERGING,
     FONT,
     FONT_SMALL,

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from latentdyn.analysis.sampling import READINGS
-from latentdyn.figures._style import (
+from latentdyn.figures.style import (
     CMAP_IMAGE,
     FONT,
     FONT_SMALL,

@@ -28,7 +28,7 @@ def mi_bar_figure(codes: Sequence[str], chosen: set[str],
                   caption: str) -> Figure:
     """Grouped bars: the MI bound of each code, one bar per λ, error bars = sd.
     ``stats[lam][code]``: (mean, sd) of the bound."""
-    from latentdyn.figures._style import (FONT_SMALL, add_caption, attach_data, curve_colour,
+    from latentdyn.figures.style import (FONT_SMALL, add_caption, attach_data, curve_colour,
                                           finish_axes, new_figure)
 
     lams = list(stats)

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from latentdyn.figures._style import (
+from latentdyn.figures.style import (
     CMAP_DIVERGING,
     FONT_SMALL,
     FONT_TINY,
