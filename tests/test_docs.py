@@ -416,3 +416,18 @@ def test_toy_argv():
     assert toy_argv(["explore", "--model", "runs/vae", "--port", "0"])[-1] == "--help"
     assert py_toy('TrainConfig(nz=100, epochs=30)') == (
         f"TrainConfig(dataset={TOY_DATASET!r}, nz=100, epochs=2)")
+
+
+def test_the_readme_command_table_names_every_registered_command():
+    """The README's command table is the docs' list of commands: every study of the
+    registry has a row (``latentdyn NAME …``), and no row names a study command that is
+    not registered."""
+    from latentdyn.studies import GROUPS, STUDIES
+
+    rows = re.findall(r"^\| `latentdyn ([^`]+)`", (ROOT / "README.md").read_text(), re.M)
+    named = {" ".join(r.split()[:2]) if r.split()[0] in GROUPS else r.split()[0]
+             for r in rows}
+    missing = sorted(set(STUDIES) - named)
+    assert not missing, f"registered but not in the README's table: {missing}"
+    unknown = sorted(n for n in named if n.split()[0] in GROUPS and n not in STUDIES)
+    assert not unknown, f"in the README's table but not registered: {unknown}"

@@ -149,7 +149,7 @@ def target(p: Params, s: Setup):
 
 STUDY = Study(
     example=("--model", "@vae", "--fits", "1", "--steps", "3", "--n-train", "20", "--n-test",
-             "10", "--q-hidden", "4", "--quiet", "--device", "cpu"),
+             "10", "--q-hidden", "4", "--out", "mi.json", "--quiet", "--device", "cpu"),
     name="mi", params=Params, prepare=prepare, stages=stages, report=report,
     summary=summary, target=target, kind="mi", positional=("model", "out"),
     help="""Estimate I(c; x̃) ≥ H(c) − E[−log Q(c|x̃)] for codes of a FIXED model.
