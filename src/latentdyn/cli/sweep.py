@@ -7,48 +7,21 @@ from click.core import ParameterSource
 
 from latentdyn.cli.train import build_config
 from latentdyn.sweep.spec import GRID_FIELDS, SweepSpec, parse_list
+from latentdyn.studies.common import BACKEND_KEYS
 from latentdyn.train import read_config_file
 
 _DEFAULTS = {"nz": "100", "lr": "5e-4", "batch_size": "100", "seed": "0"}
-#: the options :func:`backend_options` adds, as keyword arguments of ``run_sweep``
-BACKEND_KEYS = ("backend", "address", "cpus_per_task", "gpus_per_task", "retries")
 
 
 def backend_options(command):
     """``--backend``, ``--address``, ``--cpus-per-task``, ``--gpus-per-task`` and
-    ``--retries``: where the groups of a sweep train (for every command that trains
-    one through :func:`latentdyn.sweep.run_sweep`; pass :func:`backend_kwargs` on)."""
-    options = [
-        click.option("--backend", type=click.Choice(["local", "ray"]), default="local",
-                     show_default=True,
-                     help="local: this machine (--workers processes); ray: every group "
-                          "one Ray task, on a cluster or a Ray instance started here "
-                          "(docs/scaling.md)."),
-        click.option("--address", default=None, metavar="auto|HOST:PORT",
-                     help="With --backend ray: the running Ray cluster (auto: the one "
-                          "this node belongs to; ray://HOST:PORT for Ray Client) "
-                          "[default: $RAY_ADDRESS, else a Ray instance on this machine]."),
-        click.option("--cpus-per-task", type=float, default=None,
-                     help="With --backend ray: CPUs each task reserves, and its torch "
-                          "threads [default: 1]."),
-        click.option("--gpus-per-task", type=float, default=None,
-                     help="With --backend ray: GPUs each task reserves (0.5: two tasks "
-                          "share one) [default: 1 when the cluster has GPUs and --device "
-                          "is auto or cuda, else 0]."),
-        click.option("--retries", type=int, default=None,
-                     help="With --backend ray: restarts of a task whose worker or node "
-                          "died, each from its checkpoints [default: 2]."),
-    ]
-    for option in reversed(options):
-        command = option(command)
+    ``--retries``: the options of :class:`latentdyn.studies.common.Backend`, which every
+    study that trains a sweep has too."""
+    from latentdyn.studies.common import Backend
+    from latentdyn.studies.params import click_options
+
+    command.params.extend(click_options(Backend))
     return command
-
-
-def backend_kwargs(params: dict) -> dict:
-    """The ``run_sweep`` keyword arguments of :func:`backend_options`' options."""
-    kwargs = {k: params.get(k) for k in BACKEND_KEYS}
-    kwargs["backend"] = kwargs["backend"] or "local"
-    return kwargs
 
 
 @click.command(context_settings={"show_default": True})
@@ -92,7 +65,6 @@ def backend_kwargs(params: dict) -> dict:
               help="Sweep folder [default: sweeps/vae-<dataset>].")
 @click.option("--overwrite", is_flag=True,
               help="Replace a different sweep (or the same one) already in --out.")
-@backend_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def sweep(ctx: click.Context, **params) -> None:
@@ -131,6 +103,9 @@ def sweep(ctx: click.Context, **params) -> None:
     path = run_sweep(spec, out, workers=params["workers"], max_ensemble=params["max_ensemble"],
                      ll_k=params["ll_k"], ll_images=params["ll_images"],
                      overwrite=params["overwrite"], progress=not params["quiet"],
-                     argv=invocation(), **backend_kwargs(params))
+                     argv=invocation(), **{k: params[k] for k in BACKEND_KEYS})
     click.echo(format_summary(read_summary(path)))
     click.echo(f"sweep written to {path.parent}; summary in {path}")
+
+
+sweep = backend_options(sweep)
