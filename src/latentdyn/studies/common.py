@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence, TypeVar
+from typing import Any, Generic, Mapping, Sequence, TypeVar
 
 from latentdyn.errors import ConfigError
 from latentdyn.studies.params import param
@@ -148,6 +148,22 @@ def seed_list(seed: int, n: int) -> list[int]:
     return [seed + i for i in range(n)]
 
 
+@dataclass
+class PerSeed(Generic[P]):
+    """The results of every training seed of a study (``--seeds N``); the first is the
+    one the report shows."""
+
+    seeds: list[P]
+
+    @property
+    def first(self) -> P:
+        return self.seeds[0]
+
+    @property
+    def seed_list(self) -> list[int]:
+        return [r.seed for r in self.seeds]
+
+
 def combine_seeds(per_seed: Sequence[Sequence], seeds: Sequence[int]):
     """One scorecard from the scorecards of several independently trained seeds: the
     first seed's claims, each with ``seeds`` = how many seeds reproduce it, every seed's
@@ -171,5 +187,5 @@ def combine_seeds(per_seed: Sequence[Sequence], seeds: Sequence[int]):
 
 
 __all__ = ["BACKEND_KEYS", "Backend", "Common", "MAX_SEEDS", "PROFILE_HELP", "PROFILE_NAMES",
-           "Reproduction", "backend_of", "check_seed", "combine_seeds", "default_dataset",
+           "PerSeed", "Reproduction", "backend_of", "check_seed", "combine_seeds", "default_dataset",
            "get_profile", "guard_output", "out_param", "seed_list"]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from latentdyn.analysis.denoising import Method
+from latentdyn.studies.common import PerSeed
 from latentdyn.studies.denoise.models import Given, Networks, networks
 
 if TYPE_CHECKING:
@@ -71,19 +72,8 @@ class SeedResults:
         return self.denoisers.skipped
 
 
-@dataclass
-class Results:
+class Results(PerSeed[SeedResults]):
     """The results of every training seed; the first is the one the report shows."""
-
-    seeds: list[SeedResults]
-
-    @property
-    def first(self) -> SeedResults:
-        return self.seeds[0]
-
-    @property
-    def seed_list(self) -> list[int]:
-        return [r.seed for r in self.seeds]
 
 
 def stages(run: "Run", setup: "Setup") -> Results:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from latentdyn.studies.common import PerSeed
 from latentdyn.studies.toledo2023.denoising import Denoising, denoising
 from latentdyn.studies.toledo2023.lsd import (Amplitudes, Decoded, GramMatrices, Images,
                                                 LSDResults, amplitudes, decoded, gan_samples,
@@ -51,19 +52,8 @@ class SeedResults:
     rotations: RotationReadings
 
 
-@dataclass
-class Results:
+class Results(PerSeed[SeedResults]):
     """The results of every training seed; the first is the one the report shows."""
-
-    seeds: list[SeedResults]
-
-    @property
-    def first(self) -> SeedResults:
-        return self.seeds[0]
-
-    @property
-    def seed_list(self) -> list[int]:
-        return [r.seed for r in self.seeds]
 
 
 def stages(run: "Run", setup: "Setup") -> Results:
