@@ -518,3 +518,39 @@ def test_claim_c8_says_what_the_classifier_accuracy_does_to_the_count():
     assert "about 8 of 300 readings may be wrong" in c.details
     assert "stays above the rule's 97" in c.details and "about 142 trials" in c.details
     assert c.boundary[0]["distance"] == pytest.approx(141 - 300 * C.KEPT_MIN_SHARE)
+
+
+def test_a_given_model_is_described_by_its_own_run(smoke, tmp_path, capsys):
+    """Item 12: with --model every property the report states (Nz, epochs, hidden width,
+    data set) is the run's: a Nz = 6 VAE trained 2 epochs is written as such in the
+    manifest, the figure captions, C2's details and the notes, even under a profile
+    that trains 190 epochs at Nz = 100; an option that contradicts the run is refused in
+    one line before anything is written."""
+    run = json.loads((smoke / "model" / "config.json").read_text())
+    assert (run["nz"], run["epochs"]) == (6, 2)
+    out = tmp_path / "given"
+    assert cli("reproduce", "nagano2017", "--profile", "quick", "--model", smoke / "model",
+               "--no-latent-size", "--trials", 4, "--steps", 3, "--out", out, "--quiet",
+               "--device", "cpu") == 0  # no --dataset: the run's
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert (config["nz"], config["epochs"], config["hidden"], config["dataset"]) == (
+        6, 2, run["hidden"], DATA)
+    html = (out / "report.html").read_text()
+    assert "Nz = 6" in html and "Nz = 100" not in html
+    assert "trained for 190 epochs" not in html and "the given model was trained for 2 epochs" \
+        in html
+    c2 = json.loads((out / "claims.json").read_text())["claims"][1]
+    assert c2["details"].startswith("Nz = 6;")
+    for args, flag in (((("--nz", 100)), "--nz 100 (the run has 6)"),
+                       ((("--epochs", 190)), "--epochs 190 (the run has 2)"),
+                       ((("--dataset", "mnist-embedded")), "--dataset mnist-embedded")):
+        bad = tmp_path / f"bad{flag[2:4]}"
+        assert cli("reproduce", "nagano2017", "--profile", "smoke", "--model", smoke / "model",
+                   "--no-latent-size", "--out", bad, "--quiet", *args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error:") and flag in err and "\n" not in err
+        assert not bad.exists()
+    # the same values as the run's are accepted
+    assert cli("reproduce", "nagano2017", "--profile", "smoke", "--model", smoke / "model",
+               "--nz", 6, "--epochs", 2, "--dataset", DATA, "--no-latent-size", "--trials", 4,
+               "--steps", 3, "--out", tmp_path / "same", "--quiet", "--device", "cpu") == 0

@@ -5,6 +5,7 @@ two readings of Fig. 4 with paired SEMs and stage widths (C5), and the vectors t
 nagano2017 bootstraps recompute."""
 
 import dataclasses
+from dataclasses import replace
 import json
 import math
 
@@ -486,3 +487,116 @@ def test_random_concepts_keep_the_offset_and_norms():
     assert torch.equal(draws, random_concepts(cov, concepts, draws=50, seed=1))
     with pytest.raises(ConfigError, match="covariance"):
         random_concepts(cov[:3, :3], concepts)
+
+
+# ------------------------------------------------------------------- issue 19: seeds
+def _seed_card(seed, verdicts):
+    from latentdyn.reporting.claims import Claim
+
+    return [Claim(f"C{i + 1}", "a claim", "x", 1, "x > 0", run_value=f"value {seed}",
+                  reproduced=v, interval=(seed, seed + 1.0), stability=0.5 + 0.1 * seed,
+                  point_mass=seed == 1, boundary=[{"what": "x", "distance": 1.0, "unit": ""}])
+            for i, v in enumerate(verdicts)]
+
+
+def test_seeds_aggregate_by_the_fixed_majority_rule(tmp_path):
+    """Item 8: with several seeds the verdict is a strict majority of the seeds on which
+    the claim was evaluated (a tie is not a majority), each seed's verdict, value,
+    interval and stability beside it; before, the verdict was seed 0's."""
+    from latentdyn.reporting.claims import format_scorecard, write_scorecard
+    from latentdyn.studies.common import SEED_RULE, combine_seeds, seeds_verdict
+
+    assert SEED_RULE == "majority"
+    assert seeds_verdict([True, False, True]) is True
+    assert seeds_verdict([True, False]) is False and seeds_verdict([None, None]) is None
+    assert seeds_verdict([True, None, None]) is True and seeds_verdict([False, None]) is False
+    # C1: seed 0 fails, seeds 1 and 2 reproduce; C2: seed 0 reproduces alone; C3: a tie
+    cards = [_seed_card(0, [False, True, True, None]), _seed_card(1, [True, False, False, None]),
+             _seed_card(2, [True, False, None, None])]
+    out = combine_seeds(cards, [0, 1, 2])
+    assert [c.verdict for c in out] == ["reproduced", "NOT reproduced", "NOT reproduced",
+                                        "not evaluated"]
+    c1 = out[0]
+    assert c1.seeds["reproduced"] == 2 and c1.seeds["rule"] == "majority"
+    assert c1.interval is None and c1.stability is None and c1.boundary is None
+    assert c1.run_value == "value 0" and c1.models.startswith("3 trained models")
+    assert [r["verdict"] for r in c1.seeds["per_seed"]] == ["NOT reproduced", "reproduced",
+                                                            "reproduced"]
+    assert c1.seeds["per_seed"][1]["interval"] == [1, 2.0]
+    assert c1.seeds["per_seed"][1]["point_mass"] is True
+    write_scorecard(out, tmp_path)
+    md = (tmp_path / "claims.md").read_text()
+    assert "2 of 3 seeds (majority)" in md and "per seed: 0: NOT reproduced (value 0, [0, 1]" in md
+    assert "1: reproduced (value 1, [1, 2] point mass, holds 60 %)" in md
+    assert "3 trained models" in md
+    assert "2 of 3" in format_scorecard(out)
+
+
+def test_point_masses_and_the_distance_to_the_boundary_are_shown(tmp_path):
+    """Item 9: a bootstrap whose resamples never move is marked as a point mass
+    wherever its interval and stability are shown; each claim says how far its
+    statistic lies from the rule's boundary and which verdicts rest on one model."""
+    from latentdyn.analysis.uncertainty import Bootstrap, bootstrap
+    from latentdyn.reporting.claims import (
+        Claim,
+        format_boundary,
+        format_scorecard,
+        uncertainty_text,
+        write_scorecard,
+    )
+    from latentdyn.studies.nagano2017 import claims as C
+
+    assert bootstrap(np.full(50, 31.0), lambda v: v.mean(), n_resamples=40).point_mass()
+    # the geometry's resamples: active units, 70 % and 99 % components never move
+    samples = np.tile([31.0, 16.0, 28.0, 25.0, 0.17, 0.16, 0.15], (40, 1))
+    samples[:, 4] += np.linspace(0, 0.01, 40)
+    boot = Bootstrap(samples[0], samples.min(0), samples.max(0), 0.95, samples, 0)
+    c2 = C.claim_active_units(_geometry_of(n_active=31), boot)
+    assert c2.point_mass and c2.interval == (31.0, 31.0) and c2.reproduced is False
+    assert c2.boundary[0]["distance"] == -3.0  # 31 against the bound 28
+    c3 = C.claim_components(_geometry_of(dims_70=16, dims_99=28), boot)
+    assert c3.point_mass and c3.reproduced and c3.stability == 1.0
+    assert [b["distance"] for b in c3.boundary] == [2.0, 0.0]  # on the inclusive edge
+    c4 = C.claim_orthogonal(_geometry_of(), boot)
+    assert not c4.point_mass
+    claims = [replace(c2, models="one trained model (seed 0)"),
+              Claim("X", "y", "z", 1, "t", 1, True, models="3 trained models (seeds 0, 1, 2)")]
+    write_scorecard(claims, tmp_path)
+    md = (tmp_path / "claims.md").read_text()
+    assert "[31, 31] (point mass)" in md and "0 % (point mass)" in md
+    assert "-3 units" in md and "Verdicts that rest on one trained model: C2." in md
+    text = format_scorecard(claims)
+    assert "[31, 31]*" in text and "* point mass" in text and "One trained model behind: C2" in text
+    assert "-3 units" in format_boundary(c2) and "point mass" in uncertainty_text(c2)
+
+
+def _geometry_of(**kw):
+    from latentdyn.studies.nagano2017.stages import ConceptGeometry
+
+    f = {"n_active": 14, "dims_70": 9, "dims_99": 14, **kw}
+    return ConceptGeometry(torch.zeros(2, 6), [0, 1], torch.ones(6, dtype=bool),
+                           f["n_active"], [1.0], f["dims_70"], f["dims_99"], torch.eye(2), 0.1,
+                           100, null_mean=0.2, null_quantile=0.15, null_high=0.25)
+
+
+# ------------------------------------------------------------------- issue 19, item 13
+def test_a_zero_variance_tie_scores_zero_in_the_bootstrap_as_in_the_verdict():
+    """Two levels tied at every trial: closest_margin gives 0 SEM; the bootstrap's
+    vector gave inf (so a tie passed the 2-SEM rule in every resample)."""
+    n = 30
+    base = np.random.default_rng(0).normal(size=(n, 1))
+    mins = np.concatenate([base, base, base + 5], axis=1)[:, None, :]  # memory = concept
+    level, margin = closest_margin({lv: torch.tensor(mins[:, 0, i]) for i, lv in
+                                    enumerate(("memory", "concept", "abstract"))})
+    assert margin == 0.0
+    assert B.stages_vector(mins)[1] == 0.0
+
+
+def test_labels_are_resampled_independently_in_the_c1_bootstrap():
+    """The labels' trials are independent: two labels made of the same trials must get
+    different resamples (one shared index gave them identical ones)."""
+    rng = np.random.default_rng(1)
+    d = _dip_trials(40, 1.0, rng, noise=2.0)
+    boot = B.dip_bootstrap([d, d.copy()], 200, seed=0)
+    rel = boot.samples[:, 3:5]  # relative depth of label 0 and label 1
+    assert not np.allclose(rel[:, 0], rel[:, 1]) and boot.grouped

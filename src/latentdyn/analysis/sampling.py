@@ -124,12 +124,20 @@ class ReadingCourse:
 def approach_escape(dip: dict) -> dict:
     """The mean speed of approach, (d(0) − d(t*)) / t*, and of escape,
     (d(T) − d(t*)) / (T − t*), per step (``nan`` where t* is 0 or T); ``fast_slow``
-    when the dip holds and the approach is faster than the escape."""
+    when the dip holds and the approach is faster than the escape; and
+    ``old_fast_slow``, the same under the dip rule before issue 19 (t* chosen on the
+    trials that test it), when ``dip`` carries it."""
     t, T = dip["t_star"], dip["T"]
     rate_in = dip["depth"] / t if t > 0 else math.nan
     rate_out = dip["rise"] / (T - t) if t < T else math.nan
     fast = bool(dip["has_dip"] and rate_in > rate_out)
-    return {"approach_rate": rate_in, "escape_rate": rate_out, "fast_slow": fast}
+    out = {"approach_rate": rate_in, "escape_rate": rate_out, "fast_slow": fast}
+    if "old_has_dip" in dip:
+        t0 = dip["old_t_star"]
+        out["old_fast_slow"] = bool(dip["old_has_dip"] and 0 < t0 < T and
+                                    dip["old_relative_depth"] / t0
+                                    > dip["old_relative_rise"] / (T - t0))
+    return out
 
 
 def reading_course(d) -> ReadingCourse:

@@ -103,10 +103,11 @@ def model_properties(given) -> dict:
     :class:`~latentdyn.studies.models.GivenModel`): ``nz``, ``epochs``, ``hidden`` and
     ``dataset`` from its run's config; for a model object, its ``nz`` (the rest None:
     not known)."""
-    cfg = given.config
-    if cfg is not None:
-        return {"nz": int(cfg.nz), "epochs": int(cfg.epochs), "hidden": int(cfg.hidden),
-                "dataset": str(cfg.dataset)}
+    from latentdyn.studies.models import run_properties
+
+    if given.config is not None:
+        props = run_properties(given.config)
+        return {k: props[k] for k in ("nz", "epochs", "hidden", "dataset")}
     nz = getattr(given.model, "nz", None)
     return {"nz": int(nz) if isinstance(nz, int) else None, "epochs": None, "hidden": None,
             "dataset": None}

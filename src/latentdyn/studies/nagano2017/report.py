@@ -129,7 +129,7 @@ def latent_size_sections(figs: Mapping[str, SavedFigure], scan: LatentSizeScan,
     ]
 
 
-def _model_note(model_path: str, settings: Mapping | None) -> str:
+def model_note(model_path: str, settings: Mapping | None) -> str:
     """The model, as its run says: Nz, the epochs it was trained, its hidden width."""
     if not settings:
         return f"Model: {model_path}."
@@ -145,7 +145,7 @@ def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, fl
           seeds: Sequence[int] = (), settings: Mapping | None = None) -> list[str]:
     """What the reader needs to know about this run: the model (as its run says, from
     ``settings``), the timings, and every reduction from the paper's settings."""
-    out = [_model_note(model_path, settings), f"Stage timings (s): {dict(timings)}."]
+    out = [model_note(model_path, settings), f"Stage timings (s): {dict(timings)}."]
     if len(seeds) > 1:
         out.append(f"Training seeds: {list(seeds)}, one VAE each (the latent-size sweep too); "
                    "every claim was scored on each; its verdict is the majority of the "
