@@ -119,7 +119,7 @@ def test_undefined_resamples_are_left_out_not_scored_as_failures():
 
     boot = bootstrap(x, mean_of_ones, n_resamples=400, seed=1)
     bad = int(np.isnan(boot.samples).sum())
-    assert bad > 0 and boot.undefined == bad and f"{bad} resample(s) undefined" in boot.describe()
+    assert bad > 0 and boot.undefined == bad and f"{bad} resample(s) with an undefined" in boot.describe()
     assert boot.share(lambda s: s == 1.0) == 1.0  # the old share: 1 - bad / 400
     assert boot.interval == (1.0, 1.0) and boot.interval_of(lambda s: s) == (1.0, 1.0)
     assert boot.point_mass()

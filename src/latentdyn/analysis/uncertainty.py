@@ -91,7 +91,8 @@ class Bootstrap:
         if self.grouped:
             text += ", each group resampled with its own index"
         if self.undefined:
-            text += f"; {self.undefined} resample(s) undefined (left out)"
+            text += (f"; {self.undefined} resample(s) with an undefined component (left out "
+                     "where a rule or interval reads it)")
         return text
 
 

@@ -187,7 +187,8 @@ def combine_seeds(per_seed: Sequence[Sequence], seeds: Sequence[int]):
                 "stability": c.stability, "point_mass": bool(getattr(c, "point_mass", False)),
                 "boundary": getattr(c, "boundary", None)} for s, c in zip(seeds, mine)]
         out.append(replace(
-            claim, reproduced=seeds_verdict([c.reproduced for c in mine]), interval=None, stability=None, point_mass=False, boundary=None,
+            claim, reproduced=seeds_verdict([c.reproduced for c in mine]), interval=None,
+            stability=None, point_mass=False, boundary=None,
             models=f"{len(mine)} trained models (seeds {', '.join(map(str, seeds))})",
             details=f"seed {seeds[0]} (its figures): {claim.details}" if claim.details else "",
             method=(f"verdict: the {SEED_RULE} of the {len(evaluated)} seeds on which it was "

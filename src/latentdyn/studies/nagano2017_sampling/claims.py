@@ -23,7 +23,7 @@ import numpy as np
 
 from latentdyn.analysis.sampling import READING_NAMES, READINGS
 from latentdyn.reporting.claims import Claim
-from latentdyn.studies.nagano2017.claims import DIP_RULE
+from latentdyn.studies.nagano2017.rules import DIP_RULE
 from latentdyn.studies.nagano2017_sampling.stages import (
     ESCAPE_SEMS,
     ConceptReadings,
