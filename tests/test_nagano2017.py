@@ -539,6 +539,7 @@ def test_a_given_model_is_described_by_its_own_run(smoke, tmp_path, capsys):
     assert "Nz = 6" in html and "Nz = 100" not in html
     assert "trained for 190 epochs" not in html and "the given model was trained for 2 epochs" \
         in html
+    assert "Verdicts that rest on one trained model: C1, C2, C3, C4, C5." in html
     c2 = json.loads((out / "claims.json").read_text())["claims"][1]
     assert c2["details"].startswith("Nz = 6;")
     for args, flag in (((("--nz", 100)), "--nz 100 (the run has 6)"),

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 from latentdyn.analysis.trials import NoiseSweep
 from latentdyn.figures import SavedFigure
 from latentdyn.io import write_json
-from latentdyn.reporting.claims import Claim
+from latentdyn.reporting.claims import Claim, one_model_note
 from latentdyn.reporting.report import Section, write_report
 from latentdyn.reporting.viewer import trajectory_viewer
 from latentdyn.studies.nagano2017 import outputs as O
@@ -244,6 +244,9 @@ def report(run, s, results, claims: Sequence[Claim]) -> None:
         figs.update(latent_size_figures(extra, s.prof, out))
         sections += latent_size_sections(figs, extra.scan, extra.elbo, extra.attribution)
     write_json(out / "data" / "resampling.json", resampling_summary(claims))
-    write(out, s.settings, sections, claims,
-          notes(s.prof, s.data.name, main.model.path, run.timings, s.seeds, s.settings))
+    notes_ = notes(s.prof, s.data.name, main.model.path, run.timings, s.seeds, s.settings)
+    one = [c.id for c in claims if c.rests_on_one_model()]
+    if one:
+        notes_.insert(1, one_model_note(one))
+    write(out, s.settings, sections, claims, notes_)
     run.record(model_run=main.model.path, seeds=s.seeds)
