@@ -463,3 +463,21 @@ def test_prepare_resolves_the_settings_and_writes_nothing(tmp_path):
         PROFILES["smoke"].training()
     assert setup.data_record["dataset"] == setup.data.name and setup.seeds == [0]
     assert not out.exists()
+
+
+def test_a_given_run_is_described_by_its_own_config(tmp_path):
+    """Issue 19, item 12: the manifest never states the profile's Nz or epochs for a
+    network it did not train; the given run's own kind, Nz, hidden width, epochs and
+    data set are recorded instead (compare denoise has no option that could contradict
+    them)."""
+    from latentdyn.studies.denoise import Params, prepare
+    from latentdyn.train import TrainConfig, train
+
+    vae = train(TrainConfig(dataset=DATASET, nz=4, hidden=16, epochs=1, batch_size=40,
+                            device="cpu"), tmp_path / "vae", progress=False)
+    setup = prepare(Params(profile="smoke", out=str(tmp_path / "o"), vae=str(vae),
+                           given_only=True, dataset=DATASET, quiet=True))
+    props = setup.settings["given_properties"]["vae"]
+    assert (props["kind"], props["nz"], props["hidden"], props["epochs"]) == ("vae", 4, 16, 1)
+    assert not any(k.startswith("vae_") for k in setup.settings["training"])
+    assert "clf_epochs" in setup.settings["training"]  # the classifier is not given

@@ -450,3 +450,28 @@ def test_run_checks_before_writing(tmp_path):
     assert not (tmp_path / "x").exists()
     assert list(nagano2017_sampling.PROFILES) == ["quick", "paper", "smoke"]
     assert nagano2017_sampling.PROFILES["paper"].trials_fig2b == 500
+
+
+def test_a_given_model_is_described_by_its_own_run(smoke, tmp_path, capsys):
+    """Item 12 of issue 19: with --model the manifest and the notes state the run's Nz,
+    epochs and hidden width (not the profile's), its data set is used when --dataset is
+    not given, and an option that contradicts the run is refused in one line."""
+    run = json.loads((smoke / "model" / "config.json").read_text())
+    out = tmp_path / "given"
+    assert cli("reproduce", "nagano2017-sampling", "--profile", "quick", "--model", smoke,
+               "--trials", 4, "--steps", 3, "--out", out, "--quiet", "--device", "cpu") == 0
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert (config["nz"], config["epochs"], config["hidden"], config["dataset"]) == (
+        run["nz"], run["epochs"], run["hidden"], DATA)
+    html = (out / "report.html").read_text()
+    assert f"the given VAE was trained for {run['epochs']} epochs" in html
+    assert f"Nz = {run['nz']}" in html
+    for args, flag in ((("--nz", 100), f"--nz 100 (the run has {run['nz']})"),
+                       (("--epochs", 30), f"--epochs 30 (the run has {run['epochs']})"),
+                       (("--dataset", "mnist-embedded"), "--dataset mnist-embedded")):
+        bad = tmp_path / f"bad{args[0][2:]}"
+        assert cli("reproduce", "nagano2017-sampling", "--profile", "smoke", "--model", smoke,
+                   "--out", bad, "--quiet", *args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error:") and flag in err and "\n" not in err
+        assert not bad.exists()

@@ -329,6 +329,31 @@ def test_prepare_checks_and_loads_and_writes_nothing(result, tmp_path):
     assert setup.seeds == [5, 6] and setup.settings["seeds"] == [5, 6]
 
 
+def test_a_given_gan_is_described_by_its_own_run(result, tmp_path):
+    """Issue 19, item 12: with --gan the manifest's GAN settings (epochs, batch, lr, Nz)
+    are the run's, not the profile's, each given run's properties are recorded, and a
+    --gan-epochs that contradicts the given GAN (or comes with an encoder run, which
+    holds its GAN) is refused in one line."""
+    import shutil
+
+    gan = tmp_path / "gan"
+    shutil.copytree(result / "runs" / "gan", gan)
+    config = json.loads((gan / "config.json").read_text())
+    (gan / "config.json").write_text(json.dumps({**config, "epochs": 7}))
+    setup = study.prepare(study.Params(profile="smoke", gan=str(gan), device="cpu"))
+    assert study.PROFILES["smoke"].gan.epochs != 7
+    assert setup.settings["gan_epochs"] == 7 and setup.profile.gan.epochs == 7
+    assert setup.settings["given_properties"]["gan"]["epochs"] == 7
+    assert setup.settings["nz"] == config["nz"]
+    assert study.prepare(study.Params(profile="smoke", gan=str(gan), gan_epochs=7,
+                                      device="cpu")).profile.gan.epochs == 7
+    with pytest.raises(ConfigError, match=r"--gan-epochs 3 \(the run has 7\)"):
+        study.prepare(study.Params(profile="smoke", gan=str(gan), gan_epochs=3))
+    with pytest.raises(ConfigError, match="--encoder gives one"):
+        study.prepare(study.Params(profile="smoke", gan_epochs=3,
+                                   encoder=str(result / "runs" / "encoder")))
+
+
 def test_both_studies_train_the_networks_of_the_shared_recipes():
     """The classifier, GAN and encoder settings are written once (train.recipes):
     toledo2023 and compare denoise embed the same recipes in every profile, and one

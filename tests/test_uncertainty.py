@@ -81,3 +81,50 @@ def test_vector_statistics_have_one_interval_per_component():
     assert boot.share(lambda s: s[1] > 4.9) == 1.0
     m = boot.estimate[0]
     assert 0.35 < boot.share(lambda s: s[0] > m) < 0.65  # resamples centre on the estimate
+
+
+# ------------------------------------------------------------------- issue 19, item 13
+def test_grouped_bootstrap_draws_each_group_independently():
+    """Independent groups (labels, noise levels) get independent resamples: with one
+    index shared by every group (the old way) two groups made of the same numbers give
+    the same resampled mean every time; with an index per group they do not."""
+    from latentdyn.analysis.uncertainty import grouped_bootstrap
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=100)
+    data = np.stack([x, x], axis=1)  # (units, groups)
+    shared = bootstrap(data, lambda d: d.mean(0), n_resamples=300, seed=0)
+    assert np.allclose(shared.samples[:, 0], shared.samples[:, 1])
+    own = grouped_bootstrap(data, lambda d: d.mean(0), n_resamples=300, seed=0)
+    assert abs(np.corrcoef(own.samples.T)[0, 1]) < 0.2 and own.grouped
+    # each group's resample is still a bootstrap of its own units: the spread of a mean
+    assert own.samples[:, 0].std() == pytest.approx(x.std() / 10, rel=0.15)
+    # arrays stay paired within a group: (a, a + 1) differ by 1 in every resample
+    pair = grouped_bootstrap((data, data + 1), lambda a, b: (b - a).mean(0), n_resamples=50)
+    assert np.allclose(pair.samples, 1.0)
+    assert grouped_bootstrap(data, lambda d: d.mean(0), seed=3).interval == \
+        grouped_bootstrap(data, lambda d: d.mean(0), seed=3).interval
+    with pytest.raises(ConfigError, match="groups"):
+        grouped_bootstrap(x, lambda d: d.mean())
+
+
+def test_undefined_resamples_are_left_out_not_scored_as_failures():
+    """A resample whose statistic is NaN (a class missing from it, ...) leaves the
+    interval and the share of the rule, and is counted; the interval of a derived
+    number ignores it the same way (np.percentile would return NaN)."""
+    x = np.r_[np.ones(3), np.zeros(27)]
+
+    def mean_of_ones(v):  # undefined when the resample holds no 1
+        return np.nan if v.sum() == 0 else float(v[v > 0].mean())
+
+    boot = bootstrap(x, mean_of_ones, n_resamples=400, seed=1)
+    bad = int(np.isnan(boot.samples).sum())
+    assert bad > 0 and boot.undefined == bad and f"{bad} resample(s) with an undefined" in boot.describe()
+    assert boot.share(lambda s: s == 1.0) == 1.0  # the old share: 1 - bad / 400
+    assert boot.interval == (1.0, 1.0) and boot.interval_of(lambda s: s) == (1.0, 1.0)
+    assert boot.point_mass()
+    assert not mean_interval(np.arange(10.0), n_resamples=50).point_mass()
+    vec = bootstrap(x, lambda v: np.array([v.mean(), mean_of_ones(v)]), n_resamples=400,
+                    seed=1)
+    assert vec.share(lambda s: s[0] >= 0, columns=0) == 1.0 and vec.undefined == bad
+    assert vec.defined(columns=0).all() and not vec.defined().all()

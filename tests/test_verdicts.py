@@ -5,6 +5,7 @@ two readings of Fig. 4 with paired SEMs and stage widths (C5), and the vectors t
 nagano2017 bootstraps recompute."""
 
 import dataclasses
+from dataclasses import replace
 import json
 import math
 
@@ -146,13 +147,91 @@ def test_relative_depth_is_depth_over_d0():
 
 def test_dip_power_grows_with_the_number_of_trials():
     rng = np.random.default_rng(5)
-    d = _dip_trials(300, 0.5, rng, noise=1.5)
+    d = _dip_trials(300, 1.0, rng, noise=1.5)  # issue 19: the rule tests half the trials
     assert has_dip_np(d)
     small, large = dip_power(d, 10, draws=200), dip_power(d, 200, draws=200)
     assert small < 0.6 < 0.95 <= large
     assert dip_power(d, 10, draws=200, seed=1) == dip_power(d, 10, draws=200, seed=1)
     with pytest.raises(ConfigError, match="n must lie"):
         dip_power(d, 1)
+
+
+def _flat_after_fall(n, rng, T=80, ar=0.0, sd=1.0):
+    """Trials whose true mean falls from 10 to 7 over t = 0..5 and then stays flat (no
+    rise at all), with independent noise per step (ar = 0) or AR(ar) noise of the same
+    marginal sd along each trial."""
+    t = np.arange(T + 1)
+    e = rng.normal(size=(n, T + 1))
+    if ar:
+        for k in range(1, T + 1):
+            e[:, k] = ar * e[:, k - 1] + math.sqrt(1 - ar ** 2) * e[:, k]
+    return 10 - 3 * np.minimum(t, 5) / 5 + sd * e
+
+
+# issue 19: the rate at which the dip rule reports a dip on curves with no rise. Nominal:
+# the rise of the tested half is mean-zero, tested one-sided at 2 SEM: P(Z > 2) = 2.3 %
+# (the minimum relative change only lowers it). Asserted: at most 2.5 % plus three
+# Monte-Carlo standard errors of a rate of 2.5 % over the simulated experiments.
+FLAT_EXPERIMENTS = 600
+FLAT_BOUND = 0.025 + 3 * math.sqrt(0.025 * 0.975 / FLAT_EXPERIMENTS)  # 0.044
+
+
+@pytest.mark.parametrize("ar", [0.0, 0.9])
+def test_flat_curves_show_no_dip_beyond_the_nominal_rate(ar):
+    rng = np.random.default_rng(19 + int(10 * ar))
+    d = np.stack([_flat_after_fall(300, rng, ar=ar) for _ in range(FLAT_EXPERIMENTS)], 1)
+    rate = has_dip_np(d).mean()  # 300 trials per experiment, one group per experiment
+    assert rate <= FLAT_BOUND
+    from latentdyn.analysis.distances import old_dip_np
+
+    # the rule before issue 19 (t* chosen on the trials that test it): about a third
+    assert old_dip_np(d).mean() > 0.15
+
+
+def test_a_true_dip_and_rise_is_still_found():
+    rng = np.random.default_rng(20)
+    t = np.arange(81)
+    rise = 0.5 * np.clip(t - 5, 0, None) / 75  # 7 at t = 5, then up to 7.5 (5 % of d(0))
+    for ar in (0.0, 0.9):
+        found = [has_dip_np(_flat_after_fall(300, rng, ar=ar) + rise) for _ in range(100)]
+        assert np.mean(found) >= 0.95
+
+
+def test_the_dip_rule_chooses_t_star_on_one_half_and_tests_on_the_other():
+    rng = np.random.default_rng(21)
+    d = _dip_trials(200, 3.0, rng, noise=0.3)
+    dip = dip_statistic_from_trials(torch.tensor(d))
+    assert dip["has_dip"] and dip["t_star"] == 3 and dip["n_select"] == dip["n_test"] == 100
+    test = d[1::2]  # the tested half: odd positions
+    assert dip["depth"] == pytest.approx((test[:, 0] - test[:, 3]).mean())
+    assert dip["sem_rise"] == pytest.approx((test[:, -1] - test[:, 3]).std(ddof=1) / 10)
+    assert dip["relative_depth"] == pytest.approx(dip["depth"] / test[:, 0].mean())
+    # the half-0 trials alone choose t*: move their minimum to t = 6, the test follows
+    moved = d.copy()
+    moved[0::2, 6] -= 20
+    assert dip_statistic_from_trials(torch.tensor(moved))["t_star"] == 6
+    # a rise below 2 % of d(0) is no dip however many trials make it significant
+    flat = 10 - 3 * np.minimum(np.arange(41), 5) / 5 + 0.15 * np.clip(np.arange(41) - 5, 0,
+                                                                      None) / 35
+    tiny = flat + 0.01 * rng.normal(size=(4000, 41))
+    stat = dip_statistic_from_trials(torch.tensor(tiny))
+    assert stat["rise"] > 20 * stat["sem_rise"] and not stat["has_dip"]
+    assert stat["old_has_dip"]  # the old rule: a dip
+    # an explicit split, and one that leaves a half too small to test
+    assert has_dip_np(d, np.r_[np.zeros(100), np.ones(100)].astype(int))
+    assert not has_dip_np(d, np.r_[np.zeros(199), 1].astype(int))
+    with pytest.raises(ConfigError, match="half"):
+        has_dip_np(d, np.full(200, 2))
+
+
+def test_dip_power_draws_fresh_trials_with_replacement():
+    """Item 10 of issue 19: subsets of the same trials without replacement reuse them;
+    at n = N they are the whole set and the 'power' is its verdict, 0 or 1. Drawn with
+    replacement, a marginal dip has a power strictly between."""
+    marginal = [_dip_trials(300, 0.55, np.random.default_rng(s), noise=1.5) for s in (5, 6)]
+    assert [has_dip_np(d) for d in marginal] == [True, False]
+    for d in marginal:  # without replacement: 1.0 and 0.0
+        assert 0.2 < dip_power(d, 300, draws=400) < 0.8
 
 
 # ------------------------------------------------------------------- C5: Fig. 4
@@ -230,8 +309,11 @@ def test_geometry_vector_matches_the_geometry_functions():
 
     assert v[4] == pytest.approx(mean_abs_offdiagonal(cosine_matrix(hier.concepts)))
     assert v[5] == pytest.approx(random_cosine(v[3]))
+    from latentdyn.analysis.geometry import random_concepts_null
+
+    assert v[6] == pytest.approx(random_concepts_null(t, labels, seed=0).quantile)
     boot = B.geometry_bootstrap(mem, labels, 30, seed=0)
-    assert boot.samples.shape == (30, 6) and boot.low[4] <= v[4] <= boot.high[4]
+    assert boot.samples.shape == (30, 7) and boot.low[4] <= v[4] <= boot.high[4]
 
 
 def test_stages_vector_orders_and_margins():
@@ -345,3 +427,176 @@ def test_pilot_command_prints_the_table_and_the_decision(tmp_path, capsys):
     assert err.startswith("error:") and "\n" not in err and not (tmp_path / "q").exists()
     assert {f.name for f in dataclasses.fields(PilotParams)} >= {"out", "epochs", "dataset",
                                                                  "seed", "quiet"}
+
+
+# ------------------------------------------------------------------- issue 19: C4's null
+def _concept_model(rng, orthogonal=False, k=10, nz=20, per_class=100, within=3.0):
+    """Memories of k classes in nz anisotropic dimensions (sd 1.5 ... 0.1), an offset,
+    class means drawn with random directions in the same geometry (centred), or along
+    k orthogonal axes, and within-class spread ``within`` times the class means'."""
+    from latentdyn.analysis import hierarchy_from_latents
+
+    s = np.linspace(1.5, 0.1, nz)
+    delta = 2 * np.eye(k, nz) * s.max() if orthogonal else rng.normal(size=(k, nz)) * s
+    delta = delta - delta.mean(0)
+    labels = np.repeat(np.arange(k), per_class)
+    mem = (0.3 * rng.normal(size=nz) * s + delta[labels]
+           + math.sqrt(within) * rng.normal(size=(k * per_class, nz)) * s)
+    return hierarchy_from_latents(torch.tensor(mem), torch.tensor(labels))
+
+
+C4_MODELS = 300
+C4_BOUND = 0.05 + 3 * math.sqrt(0.05 * 0.95 / C4_MODELS)  # 0.088: 5 % plus 3 MC errors
+
+
+def test_c4_passes_random_concept_directions_at_most_at_its_level(monkeypatch):
+    """Ten centred class means with random directions in the memories' geometry, at
+    their own norms and offset: C4 (the study's geometry stage and claim) passes at most
+    5 % of such models (plus three Monte-Carlo standard errors); issue 11's rule (below
+    random directions in the participation ratio) passed most of them."""
+    import latentdyn.analysis.geometry as G
+    from latentdyn.studies.nagano2017 import claims as C
+    from latentdyn.studies.nagano2017 import stages as S
+
+    monkeypatch.setattr(S, "SHUFFLES", 2)  # the shuffled-label check is not under test
+    monkeypatch.setattr(G, "NULL_DRAWS", 400, raising=False)  # speed (the study: 2000)
+    rng = np.random.default_rng(190)
+    verdicts, eleven = [], []
+    for i in range(C4_MODELS):
+        g = S.geometry_stage(_concept_model(rng), 20, seed=i)
+        verdicts.append(C.claim_orthogonal(g).reproduced)
+        eleven.append(g.offdiagonal < g.random_cosine)
+    assert np.mean(verdicts) <= C4_BOUND
+    assert np.mean(eleven) > 0.3  # the old rule: about 0.8 here
+    for i in range(5):  # concepts along orthogonal axes: more orthogonal than chance
+        g = S.geometry_stage(_concept_model(rng, orthogonal=True), 20, seed=i)
+        assert C.claim_orthogonal(g).reproduced
+
+
+def test_random_concepts_keep_the_offset_and_norms():
+    from latentdyn.analysis.geometry import random_concepts, within_class_covariance
+
+    hier = _concept_model(np.random.default_rng(3))
+    cov, concepts = within_class_covariance(hier.memories, hier.labels)
+    assert torch.allclose(concepts, hier.concepts.double())
+    draws = random_concepts(cov, concepts, draws=50, seed=1)
+    offset = concepts.mean(0)
+    assert draws.shape == (50, 10, 20)
+    assert torch.allclose(torch.linalg.vector_norm(draws - offset, dim=2),
+                          torch.linalg.vector_norm(concepts - offset, dim=1).expand(50, -1))
+    assert torch.equal(draws, random_concepts(cov, concepts, draws=50, seed=1))
+    with pytest.raises(ConfigError, match="covariance"):
+        random_concepts(cov[:3, :3], concepts)
+
+
+# ------------------------------------------------------------------- issue 19: seeds
+def _seed_card(seed, verdicts):
+    from latentdyn.reporting.claims import Claim
+
+    return [Claim(f"C{i + 1}", "a claim", "x", 1, "x > 0", run_value=f"value {seed}",
+                  reproduced=v, interval=(seed, seed + 1.0), stability=0.5 + 0.1 * seed,
+                  point_mass=seed == 1, boundary=[{"what": "x", "distance": 1.0, "unit": ""}])
+            for i, v in enumerate(verdicts)]
+
+
+def test_seeds_aggregate_by_the_fixed_majority_rule(tmp_path):
+    """Item 8: with several seeds the verdict is a strict majority of the seeds on which
+    the claim was evaluated (a tie is not a majority), each seed's verdict, value,
+    interval and stability beside it; before, the verdict was seed 0's."""
+    from latentdyn.reporting.claims import format_scorecard, write_scorecard
+    from latentdyn.studies.common import SEED_RULE, combine_seeds, seeds_verdict
+
+    assert SEED_RULE == "majority"
+    assert seeds_verdict([True, False, True]) is True
+    assert seeds_verdict([True, False]) is False and seeds_verdict([None, None]) is None
+    assert seeds_verdict([True, None, None]) is True and seeds_verdict([False, None]) is False
+    # C1: seed 0 fails, seeds 1 and 2 reproduce; C2: seed 0 reproduces alone; C3: a tie
+    cards = [_seed_card(0, [False, True, True, None]), _seed_card(1, [True, False, False, None]),
+             _seed_card(2, [True, False, None, None])]
+    out = combine_seeds(cards, [0, 1, 2])
+    assert [c.verdict for c in out] == ["reproduced", "NOT reproduced", "NOT reproduced",
+                                        "not evaluated"]
+    c1 = out[0]
+    assert c1.seeds["reproduced"] == 2 and c1.seeds["rule"] == "majority"
+    assert c1.interval is None and c1.stability is None and c1.boundary is None
+    assert c1.run_value == "value 0" and c1.models.startswith("3 trained models")
+    assert [r["verdict"] for r in c1.seeds["per_seed"]] == ["NOT reproduced", "reproduced",
+                                                            "reproduced"]
+    assert c1.seeds["per_seed"][1]["interval"] == [1, 2.0]
+    assert c1.seeds["per_seed"][1]["point_mass"] is True
+    write_scorecard(out, tmp_path)
+    md = (tmp_path / "claims.md").read_text()
+    assert "2 of 3 seeds (majority)" in md and "per seed: 0: NOT reproduced (value 0, [0, 1]" in md
+    assert "1: reproduced (value 1, [1, 2] point mass, holds 60 %)" in md
+    assert "3 trained models" in md
+    assert "2 of 3" in format_scorecard(out)
+
+
+def test_point_masses_and_the_distance_to_the_boundary_are_shown(tmp_path):
+    """Item 9: a bootstrap whose resamples never move is marked as a point mass
+    wherever its interval and stability are shown; each claim says how far its
+    statistic lies from the rule's boundary and which verdicts rest on one model."""
+    from latentdyn.analysis.uncertainty import Bootstrap, bootstrap
+    from latentdyn.reporting.claims import (
+        Claim,
+        format_boundary,
+        format_scorecard,
+        uncertainty_text,
+        write_scorecard,
+    )
+    from latentdyn.studies.nagano2017 import claims as C
+
+    assert bootstrap(np.full(50, 31.0), lambda v: v.mean(), n_resamples=40).point_mass()
+    # the geometry's resamples: active units, 70 % and 99 % components never move
+    samples = np.tile([31.0, 16.0, 28.0, 25.0, 0.17, 0.16, 0.15], (40, 1))
+    samples[:, 4] += np.linspace(0, 0.01, 40)
+    boot = Bootstrap(samples[0], samples.min(0), samples.max(0), 0.95, samples, 0)
+    c2 = C.claim_active_units(_geometry_of(n_active=31), boot)
+    assert c2.point_mass and c2.interval == (31.0, 31.0) and c2.reproduced is False
+    assert c2.boundary[0]["distance"] == -3.0  # 31 against the bound 28
+    c3 = C.claim_components(_geometry_of(dims_70=16, dims_99=28), boot)
+    assert c3.point_mass and c3.reproduced and c3.stability == 1.0
+    assert [b["distance"] for b in c3.boundary] == [2.0, 0.0]  # on the inclusive edge
+    c4 = C.claim_orthogonal(_geometry_of(), boot)
+    assert not c4.point_mass
+    claims = [replace(c2, models="one trained model (seed 0)"),
+              Claim("X", "y", "z", 1, "t", 1, True, models="3 trained models (seeds 0, 1, 2)")]
+    write_scorecard(claims, tmp_path)
+    md = (tmp_path / "claims.md").read_text()
+    assert "[31, 31] (point mass)" in md and "0 % (point mass)" in md
+    assert "-3 units" in md and "Verdicts that rest on one trained model: C2." in md
+    text = format_scorecard(claims)
+    assert "[31, 31]*" in text and "* point mass" in text and "One trained model behind: C2" in text
+    assert "-3 units" in format_boundary(c2) and "point mass" in uncertainty_text(c2)
+
+
+def _geometry_of(**kw):
+    from latentdyn.studies.nagano2017.stages import ConceptGeometry
+
+    f = {"n_active": 14, "dims_70": 9, "dims_99": 14, **kw}
+    return ConceptGeometry(torch.zeros(2, 6), [0, 1], torch.ones(6, dtype=bool),
+                           f["n_active"], [1.0], f["dims_70"], f["dims_99"], torch.eye(2), 0.1,
+                           100, null_mean=0.2, null_quantile=0.15, null_high=0.25)
+
+
+# ------------------------------------------------------------------- issue 19, item 13
+def test_a_zero_variance_tie_scores_zero_in_the_bootstrap_as_in_the_verdict():
+    """Two levels tied at every trial: closest_margin gives 0 SEM; the bootstrap's
+    vector gave inf (so a tie passed the 2-SEM rule in every resample)."""
+    n = 30
+    base = np.random.default_rng(0).normal(size=(n, 1))
+    mins = np.concatenate([base, base, base + 5], axis=1)[:, None, :]  # memory = concept
+    level, margin = closest_margin({lv: torch.tensor(mins[:, 0, i]) for i, lv in
+                                    enumerate(("memory", "concept", "abstract"))})
+    assert margin == 0.0
+    assert B.stages_vector(mins)[1] == 0.0
+
+
+def test_labels_are_resampled_independently_in_the_c1_bootstrap():
+    """The labels' trials are independent: two labels made of the same trials must get
+    different resamples (one shared index gave them identical ones)."""
+    rng = np.random.default_rng(1)
+    d = _dip_trials(40, 1.0, rng, noise=2.0)
+    boot = B.dip_bootstrap([d, d.copy()], 200, seed=0)
+    rel = boot.samples[:, 3:5]  # relative depth of label 0 and label 1
+    assert not np.allclose(rel[:, 0], rel[:, 1]) and boot.grouped

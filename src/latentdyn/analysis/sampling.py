@@ -35,7 +35,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from latentdyn.analysis.distances import dip_statistic_from_trials, distance_to, mean_sem
+from latentdyn.analysis.distances import (
+    dip_statistic_from_trials,
+    distance_to,
+    mean_sem,
+    split_dip,
+    split_halves,
+)
 from latentdyn.analysis.hierarchy import Hierarchy
 from latentdyn.analysis.stages import LEVELS
 from latentdyn.analysis.uncertainty import Bootstrap, bootstrap
@@ -118,12 +124,20 @@ class ReadingCourse:
 def approach_escape(dip: dict) -> dict:
     """The mean speed of approach, (d(0) − d(t*)) / t*, and of escape,
     (d(T) − d(t*)) / (T − t*), per step (``nan`` where t* is 0 or T); ``fast_slow``
-    when the dip holds and the approach is faster than the escape."""
+    when the dip holds and the approach is faster than the escape; and
+    ``old_fast_slow``, the same under the dip rule before issue 19 (t* chosen on the
+    trials that test it), when ``dip`` carries it."""
     t, T = dip["t_star"], dip["T"]
     rate_in = dip["depth"] / t if t > 0 else math.nan
     rate_out = dip["rise"] / (T - t) if t < T else math.nan
     fast = bool(dip["has_dip"] and rate_in > rate_out)
-    return {"approach_rate": rate_in, "escape_rate": rate_out, "fast_slow": fast}
+    out = {"approach_rate": rate_in, "escape_rate": rate_out, "fast_slow": fast}
+    if "old_has_dip" in dip:
+        t0 = dip["old_t_star"]
+        out["old_fast_slow"] = bool(dip["old_has_dip"] and 0 < t0 < T and
+                                    dip["old_relative_depth"] / t0
+                                    > dip["old_relative_rise"] / (T - t0))
+    return out
 
 
 def reading_course(d) -> ReadingCourse:
@@ -135,23 +149,25 @@ def reading_course(d) -> ReadingCourse:
     return ReadingCourse(mean, sem, dip)
 
 
-def dip_flags(d: np.ndarray) -> np.ndarray:
+def dip_flags(d: np.ndarray, half=None) -> np.ndarray:
     """[has_dip, fast_slow] of curves d (n, T+1) as floats: the rule of
-    :func:`reading_course` in NumPy, for the bootstrap (same verdicts)."""
-    d = np.asarray(d, dtype=np.float64)
-    n, T = d.shape[0], d.shape[1] - 1
-    t = int(np.argmin(d.mean(0)))
-    depth, rise = d[:, 0] - d[:, t], d[:, -1] - d[:, t]
-    sd, sr = depth.std(ddof=1) / math.sqrt(n), rise.std(ddof=1) / math.sqrt(n)
-    has = 0 < t < T and depth.mean() > 2 * sd and rise.mean() > 2 * sr
-    fast = has and depth.mean() / t > rise.mean() / (T - t)
+    :func:`reading_course` (the selection-free dip of
+    :func:`~latentdyn.analysis.distances.split_dip`, ``half`` as there) in NumPy, for
+    the bootstrap (same verdicts)."""
+    r = {k: v[0] for k, v in split_dip(np.asarray(d, dtype=np.float64), half).items()}
+    t, T = int(r["t_star"]), int(r["T"])
+    has = bool(r["has_dip"])
+    fast = has and r["depth"] / t > r["rise"] / (T - t)
     return np.asarray([float(has), float(fast)])
 
 
 def dip_bootstrap(d, n_resamples: int = 1000, seed: int = 0) -> Bootstrap:
-    """Resamples of the trials of d (n, T+1): each gives [has_dip, fast_slow]."""
-    return bootstrap(np.asarray(as_float(d, "d", 2).double()), dip_flags,
-                     n_resamples=n_resamples, seed=seed)
+    """Resamples of the trials of d (n, T+1), each trial keeping its half of
+    :func:`~latentdyn.analysis.distances.split_halves` (so a trial drawn twice never
+    both chooses t* and tests it): each gives [has_dip, fast_slow]."""
+    d = np.asarray(as_float(d, "d", 2).double())
+    return bootstrap((d, split_halves(d.shape[0])), dip_flags, n_resamples=n_resamples,
+                     seed=seed)
 
 
 # ---------------------------------------------------- escape into a memory (at T)

@@ -25,7 +25,18 @@ How they are shown (the convention every study follows):
 * ``null`` with ``null_name``: shown as "shuffled labels: 0.996"; a mapping of several
   references is shown as "name: value, ...".
 * ``seeds``: as filled by :func:`latentdyn.studies.common.combine_seeds`, shown as
-  "3 of 5 seeds".
+  "3 of 5 seeds (majority)": with several training seeds the verdict is the seeds'
+  (the rule of ``seeds["rule"]``, fixed in code), and every seed's verdict, value,
+  interval and stability is listed beside it (``seeds["per_seed"]``).
+* ``point_mass``: every resample gave the statistic the same value (resampling trials
+  or images of one fixed model cannot move a count like the active units); its
+  interval and stability are marked "point mass" wherever they are shown: they say
+  nothing about how sure the verdict is.
+* ``boundary``: how far the statistic lies from the rule's boundary, a list of
+  ``{"what", "distance", "unit"}`` (distance > 0: the rule holds by that much; < 0: it
+  fails by that much; 0: on the edge), shown as "active units to the bound 28: -3 units".
+* ``models``: what the verdict rests on ("one trained model (seed 0)", "one model per
+  Nz"): resampling shows the spread over trials or images, never over training.
 * ``sections``: ids or exact titles of :class:`latentdyn.reporting.report.Section` s;
   each such section of ``report.html`` shows this claim's verdict, and the claim's row
   in the scorecard links to it.
@@ -66,6 +77,9 @@ class Claim:
     reading: str = ""
     seeds: dict | None = None  # {"reproduced": k, "of": n, ...} over training seeds
     sections: tuple = ()
+    point_mass: bool = False  # every resample gave the same value (issue 19)
+    boundary: list | None = None  # [{"what", "distance", "unit"}]: > 0 holds by, < 0 fails by
+    models: str = ""  # what the verdict rests on, e.g. "one trained model (seed 0)"
 
     @property
     def verdict(self) -> str:
@@ -88,6 +102,10 @@ class Claim:
         if isinstance(kw.get("sections"), list):
             kw["sections"] = tuple(kw["sections"])
         return cls(**kw)
+
+    def rests_on_one_model(self) -> bool:
+        """Whether the verdict rests on one trained model (its ``models`` says so)."""
+        return self.models.startswith("one ")
 
     def tests_section(self, section_id: str, title: str = "") -> bool:
         """Whether this claim names the section ``section_id`` (or ``title``)."""
@@ -166,18 +184,26 @@ def load_scorecard(path: str | os.PathLike) -> list[Claim]:
 
 # --------------------------------------------------------------- the new fields as text
 def format_interval(claim: Claim, digits: int = 3) -> str:
-    """``[low, high]`` of the claim's interval, or ``—``."""
+    """``[low, high]`` of the claim's interval (``(point mass)`` after it when every
+    resample gave the same value), or ``—``."""
     if claim.interval is None:
         return "—"
     low, high = claim.interval
-    return f"[{format_value(low, digits)}, {format_value(high, digits)}]"
+    text = f"[{format_value(low, digits)}, {format_value(high, digits)}]"
+    return text + " (point mass)" if claim.point_mass else text
 
 
 def format_stability(claim: Claim) -> str:
-    """The share of resamples in which the rule holds, as ``87 %``, or ``—``."""
+    """The share of resamples in which the rule holds, as ``87 %`` (``(point mass)``
+    after it when the resampled statistic never moved), or ``—``."""
     s = claim.stability
     if s is None or s != s:
         return "—"
+    text = _percent(s)
+    return text + " (point mass)" if claim.point_mass else text
+
+
+def _percent(s) -> str:
     pct = 100 * float(s)
     text = f"{pct:.0f}"
     if text in ("0", "100") and 0 < float(s) < 1:  # never round a near miss to all or none
@@ -194,15 +220,52 @@ def format_null(claim: Claim, digits: int = 3) -> str:
 
 
 def format_seeds(claim: Claim) -> str:
-    """``3 of 5 seeds`` (how many training seeds reproduce the claim), or ``—``."""
+    """``3 of 5 seeds`` (how many training seeds reproduce the claim, with the rule that
+    turns them into the verdict when there is one: ``3 of 5 seeds (majority)``), or
+    ``—``."""
     s = claim.seeds
     if not s:
         return "—"
     text = f"{s.get('reproduced', 0)} of {s.get('of', 0)} seeds"
     evaluated = s.get("evaluated")
+    notes = []
     if evaluated is not None and evaluated != s.get("of"):
-        text += f" ({s.get('of', 0) - evaluated} not evaluated)"
-    return text
+        notes.append(f"{s.get('of', 0) - evaluated} not evaluated")
+    if s.get("rule"):
+        notes.append(str(s["rule"]))
+    return text + (f" ({', '.join(notes)})" if notes else "")
+
+
+def format_boundary(claim: Claim, digits: int = 3) -> str:
+    """How far the statistic lies from the rule's boundary, as ``what: +3 units``
+    (> 0 holds by, < 0 fails by), or ``—``."""
+    if not claim.boundary:
+        return "—"
+    parts = []
+    for b in claim.boundary:
+        d = b.get("distance")
+        value = "n/a" if d is None or d != d else f"{float(d):+.{digits}g}"
+        unit = f" {b['unit']}" if b.get("unit") else ""
+        parts.append(f"{b.get('what', '')}: {value}{unit}")
+    return "; ".join(parts)
+
+
+def per_seed_text(claim: Claim) -> str:
+    """Each training seed's verdict, value, interval and stability, as one line."""
+    s = claim.seeds or {}
+    rows = s.get("per_seed")
+    if not rows:
+        return ", ".join(f"{k}: {v}" for k, v in zip(s.get("seeds", []), s.get("verdicts", [])))
+    out = []
+    for r in rows:
+        extra = [format_value(r.get("value"))]
+        if r.get("interval") is not None:
+            extra.append(f"[{', '.join(format_value(v, 3) for v in r['interval'])}]"
+                         + (" point mass" if r.get("point_mass") else ""))
+        if r.get("stability") is not None:
+            extra.append(f"holds {_percent(r['stability'])}")
+        out.append(f"{r.get('seed')}: {r.get('verdict')} ({', '.join(extra)})")
+    return ", ".join(out)
 
 
 def uncertainty_text(claim: Claim) -> str:
@@ -216,6 +279,10 @@ def uncertainty_text(claim: Claim) -> str:
         parts.append(f"null or reference {format_null(claim)}")
     if claim.seeds:
         parts.append(format_seeds(claim))
+    if claim.boundary:
+        parts.append(f"distance to the rule's boundary {format_boundary(claim)}")
+    if claim.models:
+        parts.append(f"rests on {claim.models}")
     return "; ".join(parts)
 
 
@@ -224,18 +291,22 @@ def _has(claims: Sequence[Claim], name: str) -> bool:
 
 
 def scorecard_markdown(claims: Sequence[Claim]) -> str:
-    """``claims.md``: the table (with interval, stability, null and, for several
-    training seeds, the seeds that reproduce each claim) and the rules."""
-    seeds = _has(claims, "seeds")
+    """``claims.md``: the table (with interval, stability, null, the distance to the
+    rule's boundary, what the verdict rests on and, for several training seeds, the
+    seeds that reproduce each claim) and the rules, with every seed's verdict."""
+    seeds, boundary, models = (_has(claims, k) for k in ("seeds", "boundary", "models"))
     names = ["id", "claim", "statistic", "paper", "this run", "interval", "stability",
-             "null / reference", *(["seeds"] if seeds else []), "verdict"]
+             "null / reference", *(["to the boundary"] if boundary else []),
+             *(["rests on"] if models else []), *(["seeds"] if seeds else []), "verdict"]
     head = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
     rows = []
     for c in claims:
         verdict = f"**{c.verdict}**" if c.reproduced is False else c.verdict
         cells = [c.id, c.claim, c.statistic, format_value(c.paper_value),
                  format_value(c.run_value), format_interval(c), format_stability(c),
-                 format_null(c), *([format_seeds(c)] if seeds else [])]
+                 format_null(c), *([format_boundary(c)] if boundary else []),
+                 *([c.models or "—"] if models else []),
+                 *([format_seeds(c)] if seeds else [])]
         rows.append("| " + " | ".join(_md(x) for x in cells) + f" | {verdict} |")
     rules = []
     for c in claims:
@@ -243,18 +314,30 @@ def scorecard_markdown(claims: Sequence[Claim]) -> str:
         extra = [("reading", c.reading), ("details", c.details), ("method", c.method)]
         line += "".join(f" — {name}: {_md(v)}" for name, v in extra if v)
         if c.seeds and c.seeds.get("verdicts"):
-            line += " — per seed: " + ", ".join(
-                f"{s}: {v}" for s, v in zip(c.seeds.get("seeds", []), c.seeds["verdicts"]))
+            line += " — per seed: " + _md(per_seed_text(c))
         rules.append(line)
     level = next((c.interval_level for c in claims if c.interval is not None), 0.95)
     legend = (f"interval: {100 * level:g} % bootstrap interval of the statistic; stability: "
-              "the share of bootstrap resamples in which the claim's rule holds; null / "
-              "reference: what the statistic is compared with (by chance, or the model's own "
-              "reference)")
-    return "\n".join([
-        "# Claims scorecard", "", summary_line(claims) + ".", "", *head, *rows, "", legend + ".",
-        "", "## Rules (fixed in code before the run)", "", *rules, "",
-    ])
+              "the share of bootstrap resamples in which the claim's rule holds (point mass: "
+              "every resample gave the same value, so neither says how sure the verdict "
+              "is); null / reference: what the statistic is compared with (what it would be "
+              "by chance, or the model's own reference)")
+    if boundary:
+        legend += ("; to the boundary: how far the statistic lies from the rule's boundary "
+                   "(> 0 holds by, < 0 fails by)")
+    one = [c.id for c in claims if c.rests_on_one_model()]
+    lines = ["# Claims scorecard", "", summary_line(claims) + ".", ""]
+    if one:
+        lines += [one_model_note(one), ""]
+    return "\n".join([*lines, *head, *rows, "", legend + ".",
+                      "", "## Rules (fixed in code before the run)", "", *rules, ""])
+
+
+def one_model_note(ids: Sequence[str]) -> str:
+    """The sentence that says which verdicts rest on one trained model."""
+    return (f"Verdicts that rest on one trained model: {', '.join(ids)}. Their intervals "
+            "resample trials or images of that model; how much another training seed "
+            "would change them is not measured (run with --seeds N).")
 
 
 def format_scorecard(claims: Sequence[Claim], width: int = 100) -> str:
@@ -265,12 +348,18 @@ def format_scorecard(claims: Sequence[Claim], width: int = 100) -> str:
     cols = [("id", [c.id for c in claims], 6),
             ("verdict", [c.verdict for c in claims], 14)]
     if _has(claims, "seeds"):
-        cols.append(("seeds", [format_seeds(c).replace(" seeds", "") for c in claims], 8))
+        cols.append(("seeds", [f"{c.seeds.get('reproduced', 0)} of {c.seeds.get('of', 0)}"
+                               if c.seeds else "—" for c in claims], 8))
     cols.append(("this run", [format_value(c.run_value) for c in claims], 24))
+    mark = {True: "*", False: ""}  # point mass, said below the table
     if _has(claims, "interval"):
-        cols.append(("interval", [format_interval(c) for c in claims], 18))
+        cols.append(("interval", [format_interval(replace(c, point_mass=False))
+                                  + (mark[c.point_mass] if c.interval is not None else "")
+                                  for c in claims], 18))
     if _has(claims, "stability"):
-        cols.append(("holds", [format_stability(c) for c in claims], 5))
+        cols.append(("holds", [format_stability(replace(c, point_mass=False))
+                               + (mark[c.point_mass] if c.stability is not None else "")
+                               for c in claims], 6))
     cols = [(name, [_clip(v, n) for v in vals]) for name, vals, n in cols]
     widths = [max([len(name)] + [len(v) for v in vals]) for name, vals in cols]
     claim_width = max(20, width - sum(widths) - 2 * len(widths))
@@ -280,6 +369,13 @@ def format_scorecard(claims: Sequence[Claim], width: int = 100) -> str:
     for i, c in enumerate(claims):
         cells = "  ".join(vals[i].ljust(w) for (_, vals), w in zip(cols, widths))
         lines.append(f"{cells}  {_clip(c.claim, claim_width)}")
+    one = [c.id for c in claims if c.rests_on_one_model()]
+    if one:
+        lines.append(_clip(f"One trained model behind: {', '.join(one)} (--seeds N "
+                           "measures training's spread).", width))
+    if any(c.point_mass for c in claims):
+        lines.append(_clip("* point mass: every resample gave the same value (" + ", ".join(
+            c.id for c in claims if c.point_mass) + ").", width))
     return "\n".join(lines)
 
 

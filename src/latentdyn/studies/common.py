@@ -5,7 +5,8 @@
 * :class:`Reproduction` -- ``Common`` with ``--profile`` (``quick``, ``paper``,
   ``smoke``) and ``--seeds N``;
 * :func:`get_profile`, :func:`default_dataset` (full MNIST for the paper profile when
-  it is present), :func:`check_seed`, :func:`seed_list`, :func:`combine_seeds`.
+  it is present), :func:`check_seed`, :func:`seed_list`, :func:`combine_seeds` (the
+  verdict over several training seeds: :data:`SEED_RULE`, a majority of the seeds).
 """
 
 from __future__ import annotations
@@ -164,10 +165,28 @@ class PerSeed(Generic[P]):
         return [r.seed for r in self.seeds]
 
 
+# the seeds' aggregation rule, fixed in code before any run (issue 19): a claim is
+# reproduced over several training seeds when a strict majority of the seeds on which it
+# was evaluated reproduce it (a tie is not a majority); not evaluated when no seed was
+SEED_RULE = "majority"
+
+
+def seeds_verdict(verdicts: Sequence[bool | None]) -> bool | None:
+    """The verdict over seeds from each seed's (True, False, None: not evaluated):
+    :data:`SEED_RULE`."""
+    evaluated = [v for v in verdicts if v is not None]
+    if not evaluated:
+        return None
+    return sum(v is True for v in evaluated) > len(evaluated) / 2
+
+
 def combine_seeds(per_seed: Sequence[Sequence], seeds: Sequence[int]):
-    """One scorecard from the scorecards of several independently trained seeds: the
-    first seed's claims, each with ``seeds`` = how many seeds reproduce it, every seed's
-    verdict and value."""
+    """One scorecard from the scorecards of several independently trained seeds. Each
+    claim's verdict is the seeds' (:func:`seeds_verdict`: a majority of the evaluated
+    seeds); its value, details and figures stay the first seed's (said in ``method``
+    and ``details``); its interval, stability and distance to the boundary, which are
+    one seed's, give way to each seed's, listed in ``seeds["per_seed"]`` beside that
+    seed's verdict and value."""
     if not per_seed:
         return []
     first = list(per_seed[0])
@@ -179,13 +198,27 @@ def combine_seeds(per_seed: Sequence[Sequence], seeds: Sequence[int]):
     for i, claim in enumerate(first):
         mine = [cards[i] for cards in per_seed]
         evaluated = [c for c in mine if c.reproduced is not None]
-        out.append(replace(claim, seeds={
-            "reproduced": sum(c.reproduced is True for c in mine),
-            "evaluated": len(evaluated), "of": len(mine), "seeds": list(seeds),
-            "verdicts": [c.verdict for c in mine], "values": [c.run_value for c in mine]}))
+        per = [{"seed": s, "verdict": c.verdict, "value": c.run_value,
+                "interval": None if c.interval is None else list(c.interval),
+                "stability": c.stability, "point_mass": bool(getattr(c, "point_mass", False)),
+                "boundary": getattr(c, "boundary", None)} for s, c in zip(seeds, mine)]
+        out.append(replace(
+            claim, reproduced=seeds_verdict([c.reproduced for c in mine]), interval=None,
+            stability=None, point_mass=False, boundary=None,
+            models=f"{len(mine)} trained models (seeds {', '.join(map(str, seeds))})",
+            details=f"seed {seeds[0]} (its figures): {claim.details}" if claim.details else "",
+            method=(f"verdict: the {SEED_RULE} of the {len(evaluated)} seeds on which it was "
+                    f"evaluated (rule fixed in code); this run's value is seed {seeds[0]}'s; "
+                    "each seed's value, interval and share of resamples in its per-seed list"
+                    + (f"; per seed: {claim.method}" if claim.method else "")),
+            seeds={"reproduced": sum(c.reproduced is True for c in mine),
+                   "evaluated": len(evaluated), "of": len(mine), "seeds": list(seeds),
+                   "rule": SEED_RULE, "verdicts": [c.verdict for c in mine],
+                   "values": [c.run_value for c in mine], "per_seed": per}))
     return out
 
 
 __all__ = ["BACKEND_KEYS", "Backend", "Common", "MAX_SEEDS", "PROFILE_HELP", "PROFILE_NAMES",
-           "PerSeed", "Reproduction", "backend_of", "check_seed", "combine_seeds", "default_dataset",
-           "get_profile", "guard_output", "out_param", "seed_list"]
+           "PerSeed", "Reproduction", "SEED_RULE", "backend_of", "check_seed", "combine_seeds",
+           "default_dataset", "get_profile", "guard_output", "out_param", "seed_list",
+           "seeds_verdict"]

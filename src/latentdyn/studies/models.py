@@ -7,6 +7,8 @@ or one it trains itself into its output folder.
   for an object);
 * :func:`trained_model` -- a run trained (or reused, or resumed) in a folder;
 * :func:`check_fits` -- one line when a data set's images do not fit a model;
+* :func:`run_properties` -- what a report may state about a given run: its kind, Nz,
+  hidden width, the epochs it was trained and its data set, from the run's config;
 * :func:`model_stage` -- the stage that gives a study its model: the given one, or one
   it trains into its output folder.
 """
@@ -66,6 +68,17 @@ def check_fits(model, data, what: str) -> None:
 
 
 
+def run_properties(config) -> dict:
+    """What a report may state about a given run, read from its config (a
+    :class:`~latentdyn.train.TrainConfig`): ``kind``, ``nz``, ``hidden``, ``epochs``,
+    ``batch_size``, ``lr``, ``dataset``; {} for None (a model object)."""
+    if config is None:
+        return {}
+    return {"kind": str(config.model), "nz": int(config.nz), "hidden": int(config.hidden),
+            "epochs": int(config.epochs), "batch_size": int(config.batch_size),
+            "lr": float(config.lr), "dataset": str(config.dataset)}
+
+
 def model_stage(run, spec, config, device, folder: str = "model") -> GivenModel:
     """The stage that gives a study its model: ``spec`` (``--model``: a run folder or a
     model object) when given, else a run of ``config`` trained into ``run.folder/folder``
@@ -77,4 +90,4 @@ def model_stage(run, spec, config, device, folder: str = "model") -> GivenModel:
 
 
 __all__ = ["GivenModel", "check_fits", "given_model", "input_dim", "model_stage",
-           "trained_model"]
+           "run_properties", "trained_model"]

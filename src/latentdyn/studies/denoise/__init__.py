@@ -178,6 +178,22 @@ def resolve(prof: Profile, **overrides) -> dict:
     return s
 
 
+# the flat training settings that describe each network (``Profile.training``)
+_TRAINED_KEYS = {"vae": ("vae_",), "gan": ("nz", "gan_", "g_width", "d_width", "enc_", "e_",
+                                          "rec_weight", "ce_weight", "kl_weight"),
+                 "classifier": ("clf_",)}
+
+
+def training_settings(prof: Profile, given: Given) -> dict:
+    """The profile's training settings of the networks trained here: those of a network
+    given as a run or an object are left out (its own are in ``given_properties``), so
+    the manifest never states a profile's Nz or epochs for a model it did not train."""
+    out = prof.training()
+    for name in given.models:
+        out = {k: v for k, v in out.items() if not k.startswith(_TRAINED_KEYS.get(name, ()))}
+    return out
+
+
 def prepare(p: Params) -> Setup:
     """Check every option, load the data set and the given runs and bases; write
     nothing."""
@@ -209,7 +225,9 @@ def prepare(p: Params) -> Setup:
     config = {**s, "dataset": dataset, "seed": p.seed, "batch_size": p.batch_size,
               "gan_inference": bool(p.gan_inference), "inputs": given.labels,
               "conventions": CONVENTIONS, "given_only": bool(p.given_only),
-              "training": prof.training()}
+              "training": training_settings(prof, given)}
+    if given.properties:  # what the given runs are, from their configs (issue 19)
+        config["given_properties"] = dict(given.properties)
     if len(seeds) > 1:
         config["seeds"] = seeds
     return Setup(p, prof, s, data, seeds, given, dev, config,

@@ -31,6 +31,7 @@ class Given:
     paths: dict[str, str] = field(default_factory=dict)
     bases: dict[str, Any] = field(default_factory=dict)  # "vae" / "gan" -> basis
     labels: dict[str, str | None] = field(default_factory=dict)
+    properties: dict[str, dict] = field(default_factory=dict)  # run -> its kind, nz, epochs…
 
 
 @dataclass
@@ -60,15 +61,17 @@ def load_given(specs: dict[str, Any], device) -> Given:
     folder of another model kind than its option needs (``GIVEN_KINDS``) is refused in
     one line."""
     from latentdyn.analysis.lsd import QuasiEigenbasis, load_basis
+    from latentdyn.studies.models import run_properties
     from latentdyn.train.runs import load_run_of_kind
 
     given = Given(labels={k: _label(specs.get(k)) for k in (*NETWORKS, *BASES)})
     for name in NETWORKS:
         spec = specs.get(name)
         if isinstance(spec, (str, Path)):
-            given.models[name] = load_run_of_kind(spec, GIVEN_KINDS[name], f"--{name}",
-                                                  device).model
+            run = load_run_of_kind(spec, GIVEN_KINDS[name], f"--{name}", device)
+            given.models[name] = run.model
             given.paths[name] = str(spec)
+            given.properties[name] = run_properties(run.config)
         elif spec is not None:
             given.models[name] = spec
     for name in BASES:

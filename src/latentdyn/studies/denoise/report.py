@@ -135,6 +135,10 @@ def settings(setup, res, seeds: list) -> dict[str, Any]:
     if len(seeds) > 1:
         out["training seeds (--seeds; the figures show the first)"] = list(seeds)
     out["runs"] = dict(res.nets.paths)
+    if setup.given.properties:
+        out["given runs"] = dict(setup.given.properties)
     if res.nets.trained:
-        out["training"] = setup.profile.training()
+        from latentdyn.studies.denoise import training_settings
+
+        out["training"] = training_settings(setup.profile, setup.given)
     return out

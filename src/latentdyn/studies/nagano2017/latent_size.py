@@ -22,15 +22,18 @@ from latentdyn.analysis import (
     mean_abs_offdiagonal,
     mean_sem,
 )
+from latentdyn.analysis.distances import split_halves
+from latentdyn.analysis.geometry import random_concepts_null
 from latentdyn.analysis.trials import TimeCourse, concept_time_course
 from latentdyn.models.inference import inference_mode
 from latentdyn.studies.nagano2017.profiles import FIG6_NZ, LABEL, LatentSizeProfile
-from latentdyn.studies.nagano2017.stages import Experiment
+from latentdyn.studies.nagano2017.stages import NULL_SEED, Experiment
 from latentdyn.sweep import best_by, read_summary, run_sweep
 from latentdyn.train import TrainConfig, ensure_trained
 from latentdyn.train.runs import load_run
 
 FIG6_SEED, FIGB2_SEED, ELBO_SEED = 600, 800, 700  # offsets of the run's seed
+ELBO_DRAWS = 10  # draws of z per test image in C7's per-image ELBO (issue 19)
 
 
 # ------------------------------------------------------------------- the sweep
@@ -91,6 +94,8 @@ class LatentSizeScan:
     steps: int
     p: float
     distances: dict = field(default_factory=dict)  # nz -> (trials, T+1), for resampling
+    null_mean: dict = field(default_factory=dict)  # nz -> C4's null of that model (issue 19)
+    null_quantile: dict = field(default_factory=dict)  # nz -> its 5 % quantile
 
     @property
     def dip_nz(self) -> list[int]:
@@ -106,8 +111,29 @@ class LatentSizeScan:
 
     @property
     def orthogonality_rho(self) -> float:
-        """Spearman rho of Nz against the mean |off-diagonal cosine| over FIG6_NZ."""
+        """Spearman rho of Nz against the mean |off-diagonal cosine| over FIG6_NZ (the
+        rule before issue 19: random directions fall like Nz^-1/2 too)."""
         return spearman(list(FIG6_NZ), [self.offdiag.get(nz, np.nan) for nz in FIG6_NZ])
+
+    @property
+    def relative_cosine(self) -> dict:
+        """Per Nz, the mean |off-diagonal cosine| over that model's own null mean
+        (concepts with random directions, :func:`~latentdyn.analysis.geometry.
+        random_concepts_null`): 1 at the random level, below 1 more orthogonal."""
+        return {nz: self.offdiag[nz] / self.null_mean[nz] for nz in self.offdiag
+                if nz in self.null_mean and self.null_mean[nz] > 0}
+
+    @property
+    def relative_rho(self) -> float:
+        """Spearman rho of Nz against :attr:`relative_cosine` over FIG6_NZ (issue 19):
+        whether orthogonality *beyond its null* grows with Nz."""
+        rel = self.relative_cosine
+        return spearman(list(FIG6_NZ), [rel.get(nz, np.nan) for nz in FIG6_NZ])
+
+    @property
+    def old_dip_nz(self) -> list[int]:
+        """The Nz whose label-6 trials dip by the rule before issue 19."""
+        return [nz for nz in sorted(self.dips) if self.dips[nz].get("old_has_dip")]
 
 
 def scan_stage(sweep: LatentSizeSweep, exp: Experiment, trials: int, p: float,
@@ -126,6 +152,8 @@ def scan_stage(sweep: LatentSizeSweep, exp: Experiment, trials: int, p: float,
         scan.distances[nz] = tc.distances.numpy()
         cos = cosine_matrix(hier.concepts)
         scan.offdiag[nz] = mean_abs_offdiagonal(cos)
+        null = random_concepts_null(hier.memories, hier.labels, seed=exp.seed + NULL_SEED)
+        scan.null_mean[nz], scan.null_quantile[nz] = null.mean, null.quantile
         if nz in FIG6_NZ:
             scan.means[nz], scan.sems[nz] = tc.mean.numpy(), tc.sem.numpy()
             scan.cosines[nz] = cos.numpy()
@@ -142,15 +170,33 @@ class ElboCurve:
     test_ll: list  # None where not measured
     active_units: Any  # of the largest Nz
     epochs: int
-    per_image: Any = None  # (test images, Nz) ELBO of each image, or None
+    per_image: Any = None  # (test images, Nz) ELBO of each image (ELBO_DRAWS draws), or None
+
+    @property
+    def elbo(self) -> list[float]:
+        """The ELBO per Nz C7's verdict reads (issue 19): the mean of the per-image ELBOs
+        its interval resamples, when measured; else the sweep's summary ELBO."""
+        if self.per_image is not None and len(self.nz):
+            return [float(v) for v in np.asarray(self.per_image).mean(0)]
+        return list(self.test_elbo)
 
     @property
     def best_nz(self) -> int | None:
-        return self.nz[int(np.argmax(self.test_elbo))] if self.nz else None
+        return self.nz[int(np.argmax(self.elbo))] if self.nz else None
 
     @property
     def gap(self) -> float:
-        """Nats from the best test ELBO down to that of the largest Nz."""
+        """Nats from the best ELBO down to that of the largest Nz (of :attr:`elbo`)."""
+        e = self.elbo
+        return (max(e) - e[-1]) if self.nz else float("nan")
+
+    @property
+    def summary_best_nz(self) -> int | None:
+        """The best Nz by the sweep's summary ELBO (the reading before issue 19)."""
+        return self.nz[int(np.argmax(self.test_elbo))] if self.nz else None
+
+    @property
+    def summary_gap(self) -> float:
         return (max(self.test_elbo) - self.test_elbo[-1]) if self.nz else float("nan")
 
 
@@ -170,24 +216,32 @@ def elbo_stage(sweep: LatentSizeSweep, prof: LatentSizeProfile, data=None, devic
     return ElboCurve(nzs, elbo, lls, au100, prof.epochs, per_image)
 
 
-def _image_elbos(run: Path, data, device, seed: int, chunk: int = 2000) -> np.ndarray:
-    """The ELBO (nats) of every test image under the run's model, seeded noise."""
+def _image_elbos(run: Path, data, device, seed: int, chunk: int = 2000,
+                 draws: int = ELBO_DRAWS) -> np.ndarray:
+    """The ELBO (nats) of every test image under the run's model, averaged over
+    ``draws`` seeded draws of z (one draw alone adds its noise to every image)."""
     model, _ = load_run(run, device=device)
     gen = torch.Generator(device=device).manual_seed(seed)
     x = data.test_images
+    total = torch.zeros(x.shape[0], dtype=torch.float64)
     with inference_mode(model):
-        parts = [model.elbo(x[i:i + chunk].to(device), generator=gen).cpu()
-                 for i in range(0, x.shape[0], chunk)]
-    return torch.cat(parts).double().numpy()
+        for _ in range(int(draws)):
+            total += torch.cat([model.elbo(x[i:i + chunk].to(device), generator=gen).cpu()
+                                for i in range(0, x.shape[0], chunk)]).double()
+    return (total / int(draws)).numpy()
 
 
 # ------------------------------------------------------------------- Fig. B.2
 @dataclass
 class Classifier:
-    """The CNN of Fig. B.2 and its accuracy on the test images."""
+    """The CNN of Fig. B.2, its accuracy on the test images, and how it reads the
+    digit of Fig. B.2 there: ``recall`` (the share of test images of LABEL it reads as
+    LABEL) and ``false_rate`` (the share of the other test images it reads as LABEL)."""
 
     model: Any
     test_accuracy: float
+    recall: float = float("nan")
+    false_rate: float = float("nan")
 
 
 def classifier_stage(folder: Path, data, *, data_dir, epochs: int, seed: int, device,
@@ -198,9 +252,12 @@ def classifier_stage(folder: Path, data, *, data_dir, epochs: int, seed: int, de
     ensure_trained(config, folder, progress=progress)
     clf, _ = load_run(folder, device=device)
     with torch.no_grad():
-        acc = float((clf.predict(data.test_images.to(device)).cpu()
-                     == data.test_labels).float().mean())
-    return Classifier(clf, acc)
+        pred = clf.predict(data.test_images.to(device)).cpu()
+    acc = float((pred == data.test_labels).float().mean())
+    mine = data.test_labels == LABEL
+    recall = float((pred[mine] == LABEL).float().mean()) if bool(mine.any()) else float("nan")
+    false = float((pred[~mine] == LABEL).float().mean()) if bool((~mine).any()) else float("nan")
+    return Classifier(clf, acc, recall, false)
 
 
 @dataclass
@@ -217,10 +274,23 @@ class Attribution:
     dip_kept: dict
     trials: int
     steps: int
+    classifier_recall: float = float("nan")  # P(read LABEL | LABEL) on test images
+    classifier_false_rate: float = float("nan")  # P(read LABEL | another digit)
 
     @property
     def n_kept(self) -> int:
         return int(self.kept.sum())
+
+    @property
+    def corrected_kept(self) -> float:
+        """The number of trials whose x(T) *is* a LABEL, estimated from the kept count k
+        of n with the CNN's test-set recall r and false rate f: (k − f n) / (r − f), the
+        usual correction for misclassification (it assumes the CNN errs on x(T) as on
+        test images; nan when r <= f or either is unknown)."""
+        r, f = self.classifier_recall, self.classifier_false_rate
+        if not (r == r and f == f) or r <= f:
+            return float("nan")
+        return (self.n_kept - f * self.trials) / (r - f)
 
     @property
     def dip_all(self) -> dict:
@@ -241,8 +311,11 @@ def attribution_stage(model, hier: Hierarchy, clf: Classifier, exp: Experiment, 
     d = tc.distances
     if int(kept.sum()) >= 2:
         m_k, s_k = mean_sem(d[kept])
-        dip_kept = dip_statistic_from_trials(d[kept])
+        # the kept trials keep their halves of the dip rule's split of all trials
+        dip_kept = dip_statistic_from_trials(d[kept], split_halves(len(d))[kept.numpy()])
     else:
         m_k = s_k = torch.full_like(tc.mean, float("nan"))
         dip_kept = {"has_dip": False, "t_star": None}
-    return Attribution(clf.test_accuracy, probs, tc, kept, m_k, s_k, dip_kept, trials, steps)
+    return Attribution(clf.test_accuracy, probs, tc, kept, m_k, s_k, dip_kept, trials, steps,
+                       getattr(clf, "recall", float("nan")),
+                       getattr(clf, "false_rate", float("nan")))

@@ -6,6 +6,12 @@ take: the data, the VAE (``--model`` or one trained per seed), the corruption, t
 latent size of the VAE they train and the overrides of the profile's sizes;
 :func:`check_shared` and :func:`vae_config` check them. :class:`Params` adds what
 only this study has: the dynamics, the latent-size study and where its sweep trains.
+
+With ``--model`` every property of the model a report states (Nz, the epochs it was
+trained, its hidden width, its data set) is read from the run (:func:`model_properties`),
+and an option that contradicts the run is refused in one line (:func:`check_given`,
+issue 19): ``--nz 100`` with a Nz = 14 run, ``--epochs`` with a run trained for
+another length, ``--dataset`` other than the run's.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from latentdyn.studies.common import (
 from latentdyn.studies.params import param
 
 DEFAULT_OUT = "results/nagano2017"
+DEFAULT_NZ = 100  # the latent units of the VAE the studies train (paper 001)
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,8 @@ class HierarchyParams(Reproduction):
     model: Any = param(None, "Use this trained run instead of training one (from Python, "
                        "also a model object).", path="dir", group=-1)
     noise: str = param("swap", f"Corruption: {', '.join(NOISE_KINDS)}.", group=-1)
-    nz: int = param(100, "Latent units of the VAE it trains.", group=-1)
+    nz: int | None = param(None, f"Latent units of the VAE it trains [default: {DEFAULT_NZ}; "
+                           "with --model: the run's].", show_default=False, group=-1)
     epochs: int | None = param(None, "Override the profile's epochs.", group=-1)
     trials: int | None = param(None, "Override the trials per condition.", group=-1)
     steps: int | None = param(None, "Override T.", group=-1)
@@ -83,10 +91,40 @@ def vae_config(p: HierarchyParams, epochs: int, dataset: str, device):
     """The config of the VAE the studies train (paper 001's recipe), checked."""
     from latentdyn.train import TrainConfig
 
-    config = TrainConfig(dataset=dataset, data_dir=p.data_dir, nz=p.nz, epochs=epochs,
+    config = TrainConfig(dataset=dataset, data_dir=p.data_dir,
+                         nz=DEFAULT_NZ if p.nz is None else p.nz, epochs=epochs,
                          seed=p.seed, device=str(device))
     config.validate()
     return config
 
 
-__all__ = ["DEFAULT_OUT", "HierarchyParams", "Params", "check_shared", "vae_config"]
+def model_properties(given) -> dict:
+    """What a report says about the ``--model`` (a loaded
+    :class:`~latentdyn.studies.models.GivenModel`): ``nz``, ``epochs``, ``hidden`` and
+    ``dataset`` from its run's config; for a model object, its ``nz`` (the rest None:
+    not known)."""
+    from latentdyn.studies.models import run_properties
+
+    if given.config is not None:
+        props = run_properties(given.config)
+        return {k: props[k] for k in ("nz", "epochs", "hidden", "dataset")}
+    nz = getattr(given.model, "nz", None)
+    return {"nz": int(nz) if isinstance(nz, int) else None, "epochs": None, "hidden": None,
+            "dataset": None}
+
+
+def check_given(p: HierarchyParams, props: dict, path: str) -> None:
+    """One line when an option contradicts the ``--model`` run's ``props`` (of
+    :func:`model_properties`): ``--nz``, ``--epochs`` or ``--dataset`` given with
+    another value than the run's."""
+    wrong = [f"{flag} {mine} (the run has {props[key]})"
+             for flag, key, mine in (("--nz", "nz", p.nz), ("--epochs", "epochs", p.epochs),
+                                     ("--dataset", "dataset", p.dataset))
+             if mine is not None and props.get(key) is not None and mine != props[key]]
+    if wrong:
+        raise ConfigError(f"--model {path} contradicts {', '.join(wrong)}; its properties "
+                          "are read from the run: drop the option")
+
+
+__all__ = ["DEFAULT_NZ", "DEFAULT_OUT", "HierarchyParams", "Params", "check_given",
+           "check_shared", "model_properties", "vae_config"]

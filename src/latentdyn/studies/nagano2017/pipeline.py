@@ -10,8 +10,9 @@ and the report are drawn from the results afterwards (:mod:`.report`).
 With ``n_seeds = N`` (``--seeds N``) the study trains N VAEs with seeds SEED, …,
 SEED+N-1 (together, as one batched ensemble, when more than one needs training), runs
 every experiment on each (with that seed's trials), scores each seed's claims and
-combines them (:func:`~latentdyn.studies.common.combine_seeds`): the verdict, values
-and figures are the first seed's, and each claim says how many seeds reproduce it.
+combines them (:func:`~latentdyn.studies.common.combine_seeds`): the verdict is the
+majority of the seeds', each seed's verdict beside it; values and figures are the
+first seed's.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from latentdyn.studies.nagano2017 import latent_size as L
 from latentdyn.studies.nagano2017 import resampling as B
 from latentdyn.studies.nagano2017 import stages as S
 from latentdyn.studies.nagano2017.models import vaes_stage
-from latentdyn.studies.nagano2017.params import Params, check_shared, vae_config
+from latentdyn.studies.nagano2017.params import (
+    Params,
+    check_given,
+    check_shared,
+    model_properties,
+    vae_config,
+)
 from latentdyn.studies.nagano2017.profiles import PROFILES, Profile
 
 
@@ -46,6 +53,8 @@ class Setup:
     data_record: dict
     seeds: list = field(default_factory=list)  # the training seeds (--seeds N)
     backend: dict = field(default_factory=dict)  # run_sweep's backend options (--backend)
+    nz: int = 100  # of the VAE the experiments run on (the --model run's, when given)
+    model_epochs: int | None = None  # the epochs it was trained (None: not known)
 
     def experiment(self, seed: int) -> S.Experiment:
         p = self.params
@@ -65,9 +74,12 @@ def _with_overrides(prof: Profile, p: Params) -> Profile:
 
 
 def _settings(prof: Profile, p: Params, dataset: str, device, seeds: list,
-              model_run: str | None) -> dict:
+              model_run: str | None, model: dict) -> dict:
+    """The manifest's config: the profile's settings, with what the model is (``model``:
+    nz, epochs, hidden of the VAE the experiments run on, the --model run's when given)."""
     settings = {"profile": prof.name, **prof.settings(), "dataset": dataset, "noise": p.noise,
-                "mode": p.mode, "nz": p.nz, "seed": p.seed, "seeds": seeds,
+                "mode": p.mode, "nz": model["nz"], "epochs": model["epochs"],
+                "hidden": model["hidden"], "seed": p.seed, "seeds": seeds,
                 "model_run": model_run, "device": str(device),
                 "latent_size_study": p.latent_size}
     if p.latent_size:
@@ -91,17 +103,24 @@ def prepare(p: Params) -> Setup:
     if p.mode not in MODES:
         raise ConfigError(f"unknown dynamics mode {p.mode!r}; choose from {', '.join(MODES)}")
     prof = _with_overrides(prof, p)
-    dataset = p.dataset or default_dataset(p.profile, p.data_dir)
     dev = resolve_device(p.device)
-    config = vae_config(p, prof.epochs, dataset, dev)
-    data = load_dataset(dataset, p.data_dir)
-    given = None
-    if p.given:
+    given, model = None, None
+    if p.given:  # every property of the model from its run; a contradicting option: refused
         given = given_model(p.model, dev)
+        model = model_properties(given)
+        check_given(p, model, given.path)
+    dataset = p.dataset or (model or {}).get("dataset") or default_dataset(p.profile,
+                                                                           p.data_dir)
+    config = vae_config(p, prof.epochs, dataset, dev)
+    if model is None:
+        model = {"nz": config.nz, "epochs": config.epochs, "hidden": config.hidden}
+    data = load_dataset(dataset, p.data_dir)
+    if given is not None:
         check_fits(given.model, data, f"the model {given.path}")
-    settings = _settings(prof, p, dataset, dev, seeds, p.model_run(given))
+    settings = _settings(prof, p, dataset, dev, seeds, p.model_run(given), model)
     record = {"dataset": data.name, "checksums": data.checksums()}
-    return Setup(p, prof, data, dev, config, given, settings, record, seeds, backend)
+    return Setup(p, prof, data, dev, config, given, settings, record, seeds, backend,
+                 model["nz"] if model["nz"] is not None else config.nz, model["epochs"])
 
 
 # ------------------------------------------------------------------- the results
@@ -163,7 +182,7 @@ def hierarchy_stages(r, s: Setup, trained: GivenModel, seed: int,
     with r.stage("fig2"):
         courses = S.courses_stage(model, hier, exp, prof.trials_fig2, prof.p_fig2, progress)
     with r.stage("fig3"):
-        geometry = S.geometry_stage(hier, s.params.nz, logvars, seed)
+        geometry = S.geometry_stage(hier, s.nz, logvars, seed)
     with r.stage("fig4"):
         sweep = S.stages_stage(model, hier, exp, prof.ps, prof.trials_fig4, progress)
     if first:

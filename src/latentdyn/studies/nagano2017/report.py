@@ -14,11 +14,12 @@ from typing import Mapping, Sequence
 from latentdyn.analysis.trials import NoiseSweep
 from latentdyn.figures import SavedFigure
 from latentdyn.io import write_json
-from latentdyn.reporting.claims import Claim
+from latentdyn.reporting.claims import Claim, one_model_note
 from latentdyn.reporting.report import Section, write_report
 from latentdyn.reporting.viewer import trajectory_viewer
 from latentdyn.studies.nagano2017 import outputs as O
 from latentdyn.studies.nagano2017.latent_size import Attribution, ElboCurve, LatentSizeScan
+from latentdyn.studies.nagano2017.claims import SWEEP_MIN_EPOCHS
 from latentdyn.studies.nagano2017.profiles import LABEL, PROFILES, Profile
 from latentdyn.studies.nagano2017.stages import (
     ConceptCourses,
@@ -90,10 +91,12 @@ def hierarchy_sections(figs: Mapping[str, SavedFigure], courses: ConceptCourses,
                  f"variance {pcs}; participation ratio {g.participation_ratio:.1f}."),
         _section("fig3c", "Fig. 3c: cosine similarity of concepts", figs["fig3c"],
                  "off-diagonal cosines near zero (orthogonal concepts).",
-                 f"mean |off-diagonal cosine| = {g.offdiagonal:.3f}; random directions in "
-                 f"the participation ratio ({g.participation_ratio:.1f} dimensions): "
-                 f"{g.random_cosine:.3f}; concepts of shuffled labels: "
-                 f"{g.shuffled_cosine:.3f}."),
+                 f"mean |off-diagonal cosine| = {g.offdiagonal:.3f}; concepts with random "
+                 f"directions in this model's geometry (C4's null): mean {g.null_mean:.3f}, "
+                 f"5 % quantile {g.null_quantile:.3f}; random directions in the "
+                 f"participation ratio ({g.participation_ratio:.1f} dimensions, issue 11's "
+                 f"reference): {g.random_cosine:.3f}; concepts of shuffled labels (a check "
+                 f"that labels carry structure, not a chance level): {g.shuffled_cosine:.3f}."),
         _section("fig4", "Fig. 4: stages of the hierarchy", figs["fig4"],
                  "stage I (low noise) closest to the own memory, stage II to the concept, "
                  "stage III (high noise) to the abstract concept.", fig4),
@@ -110,10 +113,13 @@ def latent_size_sections(figs: Mapping[str, SavedFigure], scan: LatentSizeScan,
                  "no approach to the concept for Nz = 2, 5; approach from Nz ≈ 6; "
                  "orthogonality grows with Nz.",
                  f"dip for Nz = {scan.dip_nz}; from Nz = {scan.first_dip} on every larger Nz "
-                 f"dips; Spearman rho(Nz, |off-diag|) = {scan.orthogonality_rho:.2f}."),
+                 f"dips; Spearman rho(Nz, |off-diag| / its null's mean) = "
+                 f"{scan.relative_rho:.2f} (of the raw |off-diag|: "
+                 f"{scan.orthogonality_rho:.2f}, which random directions give too)."),
         _section("fig7", "Fig. 7: test ELBO against Nz", figs["fig7"],
                  "best near Nz = 14, flat beyond.",
-                 f"best Nz = {curve.best_nz}; Nz = 100 is {curve.gap:.2f} nats below the best; "
+                 f"best Nz = {curve.best_nz} (per-image ELBO, the mean of draws of z); "
+                 f"Nz = 100 is {curve.gap:.2f} nats below the best; "
                  f"{curve.active_units} active units at Nz = "
                  f"{max(curve.nz) if curve.nz else '-'}."),
         _section("figB2", "Fig. B.2: digit attribution", figs["figB2"],
@@ -123,30 +129,52 @@ def latent_size_sections(figs: Mapping[str, SavedFigure], scan: LatentSizeScan,
     ]
 
 
+def model_note(model_path: str, settings: Mapping | None) -> str:
+    """The model, as its run says: Nz, the epochs it was trained, its hidden width."""
+    if not settings:
+        return f"Model: {model_path}."
+    known = [f"{name} {settings[key]}" for name, key in (("Nz =", "nz"), ("epochs:", "epochs"),
+                                                         ("hidden width", "hidden"))
+             if settings.get(key) is not None]
+    given = " (given with --model; its properties read from its run)" \
+        if settings.get("model_run") else ""
+    return f"Model: {model_path}{given}" + (f", {', '.join(known)}." if known else ".")
+
+
 def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, float],
-          seeds: Sequence[int] = ()) -> list[str]:
-    """What the reader needs to know about this run: the model, the timings, and every
-    reduction from the paper's settings."""
-    out = [f"Model: {model_path}.", f"Stage timings (s): {dict(timings)}."]
+          seeds: Sequence[int] = (), settings: Mapping | None = None) -> list[str]:
+    """What the reader needs to know about this run: the model (as its run says, from
+    ``settings``), the timings, and every reduction from the paper's settings."""
+    out = [model_note(model_path, settings), f"Stage timings (s): {dict(timings)}."]
     if len(seeds) > 1:
         out.append(f"Training seeds: {list(seeds)}, one VAE each (the latent-size sweep too); "
-                   "every claim was scored on each, and the scorecard's seeds column counts "
-                   "the seeds that reproduce it. Figures, values and verdicts are those of "
+                   "every claim was scored on each; its verdict is the majority of the "
+                   "seeds' (a rule fixed in code), each seed's verdict, value, interval and "
+                   "share of resamples listed beside it. Figures and values are those of "
                    f"seed {seeds[0]}.")
     out.append(f"Intervals: percentile bootstrap, {prof.resamples} resamples per claim, "
                "seeded from the run's seed (trials, training images or test images, as each "
                "claim's method says).")
     paper, ls = PROFILES["paper"], prof.latent_size
+    given = bool(settings and settings.get("model_run"))
     if prof.name == "quick":
+        trained = (f"the given model was trained for {settings.get('epochs')} epochs (by its "
+                   "run)" if given else
+                   f"the model is trained for {prof.epochs} epochs (paper profile: "
+                   f"{paper.epochs}; the length chosen by the convergence criterion of "
+                   "latentdyn.studies.nagano2017.pilot)")
         out.append(
-            f"Quick profile: the model is trained for {prof.epochs} epochs (paper profile: "
-            f"{paper.epochs}; the length chosen by the convergence criterion of "
-            f"latentdyn.studies.nagano2017.pilot), Fig. 4 uses {prof.trials_fig4} trials per noise "
+            f"Quick profile: {trained}, Fig. 4 uses {prof.trials_fig4} trials per noise "
             f"level (paper: {paper.trials_fig4}); the latent-size sweep trains {len(ls.nz)} Nz "
             f"for {ls.epochs} epochs with lr {list(ls.lr)} and batch {list(ls.batch)} (paper: "
             f"{paper.latent_size.epochs} epochs, lr {list(paper.latent_size.lr)} x batch "
             f"{list(paper.latent_size.batch)}); the CNN trains {ls.classifier_epochs} epochs; "
             f"the IWAE bound uses k = {ls.ll_k} on {ls.ll_images} test images.")
+    if ls.epochs < SWEEP_MIN_EPOCHS:
+        out.append(f"C6 and C7 are not evaluated: the latent-size sweep trains {ls.epochs} "
+                   f"epochs, fewer than the {SWEEP_MIN_EPOCHS} at which the pilot's first phase "
+                   "converged; its models have not pruned their units, and both claims are "
+                   "about models that have. Their figures and numbers are shown as measured.")
     if dataset == "mnist-embedded":
         out.append("Data: the embedded MNIST subset (first 10 000 training images, full "
                    "test set), not the paper's 60 000 training images.")
@@ -155,8 +183,8 @@ def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, fl
 
 def resampling_summary(claims: Sequence[Claim]) -> dict:
     """Per claim: statistic, interval, stability, null, method and seeds (for data/)."""
-    keys = ("run_value", "interval", "interval_level", "stability", "null", "null_name",
-            "method", "reading", "seeds", "verdict")
+    keys = ("run_value", "interval", "interval_level", "stability", "point_mass", "null",
+            "null_name", "boundary", "models", "method", "reading", "seeds", "verdict")
     return {c.id: {k: (c.verdict if k == "verdict" else getattr(c, k)) for k in keys}
             for c in claims}
 
@@ -207,7 +235,7 @@ def attractor_sections(main, data, prof: Profile, noise: str, seed: int, out: Pa
 def report(run, s, results, claims: Sequence[Claim]) -> None:
     """Figures, data, the attractors section, ``data/resampling.json`` and report.html."""
     p, main, extra, out = s.params, results.main, results.latent_size, run.out
-    figs = hierarchy_figures(main, s.prof, p.nz, s.data.name, out)
+    figs = hierarchy_figures(main, s.prof, s.nz, s.data.name, out)
     sections = hierarchy_sections(figs, main.courses, main.geometry, main.sweep,
                                   main.sequence)
     with run.stage("attractors"):
@@ -216,6 +244,9 @@ def report(run, s, results, claims: Sequence[Claim]) -> None:
         figs.update(latent_size_figures(extra, s.prof, out))
         sections += latent_size_sections(figs, extra.scan, extra.elbo, extra.attribution)
     write_json(out / "data" / "resampling.json", resampling_summary(claims))
-    write(out, s.settings, sections, claims,
-          notes(s.prof, s.data.name, main.model.path, run.timings, s.seeds))
+    notes_ = notes(s.prof, s.data.name, main.model.path, run.timings, s.seeds, s.settings)
+    one = [c.id for c in claims if c.rests_on_one_model()]
+    if one:
+        notes_.insert(1, one_model_note(one))
+    write(out, s.settings, sections, claims, notes_)
     run.record(model_run=main.model.path, seeds=s.seeds)

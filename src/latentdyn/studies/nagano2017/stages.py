@@ -32,6 +32,7 @@ from latentdyn.analysis.geometry import (
     activity_sensitivity,
     component_variances,
     participation_ratio,
+    random_concepts_null,
     random_cosine,
     shuffled_concepts_null,
 )
@@ -140,8 +141,9 @@ def courses_stage(model, hier: Hierarchy, exp: Experiment, trials: int, p: float
 
 
 # ------------------------------------------------------------------- Fig. 3
-SHUFFLED_SEED = 3000  # offset of the shuffled-label null of C4
+SHUFFLED_SEED = 3000  # offset of the shuffled-label check of C4
 SHUFFLES = 100
+NULL_SEED = 3100  # offset of C4's Monte-Carlo null (issue 19)
 
 
 @dataclass
@@ -149,7 +151,9 @@ class ConceptGeometry:
     """Active units, principal components of the memories, cosines of the concepts, and
     the references of C2-C4: active units at other thresholds and by the per-unit KL,
     principal components above the same variance thresholds, the participation ratio
-    (effective dimension), random directions in it and concepts of shuffled labels."""
+    (effective dimension), random directions in it (issue 11's reference), C4's null
+    (concepts with random directions, issue 19) and concepts of shuffled labels (a
+    check that the labels carry structure)."""
 
     concepts: Tensor  # (K, nz)
     classes: list[int]
@@ -166,7 +170,10 @@ class ConceptGeometry:
     participation_ratio: float = float("nan")
     random_cosine: float = float("nan")  # mean |cos| of random directions in PR dims
     shuffled_cosine: float = float("nan")  # mean over shuffled-label concepts
-    shuffled_quantile: float = float("nan")  # its 5 % quantile (orthogonality by chance)
+    shuffled_quantile: float = float("nan")  # its 5 % quantile
+    null_mean: float = float("nan")  # C4's null: random concept directions (issue 19)
+    null_quantile: float = float("nan")  # its 5 % quantile: C4's threshold
+    null_high: float = float("nan")  # its 95 % quantile
 
 
 def geometry_stage(hier: Hierarchy, nz: int, logvars=None, seed: int = 0) -> ConceptGeometry:
@@ -179,13 +186,15 @@ def geometry_stage(hier: Hierarchy, nz: int, logvars=None, seed: int = 0) -> Con
     off = mean_abs_offdiagonal(cos)
     lam = component_variances(hier.memories)
     pr = participation_ratio(variances=lam)
-    null = shuffled_concepts_null(hier.memories, hier.labels, n_permutations=SHUFFLES,
-                                  seed=seed + SHUFFLED_SEED)
+    shuffled = shuffled_concepts_null(hier.memories, hier.labels, n_permutations=SHUFFLES,
+                                      seed=seed + SHUFFLED_SEED)
+    null = random_concepts_null(hier.memories, hier.labels, seed=seed + NULL_SEED)
     return ConceptGeometry(
         hier.concepts, [int(c) for c in hier.classes], mask, n_active, cum, d70, d99, cos, off,
         nz, activity_sensitivity(hier.memories, logvars),
         {f"var > {t:g}": int((lam > t).sum()) for t in SENSITIVITY_THRESHOLDS}, pr,
-        random_cosine(pr), null.mean, float(np.quantile(null.samples, 0.05)))
+        random_cosine(pr), shuffled.mean, float(np.quantile(shuffled.samples, 0.05)),
+        null.mean, null.quantile, float(np.quantile(null.samples, 0.95)))
 
 
 # ------------------------------------------------------------------- Fig. 4

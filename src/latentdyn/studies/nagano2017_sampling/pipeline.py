@@ -26,6 +26,7 @@ from latentdyn.studies.nagano2017 import (
     vae_config,
     vaes_stage,
 )
+from latentdyn.studies.nagano2017.params import check_given, model_properties
 from latentdyn.studies.nagano2017_sampling import stages as S
 from latentdyn.studies.nagano2017_sampling.profiles import LABEL, PROFILES, Profile
 from latentdyn.studies.params import param
@@ -96,21 +97,26 @@ def model_folder(model_run: str | Path) -> Path:
     return path
 
 
-def given_vae(spec, data, device) -> GivenModel:
-    """The ``--model`` VAE (a run folder, a nagano2017 result, or a model object),
-    checked against the data and for its Gaussian posterior."""
-    from latentdyn.dynamics.sampling import gaussian_posterior
-    from latentdyn.models.inference import inference_mode
-    from latentdyn.models.protocol import model_device
-    from latentdyn.studies.models import check_fits, given_model
+def given_vae(spec, device) -> GivenModel:
+    """The ``--model`` VAE: a run folder, a nagano2017 result, or a model object."""
+    from latentdyn.studies.models import given_model
 
     if isinstance(spec, (str, Path)):
         spec = model_folder(spec)
-    given = given_model(spec, device, kinds=("vae",))
+    return given_model(spec, device, kinds=("vae",))
+
+
+def check_vae(given: GivenModel, data) -> None:
+    """One line when the ``--model`` VAE does not fit the data or has no Gaussian
+    posterior."""
+    from latentdyn.dynamics.sampling import gaussian_posterior
+    from latentdyn.models.inference import inference_mode
+    from latentdyn.models.protocol import model_device
+    from latentdyn.studies.models import check_fits
+
     check_fits(given.model, data, f"the model {given.path}")
     with inference_mode(given.model):
         gaussian_posterior(given.model, data.train_images[:2].to(model_device(given.model)))
-    return given
 
 
 def prepare(p: Params) -> Setup:
@@ -120,18 +126,28 @@ def prepare(p: Params) -> Setup:
 
     prof, seeds = check_shared(p, PROFILES)
     prof = _with_overrides(prof, p)
-    dataset = p.dataset or default_dataset(p.profile, p.data_dir)
     dev = resolve_device(p.device)
+    given, model = None, None
+    if p.given:  # every property of the model from its run; a contradicting option: refused
+        given = given_vae(p.model, dev)
+        model = model_properties(given)
+        check_given(p, model, given.path)
+    dataset = p.dataset or (model or {}).get("dataset") or default_dataset(p.profile,
+                                                                           p.data_dir)
     config = vae_config(p, prof.epochs, dataset, dev)
+    if model is None:
+        model = {"nz": config.nz, "epochs": config.epochs, "hidden": config.hidden}
     data = load_dataset(dataset, p.data_dir)
     if not bool((data.train_labels == LABEL).any()):
         raise ConfigError(f"data set {data.name} has no training images of label {LABEL}, "
                           "the digit of figures 2a and 3")
-    given = given_vae(p.model, data, dev) if p.given else None
-    nz = given.model.nz if given is not None else p.nz
+    if given is not None:
+        check_vae(given, data)
+    nz = model["nz"] if model["nz"] is not None else given.model.nz
     check_size(prof, nz)
     settings = {"profile": prof.name, **prof.settings(), "dataset": dataset, "noise": p.noise,
-                "mode": "sampling", "nz": nz, "seed": p.seed, "seeds": seeds,
+                "mode": "sampling", "nz": nz, "epochs": model["epochs"],
+                "hidden": model["hidden"], "seed": p.seed, "seeds": seeds,
                 "model_run": p.model_run(given), "device": str(dev)}
     record = {"dataset": data.name, "checksums": data.checksums()}
     return Setup(p, prof, data, dev, config, given, nz, settings, record, seeds)

@@ -100,9 +100,14 @@ def sections(figs: Mapping[str, SavedFigure], seq: SampledSequence, res: Concept
     ]
 
 
-def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, float]) -> list[str]:
-    """The model, the timings and every reduction from the paper's settings."""
-    out = [f"Model: {model_path}.", f"Stage timings (s): {dict(timings)}.",
+def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, float],
+          settings: Mapping | None = None) -> list[str]:
+    """The model (as its run says, from ``settings``), the timings and every reduction
+    from the paper's settings."""
+    from latentdyn.studies.nagano2017.report import model_note
+
+    given = bool(settings and settings.get("model_run"))
+    out = [model_note(model_path, settings), f"Stage timings (s): {dict(timings)}.",
            "What paper 002 adds over paper 001: the sampling form of the dynamics (eqs. "
            "2-3) instead of the deterministic means, with 500 trials per digit; the claims "
            "are those of 001's Fig. 2 and Fig. 4 read on sampled chains. This study "
@@ -112,8 +117,10 @@ def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, fl
            "the same seed, so the raw reading equals `reproduce nagano2017 --mode "
            "sampling` for the same model, trials and T."]
     if prof.name == "quick":
-        out.append(f"Quick profile: the VAE is trained for {prof.epochs} epochs (paper "
-                   f"profile: {PROFILES['paper'].epochs}); trials and T are the paper's.")
+        trained = (f"the given VAE was trained for {settings.get('epochs')} epochs (by its run)"
+                   if given else f"the VAE is trained for {prof.epochs} epochs (paper profile: "
+                   f"{PROFILES['paper'].epochs})")
+        out.append(f"Quick profile: {trained}; trials and T are the paper's.")
     if dataset == "mnist-embedded":
         out.append("Data: the embedded MNIST subset (first 10 000 training images, full "
                    "test set), not the paper's 60 000 training images.")
@@ -135,7 +142,7 @@ def report(run, s, results, claims: Sequence[Claim]) -> None:
             "fig2b": O.save_fig2b(first.readings, exp, out, caption),
             "fig3": O.save_fig3(first.sweep, exp, out)}
     write(out, s.settings, sections(figs, first.sequence, first.readings, first.sweep),
-          claims, notes(prof, s.data.name, results.model.path, run.timings))
+          claims, notes(prof, s.data.name, results.model.path, run.timings, s.settings))
     run.record(model_run=results.model.path, seeds=s.seeds,
                noise_floor={"rms_sigma": first.readings.rms_sigma,
                             "fig3_mean_floor": first.sweep.floor})

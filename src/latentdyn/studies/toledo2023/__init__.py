@@ -113,17 +113,40 @@ def prepare(p: Params) -> Setup:
                           "combined with --classifier, --judge, --gan or --encoder")
     dev = resolve_device(p.device)
     given = load_given(given_paths, dev)
+    prof = _as_given(prof, given, p.gan_epochs)
     nz = given.nz(prof.nz)
     if nz < data.num_classes:
         raise ConfigError(f"nz = {nz} is smaller than the {data.num_classes} classes; "
                           "LSD needs nz >= the number of labels")
-    settings = {**prof.settings(), "dataset": data.name, "seed": p.seed, "device": str(dev),
+    settings = {**prof.settings(), "nz": nz, "dataset": data.name, "seed": p.seed,
+                "device": str(dev),
                 "given_runs": {k: str(v) for k, v in given_paths.items() if v}}
+    if given.properties:  # what the given runs are, from their configs (issue 19)
+        settings["given_properties"] = dict(given.properties)
     if len(seeds) > 1:
         settings["seeds"] = seeds
     record = {"dataset": data.name, "checksums": data.checksums(),
               "train": len(data.train_labels), "test": len(data.test_labels)}
     return Setup(p, prof, data, seeds, given, dev, settings, record)
+
+
+def _as_given(prof: Profile, given: GivenRuns, gan_epochs: int | None) -> Profile:
+    """The profile with the given GAN's own epochs, batch size, learning rate and Nz (read
+    from its run), so that nothing states the profile's for a GAN it did not train; one
+    line for ``--gan-epochs`` that contradicts a given GAN (or comes with an encoder run,
+    which holds its GAN)."""
+    gan = given.properties.get("gan")
+    if gan_epochs is not None and "encoder" in given.paths:
+        raise ConfigError("--gan-epochs trains a GAN; --encoder gives one (inside the "
+                          "encoder run): drop --gan-epochs")
+    if gan is None:
+        return prof
+    if gan_epochs is not None and gan_epochs != gan["epochs"]:
+        raise ConfigError(f"--gan {given.paths['gan']} contradicts --gan-epochs {gan_epochs} "
+                          f"(the run has {gan['epochs']}); its properties are read from the "
+                          "run: drop the option")
+    return replace(prof, gan=replace(prof.gan, epochs=gan["epochs"], nz=gan["nz"],
+                                     batch_size=gan["batch_size"], lr=gan["lr"]))
 
 
 def _profile(name: str, gan_epochs: int | None) -> Profile:

@@ -28,6 +28,7 @@ class GivenRuns:
     models: dict[str, Any] = field(default_factory=dict)
     paths: dict[str, str] = field(default_factory=dict)
     note: str | None = None  # how C was found, when the encoder's own classifier is used
+    properties: dict[str, dict] = field(default_factory=dict)  # name -> kind, nz, epochs…
 
     def nz(self, default: int) -> int:
         """The latent size the study will have: the given encoder's, else the given
@@ -69,10 +70,14 @@ def load_given(given: dict[str, str | None], device) -> GivenRuns:
         if src:
             given["classifier"] = src
             out.note = f"classifier: using the encoder's own, {src}"
+    from latentdyn.studies.models import run_properties
+
     for name in ("classifier", "judge", "encoder", "gan"):
         if given.get(name):
-            out.models[name] = _load(given[name], name, device)
+            run = _load(given[name], name, device)
+            out.models[name] = run.model
             out.paths[name] = str(given[name])
+            out.properties[name] = run_properties(run.config)
     if "encoder" in out.models and "gan" not in out.paths:
         sources = out.models["encoder"].sources.get("gan", {}) or {}
         out.paths["gan"] = str(sources.get("path", "(inside the encoder run)"))
@@ -134,11 +139,12 @@ def _trained(config, folder: Path, name: str, data, device, progress: bool,
     from latentdyn.train import ensure_trained
 
     ensure_trained(config, folder, progress=progress, dataset=data, inputs=inputs, argv=ARGV)
-    return _load(folder, name, device), str(folder)
+    return _load(folder, name, device).model, str(folder)
 
 
 def _load(folder, name: str, device):
-    """The run in ``folder`` as the network ``name`` (of its kind; frozen but the GAN)."""
+    """The run in ``folder`` as the network ``name`` (of its kind; frozen but the GAN):
+    its model and config."""
     from latentdyn.train.runs import load_run_of_kind
 
-    return load_run_of_kind(folder, KINDS[name], f"--{name}", device, frozen=name != "gan")[0]
+    return load_run_of_kind(folder, KINDS[name], f"--{name}", device, frozen=name != "gan")
