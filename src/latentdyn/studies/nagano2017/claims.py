@@ -26,6 +26,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from latentdyn.analysis.stages import STAGE_MARGIN_SEM, stage_margins
 from latentdyn.analysis.trials import NoiseSweep
 from latentdyn.reporting.claims import Claim
 from latentdyn.studies.nagano2017.latent_size import Attribution, ElboCurve, LatentSizeScan
@@ -44,7 +45,8 @@ ORTHOGONAL_BELOW = OLD_ORTHOGONAL_BELOW  # the old name
 # C5 (issue 11): the reading of min_t the verdict uses, and the lead each stage must
 # have over the runner-up at one of its noise levels at least, in paired SEMs
 STAGE_READING, LITERAL_READING = "t>=1", "t>=0"
-STAGE_MARGIN_SEM = 2.0
+# (the margin and stage_margins live in analysis.stages since issue 19: the conditions map
+# uses the same rule)
 # C6: no dip for the smallest Nz, a dip for the larger ones; "orthogonality grows with
 # Nz": Spearman correlation between Nz and the mean |off-diagonal cosine| over FIG6_NZ
 # at most this value
@@ -157,14 +159,6 @@ def claim_orthogonal(geometry: ConceptGeometry, boot=None) -> Claim:
 def _stages_text(reading) -> str:
     return " → ".join(f"{w['level']} [{w['p_start']:g}, {w['p_end']:g}] ({w['points']} "
                       f"level{'s' if w['points'] > 1 else ''})" for w in reading.widths)
-
-
-def stage_margins(reading) -> dict:
-    """Per stage, the largest lead (paired SEMs) of its level at one of its noise levels."""
-    out: dict = {}
-    for level, margin in zip(reading.closest, reading.margins):
-        out[level] = max(out.get(level, -np.inf), margin)
-    return out
 
 
 def claim_stages(sweep: NoiseSweep, boot=None) -> Claim:
