@@ -100,14 +100,19 @@ def claim_escape(res: ConceptReadings, reading: str) -> Claim:
     return Claim(
         f"S3-{TAGS[reading]}", f"After the concept the activity escapes into a memory (Fig. 2a, "
         f"abstract) [{reading} reading]",
-        "labels whose state at T is closer to its nearest training memory than to its "
-        f"concept: mean margin (to concept - to nearest memory) > {ESCAPE_SEMS:g} SEM; "
+        "labels whose state at T is closer to its nearest training memory (nearest to the "
+        "posterior mean) than to its concept: mean margin (to concept - to that memory) > "
+        f"{ESCAPE_SEMS:g} SEM; "
         f"{READING_NAMES[reading]}", "every digit (qualitative)", f"all {n} labels",
         f"{k} of {n}", k == n,
         "margin at T per label: " + ", ".join(
             f"{c}: {e['margin_T']:.3g}" for c, e in esc.items())
         + "; nearest memory of the same label at T: " + ", ".join(
-            f"{c}: {e['same_label_T']:.0%}" for c, e in esc.items()),
+            f"{c}: {e['same_label_T']:.0%}" for c, e in esc.items())
+        + f"; the nearest memory is chosen by the posterior mean mu(x(T)); chosen by the "
+        f"noisy sample z(T) (the rule before issue 19, biased toward the memory) "
+        f"{res.count(reading, 'holds_old')} of {n} labels, margins " + ", ".join(
+            f"{c}: {e['margin_T_old']:.3g}" for c, e in esc.items()),
         interval=_interval(counts), stability=float(np.mean(counts == n)),
         null=res.count(reading, "holds_at_t_star"),
         null_name="labels already closer to a memory than to the concept at t* (the dip)",
