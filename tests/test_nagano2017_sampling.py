@@ -238,6 +238,9 @@ def test_nearest_memory_and_escape_in_each_reading():
     assert raw.nearest.tolist() == [0] and raw.to_memory.tolist() == [9.0]
     cor = memory_escape(z[:1], mu[:1], floor[:1], memories, concepts[:1], "corrected")
     assert cor.to_memory.tolist() == [81.0 - 0.5] and cor.to_concept.tolist() == [35.5]
+    # the mean reading reads mu: the sample plays no part in its choice, old or new
+    old = memory_escape(z, mu, floor, memories, concepts, "mean", select="sample")
+    assert old.nearest.tolist() == mean.nearest.tolist() == [0, 0]
     with pytest.raises(ConfigError, match="select"):
         memory_escape(z, mu, floor, memories, concepts, "raw", select="nearest")
 

@@ -204,7 +204,8 @@ def memory_escape(z, mu, floor, memories, concepts, reading: str,
     min_j ‖z − ξ_j‖² − Σσ² is biased low (by up to the noise's share of the floor) and
     the raw distance too, and the margin to the concept is biased in favour of the
     memory. Chosen by mu, which does not depend on the draw of z given x, the corrected
-    reading's expectation is ‖mu − ξ‖² exactly, as for the concept."""
+    reading's expectation is ‖mu − ξ‖² exactly, as for the concept. The ``mean``
+    reading reads mu itself, so both choices are the memory nearest mu there."""
     check_reading(reading)
     if select not in SELECT:
         raise ConfigError(f"select must be one of {', '.join(SELECT)}, got {select!r}")
@@ -212,8 +213,8 @@ def memory_escape(z, mu, floor, memories, concepts, reading: str,
     floor = as_float(floor, "floor", 1).double()
     concepts = as_float(concepts, "concepts", 2).double()
     memories = as_float(memories, "memories", 2).double()
-    _, idx = nearest_memory(mu if select == "mean" else z, memories)
     points = mu if reading == "mean" else z
+    _, idx = nearest_memory(mu if select == "mean" else points, memories)
     d2_mem = (points - memories[idx]).pow(2).sum(1)
     d2_con = (points - concepts).pow(2).sum(1)
     if reading == "corrected":
