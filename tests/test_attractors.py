@@ -17,6 +17,7 @@ from latentdyn.analysis.attractors import (
     classify_ends,
     hierarchy_fixed_points,
     hierarchy_scale,
+    memories_at_attractors,
     memory_stability,
     nearest_level,
 )
@@ -255,17 +256,21 @@ def test_nearest_memory_model_every_memory_is_an_attracting_fixed_point(synth):
     scale = hierarchy_scale(hier)
     st = memory_stability(to_memory, hier, 20, fixed_tol=1e-4 * scale.scale)
     torch.testing.assert_close(st.memory_radius, torch.full((20,), 0.5), atol=1e-5, rtol=0)
-    assert st.attractor_share == 1.0 and st.fixed_attractor_share == 1.0
+    assert st.contraction_share == 1.0 and st.fixed_attractor_share == 1.0
+    assert st.fixed_share == 1.0
     # clean starts stay at their own memory; every trajectory converges
     sweep = basin_sweep(to_memory, hier, data.train_images, data.train_labels, [0.0], 16,
-                        steps=20, tol=1e-4 * scale.scale, radius=scale.radius)
+                        steps=20, tol=1e-4 * scale.scale, capture=scale.capture)
     assert sweep.end_shares()["own_memory"] == [1.0]
     assert sweep.fate_shares()["converged"] == [1.0] and sweep.mean_steps() == [1.0]
     # the fixed points reached from the memories are the memories themselves
     fp = hierarchy_fixed_points(to_memory, hier, hier.memories, tol=1e-4 * scale.scale,
-                                radius=scale.radius)
+                                capture=scale.capture)
     assert fp.n == len(torch.unique(hier.memories, dim=0))
     assert fp.level_counts()["memory"] == fp.n and float(fp.nearest.d_memory.max()) < 1e-5
+    # every memory is an attractor read at the fixed points: one sits on it, rho = 1/2
+    assert memories_at_attractors(st, fp, hier, scale.capture) == 1.0
+    assert fp.attractor_share == 1.0 and fp.by_level()["memory"]["attracting"] == fp.n
 
 
 def test_nearest_concept_model_concepts_attract_memories_do_not_stay(synth):
@@ -275,17 +280,19 @@ def test_nearest_concept_model_concepts_attract_memories_do_not_stay(synth):
     torch.testing.assert_close(h2.concepts, hier.concepts)
     st = memory_stability(to_concept, hier, 30, fixed_tol=1e-4 * scale.scale)
     # contracting everywhere (radius 1/2) but no memory is a fixed point
-    assert st.attractor_share == 1.0 and st.fixed_attractor_share == 0.0
+    assert st.contraction_share == 1.0 and st.fixed_attractor_share == 0.0
+    assert st.fixed_share == 0.0
     torch.testing.assert_close(st.concept_residual, torch.zeros(4), atol=1e-5, rtol=0)
     own = torch.cdist(hier.memories, hier.concepts).argmin(1) == hier.labels
     assert bool(own.all())  # the synthetic memories lie nearest their own concept
     sweep = basin_sweep(to_concept, hier, data.train_images, data.train_labels, [0.0], 16,
-                        steps=40, tol=1e-4 * scale.scale, radius=scale.radius)
+                        steps=40, tol=1e-4 * scale.scale, capture=scale.capture)
     assert sweep.end_shares()["own_concept"] == [1.0]
     res = analyse_attractors(to_concept, hier, data.train_images, data.train_labels,
                              ps=[0.0, 0.2], trials=8, steps=40, memories=10, starts=50)
     assert res.fixed.n == 4 and res.fixed.level_counts()["concept"] == 4
     assert bool(res.fixed.fixed.stable.all())
+    assert res.memories_at_attractors == 0.0  # the attractors are the concepts, not memories
     assert res.start_counts == {"concepts": 4, "abstract": 1, "memories": 10,
                                 "trial_ends": 16}  # all 26 fit in the 50 - 5 left
 
@@ -302,11 +309,11 @@ def test_drifting_model_ends_nowhere(synth):
 
     scale = hierarchy_scale(hier)
     sweep = basin_sweep(Away(), hier, data.train_images, data.train_labels, [0.0, 0.5], 10,
-                        steps=30, tol=1e-3 * scale.scale, radius=scale.radius)
+                        steps=30, tol=1e-3 * scale.scale, capture=scale.capture)
     assert sweep.fate_shares()["drifting"] == [1.0, 1.0]
     assert sweep.end_shares()["none"] == [1.0, 1.0]
     st = memory_stability(Away(), hier, 10, fixed_tol=1e-3)
-    assert st.attractor_share == 0.0
+    assert st.contraction_share == 0.0
 
 
 def test_end_levels_follow_the_nearest_point(synth):
@@ -315,9 +322,9 @@ def test_end_levels_follow_the_nearest_point(synth):
     z = torch.stack([hier.memories[0], hier.memories[1], hier.concepts[0], hier.concepts[1],
                      hier.abstract, far])
     labels = torch.tensor([int(hier.labels[0])] * 6)
-    ends = classify_ends(z, hier, labels, torch.zeros(6, dtype=torch.long), radius=1.0)
+    ends = classify_ends(z, hier, labels, torch.zeros(6, dtype=torch.long), capture=1.0)
     assert ends.names() == list(END_LEVELS)
-    near = nearest_level(z, hier, radius=1.0)
+    near = nearest_level(z, hier, capture=1.0)  # one radius for every level: the old rule
     assert near.names() == ["memory", "memory", "concept", "concept", "abstract", "none"]
 
 
@@ -412,7 +419,13 @@ def test_run_on_a_hand_built_model_and_the_nagano_section(synth, tmp_path):
               **asdict(s))
     summary = json.loads((out / "attractors.json").read_text())
     assert summary["fixed_points"] == 4 and summary["fixed_point_levels"]["concept"] == 4
-    assert summary["attractor_share"] == 1.0 and summary["fixed_attractor_share"] == 0.0
+    assert summary["contraction_share"] == 1.0 and summary["fixed_attractor_share"] == 0.0
+    assert summary["fixed_point_attractor_share"] == 1.0
+    assert summary["fixed_points_by_level"]["concept"] == {"n": 4, "attracting": 4,
+                                                           "median_radius": pytest.approx(0.5)}
+    # the baseline of the capture rule: the test images of the set, labelled beside
+    assert summary["held_out"]["images"] == 12  # 4 classes x 3 test images
+    assert sum(summary["held_out"]["levels"].values()) == pytest.approx(1.0)
     # where the fixed points are (for latentdyn explore --attractors): the four concepts
     points = torch.tensor([f["z"] for f in summary["fixed_point_list"]])
     assert points.shape == (4, hier.nz) and all(f["stable"] for f in summary["fixed_point_list"])
@@ -420,3 +433,158 @@ def test_run_on_a_hand_built_model_and_the_nagano_section(synth, tmp_path):
     sections, files = nagano_section(to_concept, hier, data, tmp_path / "n17", settings=s)
     assert [x.title for x in sections][:1] == ["Attractors: fate of trajectories"]
     assert all(f.is_file() for f in files) and len(sections) == 4
+
+
+# ------------------------------------------------------------------ issue 19
+def gaussian_hierarchy(n=3000, k=10, nz=8, seed=0):
+    """Memories drawn around k centres, and a draw of the same law (held out)."""
+    from latentdyn.analysis import hierarchy_from_latents
+
+    g = gen(seed)
+    centres = 2.0 * torch.randn(k, nz, generator=g)
+
+    def draw(m):
+        lab = torch.randint(0, k, (m,), generator=g)
+        return centres[lab] + torch.randn(m, nz, generator=g), lab
+
+    mem, lab = draw(n)
+    return hierarchy_from_latents(mem, lab), draw(2000)[0], g
+
+
+def test_capture_rule_labels_held_out_encodings_as_memories_at_a_low_rate():
+    from latentdyn.analysis.capture import CAPTURE_QUANTILE
+
+    hier, held, g = gaussian_hierarchy()
+    scale = hierarchy_scale(hier)
+    assert scale.quantile == CAPTURE_QUANTILE == 0.05
+    new = nearest_level(held, hier, scale.capture).share()
+    old = nearest_level(held, hier, scale.old_radius).share()
+    # points drawn like the memories, with no memory of their own: each level captures
+    # them at about its quantile (5 %); the old single radius called nearly all "memory"
+    assert new["memory"] <= 0.08 and new["concept"] <= 0.08 and new["abstract"] <= 0.1
+    assert old["memory"] >= 0.9
+    # what ends at a memory, a concept, the abstract concept is still captured by it
+    at_mem = hier.memories[:300] + 1e-3 * torch.randn(300, hier.nz, generator=g)
+    assert nearest_level(at_mem, hier, scale.capture).share()["memory"] == 1.0
+    at_con = nearest_level(hier.concepts + 1e-3, hier, scale.capture)
+    assert at_con.names() == ["concept"] * 10 and at_con.concept.tolist() == list(range(10))
+    assert nearest_level(hier.abstract[None] + 1e-3, hier, scale.capture).names() == ["abstract"]
+
+
+def test_held_out_levels_encode_the_test_images(synth):
+    from latentdyn.analysis.capture import held_out_levels
+
+    data, _, hier, to_memory, _ = synth
+    scale = hierarchy_scale(hier)
+    held = held_out_levels(to_memory, hier, data.test_images, scale)
+    assert held.n == data.test_images.shape[0]
+    assert sum(held.shares.values()) == pytest.approx(1.0)
+    # a training image is captured by its own memory: the rate is 1 on the training set
+    assert held_out_levels(to_memory, hier, data.train_images, scale).shares["memory"] == 1.0
+
+
+def test_own_memory_share_against_chance():
+    hier, _, _ = gaussian_hierarchy(n=200)
+    scale = hierarchy_scale(hier)
+    idx = torch.tensor([0, 1, 2, 3, 4, 5])
+    # each trial ends exactly at the memory of another trial's start, or far away
+    ends = hier.memories[torch.tensor([1, 0, 3, 2, 4, 5])].clone()
+    ends[4:] += 100.0
+    e = classify_ends(ends, hier, hier.labels[idx], idx, scale.capture)
+    assert e.share()["own_memory"] == 0.0 and e.share()["other_memory"] == 4 / 6
+    # a random pairing of these ends with these starts hits the own memory 4/36 of the time
+    assert e.own_memory_chance() == pytest.approx(4 / 36)
+    e = classify_ends(hier.memories[idx], hier, hier.labels[idx], idx, scale.capture)
+    assert e.share()["own_memory"] == 1.0 and e.own_memory_chance() == pytest.approx(1 / 6)
+
+
+class Shift(nn.Module):
+    """F(z) = z + v: a creep of ‖v‖ per step, with no fixed point."""
+
+    def __init__(self, v):
+        super().__init__()
+        self.v = v
+
+    def encode(self, x):
+        return x
+
+    def decode(self, z):
+        return z + self.v
+
+
+def test_slow_drift_is_not_converged():
+    tol = 1e-3
+    z = trajectories(Shift(torch.tensor([tol / 2, 0.0])), torch.tensor([[1.0, 0.0],
+                                                                       [0.0, 2.0]]), 40)
+    f = classify_fates(z, tol)
+    # every step is below tol: the rule before issue 19 called both converged
+    assert bool(f.last_step_below.all())
+    # but over the last 10 steps they moved 5 tol: outward (drifting) and sideways
+    # (unsettled); a creep of tol / 2 per step is no cycle either
+    assert f.names() == ["drifting", "unsettled"] and f.step.tolist() == [-1, -1]
+    assert sum(f.share().values()) == pytest.approx(1.0)
+    # a trajectory at rest over its last steps is still converged, at the same step
+    z = trajectories(Linear(0.5 * torch.eye(2)), torch.tensor([[1.0, 0.0]]), 40)
+    f = classify_fates(z, tol)
+    assert f.names() == ["converged"] and f.step.tolist() == [10]
+
+
+class Ghost(nn.Module):
+    """F(z) = z + c (1 − z / R): a slow stretch near 0, the one fixed point at z = R."""
+
+    def __init__(self, c, R):
+        super().__init__()
+        self.c, self.R = c, R
+
+    def encode(self, x):
+        return x
+
+    def decode(self, z):
+        return z + self.c * (1 - z / self.R)
+
+
+def test_a_newton_moved_leader_does_not_carry_the_basin():
+    tol = 1e-4
+    # 20 steps of about 1e-3 (< 50 tol) from 0: the starts end as candidates near 0.02,
+    # and Newton's method jumps from there to the fixed point at (1, 1), far away
+    fp = find_fixed_points(Ghost(1e-3, 1.0), torch.zeros(5, 2), max_steps=20, tol=tol)
+    assert fp.n == 1 and float((fp.points[0] - 1).abs().max()) < 1e-4  # still reported
+    assert fp.basin.tolist() == [0] and fp.assignment.tolist() == [-1] * 5
+    assert float(fp.moved.min()) > 1.0  # the move, recorded for every start
+    # from starts that iterate into the fixed point, the checked move keeps the basin
+    fp = find_fixed_points(Ghost(0.5, 1.0), torch.zeros(5, 2), max_steps=100, tol=tol)
+    assert fp.basin.tolist() == [5] and float(fp.moved.max()) <= 10 * tol
+
+
+def test_contraction_at_memories_is_not_attraction_rho_at_fixed_points():
+    """The cubic map, fixed points {-1, 0, 1}^2 known in closed form (ρ = 1/2 at the
+    origin, ρ = 2 at the others), memories near (±0.5, ±0.5), which are not fixed."""
+    from latentdyn.analysis import hierarchy_from_latents
+
+    corners = torch.tensor([[0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5]])
+    mem = corners.repeat_interleave(25, 0) + 0.02 * torch.randn(100, 2, generator=gen(9))
+    hier = hierarchy_from_latents(mem, torch.arange(4).repeat_interleave(25))
+    scale = hierarchy_scale(hier)
+    st = memory_stability(Cubic(), hier, 40, fixed_tol=1e-5)
+    # F'(z) = (3 z² + 1) / 2 ≈ 0.875 at every memory: the map contracts there, and the
+    # old "attractor share" read 1; no memory is a fixed point, so none is an attractor
+    assert st.contraction_share == 1.0 and st.fixed_share == 0.0
+    assert st.fixed_attractor_share == 0.0
+    # rho at the fixed points: three steps from the memories reach no fixed point; from
+    # beside the eight others Newton finds them, every one repelling
+    grid = torch.cartesian_prod(torch.tensor([-1.0, 0.0, 1.0]), torch.tensor([-1.0, 0.0, 1.0]))
+    starts = torch.cat([hier.memories, grid[(grid != 0).any(1)] * (1 + 1e-7)])
+    fp = hierarchy_fixed_points(Cubic(), hier, starts, tol=1e-6, capture=scale.capture,
+                                max_steps=3)
+    assert fp.n == 8 and fp.attractor_share == 0.0
+    assert float(fp.fixed.radius.min()) > 1.9 and bool((fp.fixed.assignment[:100] == -1).all())
+    # with the origin among the starts: the one attracting fixed point, rho = 1/2
+    fp = hierarchy_fixed_points(Cubic(), hier, torch.cat([starts, torch.zeros(1, 2)]),
+                                tol=1e-6, capture=scale.capture, max_steps=3)
+    assert fp.n == 9 and int(fp.fixed.stable.sum()) == 1
+    assert fp.attractor_share == pytest.approx(1 / 9)
+    origin = fp.fixed.points.abs().sum(1).argmin()
+    assert abs(float(fp.fixed.radius[origin]) - 0.5) < 1e-4
+    assert fp.nearest.names()[int(origin)] == "abstract"  # the mean of the memories
+    assert memories_at_attractors(st, fp, hier, scale.capture) == 0.0
+    assert sum(v["n"] for v in fp.by_level().values()) == 9

@@ -89,9 +89,11 @@ def cell(size, training, nz=100, holds=True, noise="swap", mode="deterministic",
          **extra):
     row = {"dataset": "d", "size": size, "training": training, "nz": nz, "seed": seed,
            "noise": noise, "mode": mode, "status": "completed", "classes": 10,
-           "dip_count": 10 if holds else 3, "stages_ordered": holds, "picture_holds": holds,
+           "dip_count": 10 if holds else 3, "stages_all": holds, "picture_holds": holds,
+           "stages_ordered_old": True, "picture_holds_old": holds,
            "below_start": 10 if holds else 0, "converged_share": 0.5, "drifting_share": 0.1,
-           "attractor_share": 0.9, "dip_fraction": 1.0 if holds else 0.3}
+           "cycling_share": 0.0, "unsettled_share": 0.4, "converged_share_old": 0.9,
+           "contraction_share": 0.9, "dip_fraction": 1.0 if holds else 0.3}
     row.update(extra)
     return row
 
@@ -162,7 +164,12 @@ def test_conditions_command_writes_every_cell_maps_and_words(smoke):
         assert abs(float(r["width_memory"]) + float(r["width_concept"])
                    + float(r["width_abstract"]) - 1) < 1e-9
         assert (r["picture_holds"] == "1") == (r["dip_count"] == "4"
-                                               and r["stages_ordered"] == "1")
+                                               and r["stages_count"] == "4")
+        assert (r["stages_all"] == "1") == (r["stages_count"] == "4")
+        if r["mode"] == "deterministic":  # the four fates, unsettled included, sum to 1
+            assert abs(sum(float(r[f"{k}_share"]) for k in ("converged", "cycling",
+                                                            "drifting", "unsettled")) - 1) < 1e-9
+            assert float(r["converged_share"]) <= float(r["converged_share_old"]) + 1e-12
     # the two trainings at 60 images share one model; at 20 images they are two
     same = {(r["nz"], r["training"]): r["model"] for r in rows if r["size"] == "all"}
     assert same[("2", "epochs=1")] == same[("2", "steps=4")]
@@ -352,15 +359,63 @@ def test_cell_statistics_of_a_model_that_contracts_onto_its_concepts():
     model = ToConcept(P, hier.concepts)
     prof = override(PROFILES["smoke"], trials=6, steps=30)
     ms = E.model_stats(model, hier, prof, 0)
-    assert ms.attractor_share == 1.0 and ms.fixed_attractor_share == 0.0
+    assert ms.contraction_share == 1.0 and ms.fixed_attractor_share == 0.0
     cs = E.cell_stats(model, hier, data.train_images, data.train_labels, prof, "swap",
                       "deterministic", 0, ms.latent_scale)
     assert cs.classes == 4 and cs.dip_count == 0 and cs.below_start == 4
     # the minimum is where float32 stops resolving 0.5^t (about t = 22), never a rise
     assert cs.t_star_median >= 20 and cs.converged_share == 1.0
     assert cs.drifting_share == 0.0 and not cs.picture_holds
-    # p = 0 starts on the own memory (distance 0 at t = 0); noisier starts end on a concept
-    assert cs.stages.startswith("memory [0, 0] → concept") and not cs.stages_ordered
+    assert cs.unsettled_share == 0.0 and cs.converged_share_old == 1.0
+    # p = 0 starts on the own memory (distance 0 at t = 0): the old reading (labels pooled,
+    # min over t >= 0) saw a memory stage there; the study's rule reads t >= 1, where the
+    # trajectory has left its memory for the concept: no label has the stages
+    assert cs.stages_old.startswith("memory [0, 0] → concept") and not cs.stages_ordered_old
+    assert cs.stages_count == 0 and cs.width_memory == 0.0 and cs.width_concept >= 0.5
     sampled = E.cell_stats(model, hier, data.train_images, data.train_labels, prof, "swap",
                            "sampling", 0, ms.latent_scale)
     assert sampled.converged_share is None
+
+
+def test_c5_of_the_map_is_the_rule_of_the_study():
+    """One rule: nagano2017's C5 and the map's come from analysis.stages (issue 19)."""
+    from types import SimpleNamespace
+
+    import latentdyn.studies.nagano2017.claims as N
+    from latentdyn.analysis import stages as S
+    from latentdyn.studies.conditions import evaluate as E
+
+    assert N.stage_margins is S.stage_margins and N.STAGE_MARGIN_SEM == S.STAGE_MARGIN_SEM
+    assert E.stages_resolved is S.stages_resolved and E.STAGE_START == 1
+    levels = ["memory", "concept", "concept", "abstract"]
+    # ordered, every stage resolved by > 2 paired SEM at one of its noise levels: holds
+    assert S.stages_resolved(SimpleNamespace(closest=levels, margins=[3.0, 1.0, 2.5, 9.0]))
+    # the concept stage leads by 1.9 SEM at best: not resolved, whatever the order
+    assert not S.stages_resolved(SimpleNamespace(closest=levels, margins=[3.0, 1.9, 1.0, 9.0]))
+    # resolved but out of order
+    assert not S.stages_resolved(SimpleNamespace(closest=levels[::-1], margins=[9.0] * 4))
+
+
+def test_fate_shares_of_a_cell_include_unsettled_and_sum_to_one():
+    from latentdyn.analysis import build_hierarchy
+    from latentdyn.studies.conditions import evaluate as E
+
+    data = load_dataset("synthetic:k=4,m=15,side=6,test=5")
+    P = torch.linalg.qr(torch.randn(data.dim, 6, generator=torch.Generator().manual_seed(0)))[0].T
+    c, s_ = 0.5403, 0.8415  # turns of 1 rad in three planes: never at rest, no period
+    R = torch.block_diag(*[torch.tensor([[c, -s_], [s_, c]])] * 3)
+
+    class Turn(torch.nn.Module):
+        def encode(self, x):
+            return x @ P.T
+
+        def decode(self, z):
+            return (z @ R.T) @ P
+
+    hier = build_hierarchy(Turn(), data.train_images, data.train_labels)
+    prof = override(PROFILES["smoke"], trials=5, steps=20)
+    cs = E.cell_stats(Turn(), hier, data.train_images, data.train_labels, prof, "swap",
+                      "deterministic", 0, 1.0)
+    # before issue 19 the cell listed converged, drifting and cycling only: here 0, 0, 0
+    assert cs.unsettled_share == 1.0
+    assert cs.converged_share + cs.cycling_share + cs.drifting_share + cs.unsettled_share == 1

@@ -225,12 +225,46 @@ def test_nearest_memory_and_escape_in_each_reading():
     d2, idx = nearest_memory(z, memories)
     assert idx.tolist() == [1, 2] and d2.tolist() == [1.0, 1.0]
     concepts, floor = torch.tensor([[3.0, 0.0], [0.0, 0.0]]), torch.tensor([0.5, 2.0])
-    raw = memory_escape(z, mu, floor, memories, concepts, "raw")
+    # the nearest memory chosen by the sample z (the rule before issue 19)
+    raw = memory_escape(z, mu, floor, memories, concepts, "raw", select="sample")
     assert raw.to_memory.tolist() == [1.0, 1.0] and raw.to_concept.tolist() == [6.0, 3.0]
     mean = memory_escape(z, mu, floor, memories, concepts, "mean")
     assert mean.nearest.tolist() == [0, 0] and mean.margin.tolist() == [2.0 - 1.0, 5.0 - 5.0]
-    cor = memory_escape(z, mu, floor, memories, concepts, "corrected")
+    cor = memory_escape(z, mu, floor, memories, concepts, "corrected", select="sample")
     assert cor.to_memory.tolist() == [0.5, -1.0] and cor.to_concept.tolist() == [35.5, 7.0]
+    # chosen by the posterior mean (issue 19): mu = (1, 0) is nearest memory 0, and the
+    # sample's distance to that memory is read
+    raw = memory_escape(z[:1], mu[:1], floor[:1], memories, concepts[:1], "raw")
+    assert raw.nearest.tolist() == [0] and raw.to_memory.tolist() == [9.0]
+    cor = memory_escape(z[:1], mu[:1], floor[:1], memories, concepts[:1], "corrected")
+    assert cor.to_memory.tolist() == [81.0 - 0.5] and cor.to_concept.tolist() == [35.5]
+    # the mean reading reads mu: the sample plays no part in its choice, old or new
+    old = memory_escape(z, mu, floor, memories, concepts, "mean", select="sample")
+    assert old.nearest.tolist() == mean.nearest.tolist() == [0, 0]
+    with pytest.raises(ConfigError, match="select"):
+        memory_escape(z, mu, floor, memories, concepts, "raw", select="nearest")
+
+
+def test_nearest_memory_by_the_sample_is_biased_low_by_the_posterior_mean_not():
+    """Known answer: for z = mu + sigma eps, E[||z - xi||^2 - sum sigma^2] = ||mu - xi||^2
+    for any xi chosen without looking at eps; the memory nearest mu is such a xi, the
+    memory nearest z (the choice before issue 19) is not."""
+    g = torch.Generator().manual_seed(0)
+    nz, n, sigma = 20, 2000, 0.5
+    memories, mu = torch.randn(2000, nz, generator=g), torch.randn(n, nz, generator=g)
+    z = mu + sigma * torch.randn(n, nz, generator=g)
+    floor, concepts = torch.full((n,), nz * sigma ** 2), torch.zeros(n, nz)
+    truth = torch.cdist(mu.double(), memories.double()).min(1).values.pow(2)
+    err = {}
+    for select in ("mean", "sample"):
+        e = memory_escape(z, mu, floor, memories, concepts, "corrected", select)
+        d = (e.to_memory - truth).double()
+        err[select] = (float(d.mean()), float(d.std() / math.sqrt(n)))
+    assert abs(err["mean"][0]) < 3 * err["mean"][1]  # unbiased
+    assert err["sample"][0] < -10 * err["sample"][1]  # biased low, far beyond its SE
+    raw = {s: float(memory_escape(z, mu, floor, memories, concepts, "raw", s).to_memory.mean())
+           for s in ("mean", "sample")}
+    assert raw["sample"] < 0.95 * raw["mean"]  # the raw reading too
 
 
 def test_level_values_per_reading():
@@ -270,6 +304,7 @@ def _readings(per_label_curves, resamples=30):
             res.boots[r][c] = dip_bootstrap(curves, resamples, seed=c)
             res.escape[r][c] = {"holds": holds[0], "holds_at_t_star": holds[1],
                                 "margin_T": 1.0, "same_label_T": 1.0,
+                                "holds_old": True, "margin_T_old": 2.0,
                                 "boot": np.full(resamples, float(holds[0]))}
         res.floor_dips[c] = [0.0, 0.0]
     return res
@@ -285,6 +320,10 @@ def test_claims_s1_s3_need_every_label():
     c = claims["S1-mu"]
     assert c.reading == "mean" and c.interval == (2.0, 2.0) and c.stability == 1.0
     assert c.null == 0 and c.method and c.sections == ("Fig. 2b",)
+    # S3 names how its memory is chosen and shows the old choice's count beside
+    assert "posterior mean" in claims["S3-raw"].statistic
+    assert "chosen by the noisy sample z(T) (the rule before issue 19, biased toward the " \
+           "memory) 2 of 2 labels" in claims["S3-raw"].details
     bad = _readings({0: (dip, (True, True)), 1: (flat, (False, False))})
     s1, s3 = C.claim_dip(bad, "raw"), C.claim_escape(bad, "raw")
     assert s1.verdict == "NOT reproduced" and s1.run_value == "1 of 2"

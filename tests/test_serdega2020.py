@@ -153,6 +153,7 @@ def test_mi_gain_claim():
     assert list(c.run_value) == ["z0", "cat"] and c.run_value["z0"] == 0.9
     assert c.stability == 1.0 and c.interval[0] <= 0.9 <= c.interval[1]
     assert "seed sd (λ=0) not measured (one seed)" in c.details
+    assert "Q fits of the one training seed" in c.method  # nothing else to resample
     # one chosen code does not rise by 2 floors: not reproduced
     c = mi_gain_claim(_measures(up={**up, "cat": 0.11}))
     assert c.reproduced is False and "cat" in c.reading and c.null > 0
@@ -169,7 +170,58 @@ def test_s1_floor_includes_the_spread_over_training_seeds():
             m.bounds[lam][c][1] += 0.3
     c = mi_gain_claim(m)
     assert c.reproduced is False and "seed sd (λ>0) 0.2" in c.details
-    assert "rule before issue 11" in c.details
+    assert "rule before issue 11" in c.details and "floor before issue 19" in c.details
+    assert "nested: training seeds resampled, then Q fits" in c.method
+
+
+def nested_units(rng, n_seeds, n_fits, sd_seed, sd_fit, mean=0.0):
+    """Bounds of n_seeds trained models, n_fits Q fits each: a model's own offset
+    (sd ``sd_seed``) plus the fit's (sd ``sd_fit``)."""
+    return (mean + sd_seed * rng.standard_normal((n_seeds, 1))
+            + sd_fit * rng.standard_normal((n_seeds, n_fits)))
+
+
+def test_floor_counts_the_fit_variance_once():
+    """Known answer: one (seed, fit) unit varies by sd_seed² + sd_fit²; the sd of the
+    per-model means already holds sd_fit² / n_fits, which the floor before issue 19
+    added to sd_fit² again."""
+    from latentdyn.studies.serdega2020.measures import floor_sd, spread
+
+    rng = np.random.default_rng(0)
+    u0, u1 = (nested_units(rng, 4000, 2, 0.5, 1.0) for _ in range(2))
+    sd_fit, sd_seed = spread(u0)
+    assert abs(sd_fit - 1.0) < 0.03 and abs(sd_seed - 0.5) < 0.03
+    floor, parts = floor_sd(u0, u1)
+    assert abs(floor - np.sqrt(2 * (0.5 ** 2 + 1.0))) < 0.04  # 1.58
+    old, _ = floor_sd(u0, u1, old=True)
+    assert abs(old - np.sqrt(2 * (0.5 ** 2 + 1.0 + 1.0 / 2))) < 0.04  # 1.87: fits twice
+    # with one seed the seed part is not measured, and only the fit part is left
+    assert spread(u0[:1])[1] is None and floor_sd(u0[:1], u1[:1])[0] < 1.5
+
+
+def test_nested_bootstrap_covers_where_the_flat_one_does_not():
+    """Known answer: the mean rise is 0 in truth; models (seeds) differ by more than
+    their Q fits. Resampling (seed, fit) units as if independent (before issue 19)
+    leaves the seed-to-seed variation out of the interval; resampling seeds, then fits
+    within them, keeps it."""
+    from latentdyn.analysis.uncertainty import bootstrap
+    from latentdyn.studies.serdega2020.measures import nested_bootstrap
+
+    rng = np.random.default_rng(1)
+    cover = {"nested": 0, "flat": 0}
+    reps = 200
+    for rep in range(reps):
+        u0, u1 = (nested_units(rng, 8, 5, 1.0, 0.5) for _ in range(2))
+
+        def rise(a, b):
+            return b.mean() - a.mean()
+
+        b = nested_bootstrap((u0, u1), rise, n_resamples=300, level=0.95, seed=rep)
+        cover["nested"] += b.low <= 0 <= b.high
+        b = bootstrap((u0.ravel(), u1.ravel()), rise, n_resamples=300, seed=rep)
+        cover["flat"] += b.low <= 0 <= b.high
+    assert cover["nested"] >= 0.8 * reps  # 0.89 here (8 seeds: the percentile bootstrap
+    assert cover["flat"] <= 0.75 * reps  # of few units is a little short); flat: 0.61
 
 
 def test_gap_claim():

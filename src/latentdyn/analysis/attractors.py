@@ -1,27 +1,27 @@
 """What repeated inference is attracted to, measured against the hierarchy of memories,
 concepts and the abstract concept (paper 001), for any protocol model.
 
-The map and its fixed points are :mod:`latentdyn.dynamics.attractors`; here they meet
-the hierarchy:
+The map and its fixed points are :mod:`latentdyn.dynamics.attractors`; which level of
+the hierarchy captures a point, each against a baseline of its own, is
+:mod:`latentdyn.analysis.capture` (re-exported here). Here they meet:
 
-* :func:`hierarchy_scale` -- the latent scale every tolerance is a fraction of (the RMS
-  distance of the memories from the abstract concept) and the *capture radius* (the
-  95th percentile of the distance of a memory to its nearest other memory);
-* :func:`nearest_level` -- the nearest point of the hierarchy (any memory, any concept,
-  the abstract concept; ties go to the finer level), or ``none`` when it is farther
-  than the capture radius;
-* :func:`classify_ends` -- where a trajectory ended, relative to its start: its own
-  memory, another memory, its own concept, another concept, the abstract concept, or
-  none (:data:`END_LEVELS`);
 * :func:`basin_sweep` -- trials from corrupted training images at several noise levels:
-  the fate of each (converged / cycling / drifting / unsettled), where it ended, the
-  step of convergence and, with a classifier, the digit read from x(T);
-* :func:`memory_stability` -- the spectral radius of J_F at training memories, concepts
-  and the abstract concept; the share of memories with radius < 1 is the attractor test
-  of Radhakrishnan, Belkin & Uhler (PNAS 2020) carried to the latent map; the strict
-  share also asks ‖F(ξ) − ξ‖ ≤ the fixed-point tolerance (the memory is a fixed point);
+  the fate of each (converged / cycling / drifting / unsettled), where it ended (own
+  memory, another memory, own concept, another concept, the abstract concept, none:
+  :data:`END_LEVELS`), under the capture rule and, beside it, the single radius of the
+  rule before issue 19; the step of convergence and, with a classifier, the digit read
+  from x(T);
+* :func:`memory_stability` -- the spectral radius of J_F and the residual ‖F(ξ) − ξ‖ at
+  training memories, concepts and the abstract concept. ρ < 1 at a memory that is not a
+  fixed point is a *local contraction* there, not an attractor: the share of memories
+  with ρ < 1 is reported as that (``contraction_share``); the attractor test of
+  Radhakrishnan, Belkin & Uhler (PNAS 2020) asks for a fixed point with ρ < 1, which
+  ``fixed_attractor_share`` (memories that are fixed points and contract) and the
+  fixed points' own radii measure;
 * :func:`hierarchy_fixed_points` -- the fixed points reached from given starts, each
-  with its nearest level of the hierarchy.
+  with the level that captures it and its spectral radius
+  (:meth:`FixedPointMap.by_level`), and :func:`memories_at_attractors`, the share of
+  measured memories with an attracting fixed point within the memory capture radius.
 """
 
 from __future__ import annotations
@@ -31,10 +31,28 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from latentdyn.analysis.capture import (
+    CAPTURE_QUANTILE,
+    END_LEVELS,
+    NEAREST,
+    OLD_QUANTILE,
+    Capture,
+    Ends,
+    HeldOut,
+    Nearest,
+    Scale,
+    as_capture,
+    classify_ends,
+    empty_nearest,
+    held_out_levels,
+    hierarchy_scale,
+    nearest_level,
+)
 from latentdyn.analysis.hierarchy import Hierarchy
 from latentdyn.analysis.trials import level_seed, run_trials
-from latentdyn.checks import as_float, as_generator, as_labels
+from latentdyn.checks import as_float, as_generator
 from latentdyn.dynamics.attractors import (
+    FATES,
     Fates,
     FixedPoints,
     apply_map,
@@ -46,124 +64,6 @@ from latentdyn.dynamics.attractors import (
 from latentdyn.errors import ConfigError
 from latentdyn.models.inference import predict_labels
 
-NEAREST = ("memory", "concept", "abstract", "none")
-END_LEVELS = ("own_memory", "other_memory", "own_concept", "other_concept", "abstract", "none")
-
-
-# ----------------------------------------------------------------- scale, levels
-@dataclass
-class Scale:
-    """The latent scale of a hierarchy and its capture radius."""
-
-    scale: float  # sqrt(mean ‖ξ_i − ξ̄_all‖²) over the memories
-    radius: float  # quantile of the memories' nearest-other-memory distance
-    quantile: float
-
-
-def _min_dist(a: Tensor, b: Tensor, batch: int = 1024) -> tuple[Tensor, Tensor]:
-    """For each row of ``a``: the smallest distance to a row of ``b`` and its index."""
-    vals, idx = [], []
-    b = b.double()
-    for s in range(0, a.shape[0], batch):
-        d = torch.cdist(a[s:s + batch].double(), b)
-        v, i = d.min(1)
-        vals.append(v)
-        idx.append(i)
-    return torch.cat(vals), torch.cat(idx)
-
-
-def hierarchy_scale(hier: Hierarchy, quantile: float = 0.95, max_memories: int = 2000,
-                    generator=0) -> Scale:
-    """The latent scale and the capture radius (module doc), the radius measured on at
-    most ``max_memories`` memories drawn with ``generator``."""
-    if not 0 < quantile <= 1:
-        raise ConfigError(f"quantile must lie in (0, 1], got {quantile}")
-    mem = hier.memories.double()
-    scale = float(torch.linalg.vector_norm(mem - hier.abstract.double(), dim=1)
-                  .pow(2).mean().sqrt())
-    if mem.shape[0] < 2:
-        return Scale(scale, scale, quantile)
-    pick = torch.randperm(mem.shape[0], generator=as_generator(generator))[:max_memories]
-    parts = []
-    for s in range(0, pick.numel(), 512):
-        rows = pick[s:s + 512]
-        d = torch.cdist(mem[rows], mem)
-        d[torch.arange(rows.numel()), rows] = float("inf")  # not itself
-        parts.append(d.min(1).values)
-    return Scale(scale, float(torch.quantile(torch.cat(parts), quantile)), quantile)
-
-
-@dataclass
-class Nearest:
-    """The nearest point of the hierarchy to each of n latent points."""
-
-    level: Tensor  # (n,) int64 index into NEAREST
-    distance: Tensor  # (n,) to the nearest hierarchy point
-    memory: Tensor  # (n,) row of the nearest memory
-    d_memory: Tensor
-    concept: Tensor  # (n,) label of the nearest concept
-    d_concept: Tensor
-    d_abstract: Tensor
-
-    def names(self) -> list[str]:
-        return [NEAREST[int(i)] for i in self.level]
-
-
-def nearest_level(z, hier: Hierarchy, radius: float) -> Nearest:
-    """The nearest of every memory, every concept and the abstract concept to each row of
-    ``z`` (n, nz); ``none`` beyond ``radius``."""
-    z = as_float(z, "z", 2)
-    if z.shape[1] != hier.nz:
-        raise ConfigError(f"z has {z.shape[1]} latent units but the hierarchy has {hier.nz}")
-    d_mem, mem = _min_dist(z, hier.memories)
-    d_con, con = _min_dist(z, hier.concepts)
-    d_abs = torch.linalg.vector_norm(z.double() - hier.abstract.double(), dim=1)
-    stacked = torch.stack([d_mem, d_con, d_abs], 1)
-    dist, level = stacked.min(1)
-    level = torch.where(dist > radius, torch.full_like(level, NEAREST.index("none")), level)
-    return Nearest(level, dist, mem, d_mem, hier.classes[con], d_con, d_abs)
-
-
-@dataclass
-class Ends:
-    """Where each trajectory ended, relative to its own memory and label."""
-
-    level: Tensor  # (n,) int64 index into END_LEVELS
-    nearest: Nearest
-    d_own_memory: Tensor  # (n,)
-    d_own_concept: Tensor  # (n,)
-
-    def names(self) -> list[str]:
-        return [END_LEVELS[int(i)] for i in self.level]
-
-    def share(self) -> dict[str, float]:
-        return {lv: float((self.level == k).double().mean()) for k, lv in enumerate(END_LEVELS)}
-
-
-def classify_ends(z, hier: Hierarchy, labels, memory_index, radius: float) -> Ends:
-    """:data:`END_LEVELS` of each end point ``z`` (n, nz) of trials started from training
-    images ``memory_index`` (n,) of ``labels`` (n,)."""
-    z = as_float(z, "z", 2)
-    labels, idx = as_labels(labels), as_labels(memory_index, "memory_index")
-    if not labels.shape[0] == idx.shape[0] == z.shape[0]:
-        raise ConfigError("z, labels and memory_index need one row per trial")
-    near = nearest_level(z, hier, radius)
-    own_mem = near.memory == idx
-    own_con = near.concept == labels
-    names = {k: END_LEVELS.index(k) for k in END_LEVELS}
-    level = torch.full_like(near.level, names["none"])
-    is_ = {lv: near.level == NEAREST.index(lv) for lv in ("memory", "concept", "abstract")}
-    level[is_["memory"] & own_mem] = names["own_memory"]
-    level[is_["memory"] & ~own_mem] = names["other_memory"]
-    level[is_["concept"] & own_con] = names["own_concept"]
-    level[is_["concept"] & ~own_con] = names["other_concept"]
-    level[is_["abstract"]] = names["abstract"]
-    zd = z.double()
-    d_own_m = torch.linalg.vector_norm(zd - hier.memories[idx].double(), dim=1)
-    d_own_c = torch.linalg.vector_norm(zd - hier.concepts_for(labels).double(), dim=1)
-    return Ends(level, near, d_own_m, d_own_c)
-
-
 # ----------------------------------------------------------------- basins by noise
 @dataclass
 class NoiseLevel:
@@ -171,11 +71,16 @@ class NoiseLevel:
 
     p: float
     fates: Fates
-    ends: Ends
+    ends: Ends  # the capture rule
     labels: Tensor  # (n,)
     memory_index: Tensor  # (n,)
     z_end: Tensor  # (n, nz): z(T)
     digit: Tensor | None  # (n,) the classifier's reading of x(T), or None
+    ends_old: Ends | None = None  # the single radius of the rule before issue 19
+
+
+def _per_p(shares: list[dict], keys) -> dict[str, list[float]]:
+    return {k: [s[k] for s in shares] for k in keys} if shares else {}
 
 
 @dataclass
@@ -187,16 +92,34 @@ class BasinSweep:
     steps: int
     trials: int
     tol: float
-    radius: float
+    capture: Capture
     levels: list[NoiseLevel]
+    old_radius: float | None = None
+
+    @property
+    def radius(self) -> float:
+        """The memory level's capture radius."""
+        return self.capture.memory
 
     def fate_shares(self) -> dict[str, list[float]]:
-        shares = [lv.fates.share() for lv in self.levels]
-        return {f: [s[f] for s in shares] for f in shares[0]} if shares else {}
+        """Per fate, its share at each p (the four sum to 1 at every p)."""
+        return _per_p([lv.fates.share() for lv in self.levels], FATES)
+
+    def converged_old(self) -> list[float]:
+        """Per p, the share whose last step is below tol: "converged" before issue 19."""
+        return [float(lv.fates.last_step_below.double().mean()) for lv in self.levels]
 
     def end_shares(self) -> dict[str, list[float]]:
-        shares = [lv.ends.share() for lv in self.levels]
-        return {e: [s[e] for s in shares] for e in END_LEVELS} if shares else {}
+        return _per_p([lv.ends.share() for lv in self.levels], END_LEVELS)
+
+    def end_shares_old(self) -> dict[str, list[float]] | None:
+        if not self.levels or self.levels[0].ends_old is None:
+            return None
+        return _per_p([lv.ends_old.share() for lv in self.levels], END_LEVELS)
+
+    def own_memory_chance(self) -> list[float]:
+        """Per p, the own-memory share expected if ends were unrelated to starts."""
+        return [lv.ends.own_memory_chance() for lv in self.levels]
 
     def mean_steps(self) -> list[float]:
         return [lv.fates.mean_step() for lv in self.levels]
@@ -210,16 +133,19 @@ class BasinSweep:
 
 def basin_sweep(model, hier: Hierarchy, images: Tensor, labels: Tensor, ps, trials: int, *,
                 noise: str = "swap", steps: int = 80, seed: int = 0, tol: float,
-                radius: float, classifier=None, label: int | None = None,
-                max_period: int = 8, progress=None) -> BasinSweep:
+                capture, old_radius: float | None = None, classifier=None,
+                label: int | None = None, max_period: int = 8, progress=None) -> BasinSweep:
     """``trials`` corrupted training images (of ``label``, or of any label) per noise
     level p of ``ps``, ``steps`` deterministic steps each (noise level k seeded
-    ``level_seed(seed, k)``, as everywhere in :mod:`latentdyn.analysis.trials`)."""
+    ``level_seed(seed, k)``, as everywhere in :mod:`latentdyn.analysis.trials`); the
+    ends under ``capture`` (a :class:`Capture`, or one radius for every level) and,
+    with ``old_radius``, under that single radius beside."""
     ps = [float(p) for p in ps]
     if not ps:
         raise ConfigError("ps needs at least one noise level")
     if steps < 1:
         raise ConfigError(f"steps must be >= 1 for a fate, got {steps}")
+    capture = as_capture(capture, hier)
     out = []
     for k, p in enumerate(ps):
         idx, traj = run_trials(model, images, labels, label, trials, noise, p, steps,
@@ -229,12 +155,13 @@ def basin_sweep(model, hier: Hierarchy, images: Tensor, labels: Tensor, ps, tria
         digit = None
         if classifier is not None:
             digit = predict_labels(classifier, traj.x_at(steps))
+        old = None if old_radius is None else classify_ends(z_end, hier, lab, idx, old_radius)
         out.append(NoiseLevel(p, classify_fates(traj.z, tol, max_period),
-                              classify_ends(z_end, hier, lab, idx, radius), lab, idx, z_end,
-                              digit))
+                              classify_ends(z_end, hier, lab, idx, capture), lab, idx, z_end,
+                              digit, old))
         if progress is not None:
             progress(k + 1, len(ps))
-    return BasinSweep(ps, noise, steps, trials, tol, radius, out)
+    return BasinSweep(ps, noise, steps, trials, tol, capture, out, old_radius)
 
 
 # ----------------------------------------------------------------- local stability
@@ -253,13 +180,22 @@ class Stability:
     fixed_tol: float
 
     @property
-    def attractor_share(self) -> float:
-        """Share of the measured memories with spectral radius < 1 (locally contracting)."""
+    def contraction_share(self) -> float:
+        """Share of the measured memories at which the latent map contracts (spectral
+        radius < 1). Not an attractor test: a memory that is not a fixed point is not
+        where the map comes to rest, so ρ < 1 there only says F is locally contracting
+        (issue 19; reported as ``attractor_share`` before)."""
         return float((self.memory_radius < 1).double().mean())
 
     @property
+    def fixed_share(self) -> float:
+        """Share of the measured memories that are fixed points, ‖F(ξ) − ξ‖ ≤ fixed_tol."""
+        return float((self.memory_residual.double() <= self.fixed_tol).double().mean())
+
+    @property
     def fixed_attractor_share(self) -> float:
-        """Share that also are fixed points: radius < 1 and ‖F(ξ) − ξ‖ ≤ fixed_tol."""
+        """Share that are attractors in Radhakrishnan et al.'s sense: fixed points
+        (‖F(ξ) − ξ‖ ≤ fixed_tol) with spectral radius < 1."""
         ok = (self.memory_radius < 1) & (self.memory_residual.double() <= self.fixed_tol)
         return float(ok.double().mean())
 
@@ -288,40 +224,77 @@ def memory_stability(model, hier: Hierarchy, memories: int = 500, *, fixed_tol: 
 # ----------------------------------------------------------------- fixed points
 @dataclass
 class FixedPointMap:
-    """The fixed points reached from the starts, each with its nearest level."""
+    """The fixed points reached from the starts, each with the level that captures it
+    (the capture rule) and, beside it, its level under the old single radius."""
 
     fixed: FixedPoints
     nearest: Nearest  # (m,)
     n_starts: int
+    nearest_old: Nearest | None = None
 
     @property
     def n(self) -> int:
         return self.fixed.n
 
-    def level_counts(self) -> dict[str, int]:
-        return {lv: int((self.nearest.level == k).sum()) for k, lv in enumerate(NEAREST)}
+    @property
+    def attractor_share(self) -> float:
+        """Share of the fixed points that attract (spectral radius < 1; nan without any)."""
+        return float(self.fixed.stable.double().mean()) if self.n else float("nan")
+
+    def level_counts(self, old: bool = False) -> dict[str, int]:
+        near = self.nearest_old if old else self.nearest
+        if near is None:
+            return {}
+        return {lv: int((near.level == k).sum()) for k, lv in enumerate(NEAREST)}
+
+    def by_level(self) -> dict[str, dict]:
+        """Per capturing level: the fixed points, how many attract, their median ρ."""
+        out = {}
+        for k, lv in enumerate(NEAREST):
+            at = self.nearest.level == k
+            r = self.fixed.radius[at].double()
+            out[lv] = {"n": int(at.sum()), "attracting": int((r < 1).sum()),
+                       "median_radius": float(r.median()) if r.numel() else None}
+        return out
 
 
-def hierarchy_fixed_points(model, hier: Hierarchy, starts, *, tol: float, radius: float,
+def hierarchy_fixed_points(model, hier: Hierarchy, starts, *, tol: float, capture,
+                           old_radius: float | None = None,
                            candidate_tol: float | None = None,
                            dedup_tol: float | None = None, max_steps: int = 500,
                            method: str = "rev", chunk_size: int = 128, device=None,
                            progress: bool = False) -> FixedPointMap:
     """:func:`~latentdyn.dynamics.attractors.find_fixed_points` from ``starts``, and the
-    nearest level of the hierarchy to each fixed point."""
+    level that captures each fixed point (``capture`` as :func:`nearest_level`; with
+    ``old_radius``, also under that single radius)."""
     starts = as_float(starts, "starts", 2)
     fixed = find_fixed_points(model, starts, max_steps=max_steps, tol=tol,
                               candidate_tol=candidate_tol, dedup_tol=dedup_tol,
                               method=method, chunk_size=chunk_size, device=device,
                               progress=progress)
-    points = fixed.points if fixed.n else torch.empty(0, hier.nz)
-    near = nearest_level(points, hier, radius) if fixed.n else _no_nearest()
-    return FixedPointMap(fixed, near, int(starts.shape[0]))
+    if not fixed.n:
+        return FixedPointMap(fixed, empty_nearest(), int(starts.shape[0]),
+                             None if old_radius is None else empty_nearest())
+    old = None if old_radius is None else nearest_level(fixed.points, hier, old_radius)
+    return FixedPointMap(fixed, nearest_level(fixed.points, hier, capture),
+                         int(starts.shape[0]), old)
 
 
-def _no_nearest() -> Nearest:
-    e, ei = torch.empty(0, dtype=torch.float64), torch.empty(0, dtype=torch.int64)
-    return Nearest(ei, e, ei, e, ei, e, e)
+def memories_at_attractors(stab: Stability, fixed: FixedPointMap, hier: Hierarchy,
+                           capture) -> float:
+    """Share of the measured memories with an attracting fixed point (ρ < 1) within the
+    memory capture radius -- the attractor reading of a memory measured at fixed points
+    (nan without measured memories)."""
+    n = stab.memory_index.numel()
+    if n == 0:
+        return float("nan")
+    if not fixed.n:
+        return 0.0
+    pts = fixed.fixed.points[fixed.fixed.stable]
+    if pts.shape[0] == 0:
+        return 0.0
+    d = torch.cdist(hier.memories[stab.memory_index].double(), pts.double()).min(1).values
+    return float((d <= as_capture(capture, hier).memory).double().mean())
 
 
 # ----------------------------------------------------------------- all of it
@@ -332,29 +305,49 @@ CANDIDATE_FACTOR, DEDUP_FACTOR = 50, 10  # candidate and merge radii, multiples 
 class AttractorAnalysis:
     """Everything :func:`analyse_attractors` measured, and the tolerances it used."""
 
-    scale: Scale
+    scale: Scale  # the latent scale, the capture radii and the old single radius
     tol: float  # absolute: relative tolerance × scale
     basins: BasinSweep
     stability: Stability
     fixed: FixedPointMap
     start_counts: dict  # where the fixed-point starts came from
+    held_out: HeldOut | None = None  # the capture rule on held-out test encodings
+    memories_at_attractors: float = float("nan")
+
+
+def _fixed_point_starts(hier: Hierarchy, stab: Stability, basins: BasinSweep, starts: int,
+                        seed: int) -> tuple[Tensor, dict]:
+    """Every concept and the abstract concept, then at most ``starts`` − K − 1 of the
+    measured memories and the trials' ends, drawn with ``seed``; and their counts."""
+    first = torch.cat([hier.concepts, hier.abstract[None]])
+    memories = hier.memories[stab.memory_index]
+    rest = torch.cat([memories, torch.cat([lv.z_end for lv in basins.levels])])
+    keep = torch.randperm(rest.shape[0], generator=as_generator(seed))
+    keep = keep[:max(0, starts - first.shape[0])].sort().values
+    n_mem = memories.shape[0]
+    counts = {"concepts": hier.num_classes, "abstract": 1,
+              "memories": int((keep < n_mem).sum()), "trial_ends": int((keep >= n_mem).sum())}
+    return torch.cat([first, rest[keep]]), counts
 
 
 def analyse_attractors(model, hier: Hierarchy, images: Tensor, labels: Tensor, *, ps,
                        trials: int, noise: str = "swap", steps: int = 80,
                        label: int | None = None, memories: int = 500, starts: int = 1000,
                        tol: float = 1e-3, max_steps: int = 500, method: str = "rev",
-                       seed: int = 0, classifier=None, device=None,
+                       seed: int = 0, classifier=None, held_out=None, device=None,
                        timer=None) -> AttractorAnalysis:
-    """Basins over ``ps``, stability at ``memories`` memories, and the fixed points
-    reached from at most ``starts`` points (every concept, the abstract concept, the
-    measured memories and the trials' end points z(T), drawn with ``seed``).
+    """Basins over ``ps``, stability at ``memories`` memories, the fixed points reached
+    from at most ``starts`` points (every concept, the abstract concept, the measured
+    memories and the trials' end points z(T), drawn with ``seed``), and, with
+    ``held_out`` images (the test set), the capture rule's rates on their encodings.
 
-    ``tol`` is relative to the latent scale: a step below ``tol`` · scale has converged;
-    fixed points are accepted at that residual, candidates taken below
-    :data:`CANDIDATE_FACTOR` times it and merged within :data:`DEDUP_FACTOR` times it,
-    which is also the tolerance at which a memory counts as a fixed point. ``timer``
-    (name -> context manager) times each part."""
+    ``tol`` is relative to the latent scale: a trajectory within ``tol`` · scale of its
+    end over its last steps has converged; fixed points are accepted at that residual,
+    candidates taken below :data:`CANDIDATE_FACTOR` times it and merged within
+    :data:`DEDUP_FACTOR` times it, which is also the tolerance at which a memory counts
+    as a fixed point. Every level captures within its own radius
+    (:mod:`latentdyn.analysis.capture`). ``timer`` (name -> context manager) times each
+    part."""
     import contextlib
 
     timer = timer or (lambda name: contextlib.nullcontext())
@@ -366,25 +359,27 @@ def analyse_attractors(model, hier: Hierarchy, images: Tensor, labels: Tensor, *
     abs_tol = tol * scale.scale
     with timer("basins"):
         basins = basin_sweep(model, hier, images, labels, ps, trials, noise=noise,
-                             steps=steps, seed=seed, tol=abs_tol, radius=scale.radius,
-                             classifier=classifier, label=label)
+                             steps=steps, seed=seed, tol=abs_tol, capture=scale.capture,
+                             old_radius=scale.old_radius, classifier=classifier, label=label)
     with timer("stability"):
         stab = memory_stability(model, hier, memories, fixed_tol=DEDUP_FACTOR * abs_tol,
                                 generator=seed + 1, method=method, device=device)
-    pools = {"concepts": hier.concepts, "abstract": hier.abstract[None],
-             "memories": hier.memories[stab.memory_index],
-             "trial_ends": torch.cat([lv.z_end for lv in basins.levels])}
-    first = torch.cat([pools["concepts"], pools["abstract"]])
-    rest = torch.cat([pools["memories"], pools["trial_ends"]])
-    keep = torch.randperm(rest.shape[0], generator=as_generator(seed + 2))
-    keep = keep[:max(0, starts - first.shape[0])].sort().values
-    n_mem = pools["memories"].shape[0]
-    counts = {"concepts": hier.num_classes, "abstract": 1,
-              "memories": int((keep < n_mem).sum()), "trial_ends": int((keep >= n_mem).sum())}
+    points, counts = _fixed_point_starts(hier, stab, basins, starts, seed + 2)
     with timer("fixed_points"):
-        fixed = hierarchy_fixed_points(model, hier, torch.cat([first, rest[keep]]),
-                                       tol=abs_tol, radius=scale.radius,
+        fixed = hierarchy_fixed_points(model, hier, points, tol=abs_tol, capture=scale.capture,
+                                       old_radius=scale.old_radius,
                                        candidate_tol=CANDIDATE_FACTOR * abs_tol,
                                        dedup_tol=DEDUP_FACTOR * abs_tol, max_steps=max_steps,
                                        method=method, device=device)
-    return AttractorAnalysis(scale, abs_tol, basins, stab, fixed, counts)
+    held = None
+    if held_out is not None:
+        held = held_out_levels(model, hier, held_out, scale, generator=seed + 3)
+    return AttractorAnalysis(scale, abs_tol, basins, stab, fixed, counts, held,
+                             memories_at_attractors(stab, fixed, hier, scale.capture))
+
+
+__all__ = ["AttractorAnalysis", "BasinSweep", "CANDIDATE_FACTOR", "CAPTURE_QUANTILE",
+           "Capture", "DEDUP_FACTOR", "END_LEVELS", "Ends", "FixedPointMap", "HeldOut",
+           "NEAREST", "Nearest", "NoiseLevel", "OLD_QUANTILE", "Scale", "Stability",
+           "analyse_attractors", "basin_sweep", "classify_ends", "hierarchy_fixed_points",
+           "hierarchy_scale", "memories_at_attractors", "memory_stability", "nearest_level"]

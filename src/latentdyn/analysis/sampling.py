@@ -205,15 +205,33 @@ def nearest_memory(points, memories, batch_size: int = 512) -> tuple[Tensor, Ten
     return torch.cat(best), torch.cat(where)
 
 
-def memory_escape(z, mu, floor, memories, concepts, reading: str) -> MemoryEscape:
+SELECT = ("mean", "sample")  # what picks the nearest memory: mu(x(t)), or the sample z(t)
+
+
+def memory_escape(z, mu, floor, memories, concepts, reading: str,
+                  select: str = "mean") -> MemoryEscape:
     """:class:`MemoryEscape` of one step's states in ``reading``: samples z (n, nz),
-    posterior means mu (n, nz), floors (n,), each trial's concept (n, nz)."""
+    posterior means mu (n, nz), floors (n,), each trial's concept (n, nz).
+
+    The nearest memory is chosen by the posterior mean mu (``select="mean"``, issue 19);
+    the distance to it is then read in ``reading`` like the distance to the concept.
+    Chosen by the noisy sample z itself (``select="sample"``, the rule before issue 19)
+    the nearest of N memories is the one the sampling noise happens to point to, so
+    min_j ‖z − ξ_j‖² − Σσ² is biased low (by up to the noise's share of the floor) and
+    the raw distance too, and the margin to the concept is biased in favour of the
+    memory. Chosen by mu, which does not depend on the draw of z given x, the corrected
+    reading's expectation is ‖mu − ξ‖² exactly, as for the concept. The ``mean``
+    reading reads mu itself, so both choices are the memory nearest mu there."""
     check_reading(reading)
+    if select not in SELECT:
+        raise ConfigError(f"select must be one of {', '.join(SELECT)}, got {select!r}")
     z, mu = as_float(z, "z", 2).double(), as_float(mu, "mu", 2).double()
     floor = as_float(floor, "floor", 1).double()
     concepts = as_float(concepts, "concepts", 2).double()
+    memories = as_float(memories, "memories", 2).double()
     points = mu if reading == "mean" else z
-    d2_mem, idx = nearest_memory(points, memories)
+    _, idx = nearest_memory(mu if select == "mean" else points, memories)
+    d2_mem = (points - memories[idx]).pow(2).sum(1)
     d2_con = (points - concepts).pow(2).sum(1)
     if reading == "corrected":
         return MemoryEscape(d2_mem - floor, d2_con - floor, idx)
@@ -302,7 +320,7 @@ def stage_bootstrap(curves_by_p, reading: str, n_resamples: int = 1000,
 
 
 __all__ = ["DistanceReadings", "LEVELS", "MemoryEscape", "READINGS", "READING_NAMES",
-           "ReadingCourse", "SQUARED", "StageBootstrap", "approach_escape", "check_reading", "dip_bootstrap",
+           "ReadingCourse", "SELECT", "SQUARED", "StageBootstrap", "approach_escape", "check_reading", "dip_bootstrap",
            "dip_flags", "distance_readings", "level_readings", "level_summary",
            "level_values", "memory_escape", "nearest_memory", "reading_course",
            "readings_of", "squared_distance_to", "stage_bootstrap"]

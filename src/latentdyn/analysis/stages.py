@@ -14,10 +14,19 @@ the share of trials whose minimum is at t = 0, the paired standard errors of the
 differences between levels (:func:`paired_differences`), the margin by which the
 closest level wins (:func:`closest_margin`, in paired SEMs) and each stage's width
 (:func:`stage_widths`).
+
+C5's rule (:func:`stages_resolved`, with :data:`STAGE_START` and
+:data:`STAGE_MARGIN_SEM`) lives here so that every study that reads the stages uses
+the one rule of ``reproduce nagano2017`` (issue 19 moved it from
+``studies/nagano2017/claims.py``, which imports it from here): the stages are read from
+the minimum over t >= 1, and they hold when the runs of closest level are exactly
+memory → concept → abstract and each stage's level leads the runner-up by more than
+:data:`STAGE_MARGIN_SEM` paired SEMs at one of its noise levels at least.
 """
 
 from __future__ import annotations
 
+import math
 from itertools import groupby
 
 import torch
@@ -28,6 +37,11 @@ from latentdyn.analysis.hierarchy import Hierarchy
 from latentdyn.errors import ConfigError
 
 LEVELS = ("memory", "concept", "abstract")
+# C5, fixed before any run (nagano2017's issue 11): the reading of min_t (over t >= 1,
+# what repeated inference reaches) and the lead each stage must have over the runner-up
+# at one of its noise levels at least, in paired SEMs
+STAGE_START = 1
+STAGE_MARGIN_SEM = 2.0
 
 
 def hierarchy_distances(z, hierarchy: Hierarchy, memory_index, labels=None) -> dict:
@@ -170,3 +184,22 @@ def stages_ordered(levels, min_points: int = 1) -> bool:
     runs = [(level, len(list(run))) for level, run in groupby(list(levels))]
     return ([lv for lv, _ in runs] == list(LEVELS)
             and all(k >= min_points for _, k in runs))
+
+
+def stage_margins(reading) -> dict:
+    """Per stage, the largest lead (paired SEMs) of its level at one of its noise levels;
+    ``reading`` has the closest level and its margin per noise level (``closest``,
+    ``margins``: a :class:`~latentdyn.analysis.trials.StageReading`)."""
+    out: dict = {}
+    for level, margin in zip(reading.closest, reading.margins):
+        out[level] = max(out.get(level, -math.inf), margin)
+    return out
+
+
+def stages_resolved(reading) -> bool:
+    """C5's rule on one reading (read it over t >= :data:`STAGE_START`): the runs of
+    closest level are exactly memory, concept, abstract, and each stage's level leads
+    the runner-up by > :data:`STAGE_MARGIN_SEM` paired SEMs at one of its noise levels."""
+    margins = stage_margins(reading)
+    return bool(stages_ordered(reading.closest) and margins
+                and min(margins.values()) > STAGE_MARGIN_SEM)

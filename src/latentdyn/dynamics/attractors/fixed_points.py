@@ -14,7 +14,14 @@ The search (:func:`find_fixed_points`):
 4. accept the refined points with ‖G‖ ≤ ``tol``, deduplicate them again, and measure
    the spectral radius of J_F at each.
 
-``basin`` counts the starts whose iteration ended at each fixed point.
+``basin`` counts the starts whose iteration ended at each fixed point. A group's starts
+are assigned to the fixed point its leader was refined to only when the move is
+checked (issue 19): the refined point is a fixed point (‖G‖ ≤ ``tol``) *and* lies
+within ``dedup_tol`` of the leader (the radius within which two points count as one).
+Newton's method can carry a leader far away -- from a slow stretch of the map to a
+distant fixed point the iteration never came near -- and such a point is still
+reported as a fixed point, but the starts are not put in its basin (assignment −1);
+``moved`` records how far each start's leader was moved.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ class FixedPoints:
     end: Tensor  # (n, nz) where the iteration from each start ended
     steps: Tensor  # (n,) iterations taken from each start
     converged: Tensor  # (n,) bool: its iteration converged (step below tol)
+    moved: Tensor | None = None  # (n,) how far Newton moved the start's leader (nan: none)
 
     @property
     def n(self) -> int:
@@ -138,22 +146,26 @@ def find_fixed_points(model, starts, *, max_steps: int = 500, tol: float = 1e-4,
     empty = torch.empty(0, nz, dtype=it.z.dtype)
     if cand.numel() == 0:
         return FixedPoints(empty, empty[:, 0], empty[:, 0], torch.zeros(0, dtype=torch.int64),
-                           assignment, it.z, it.steps, it.converged)
+                           assignment, it.z, it.steps, it.converged,
+                           torch.full((n,), float("nan"), dtype=torch.float64))
     lead, group = deduplicate(it.z[cand], dedup_tol, torch.argsort(it.step_size[cand]))
     refined, res = newton_refine(model, it.z[cand[lead]], newton_steps, stop=tol / 100,
                                  method=method, chunk_size=chunk_size,
                                  batch_size=batch_size, device=device)
     ok = (res.double() <= tol).nonzero().flatten()
+    move = torch.linalg.vector_norm((refined - it.z[cand[lead]]).double(), dim=1)
     final = torch.full((lead.numel(),), -1, dtype=torch.int64)
     if ok.numel():
         keep, merged = deduplicate(refined[ok], dedup_tol, torch.argsort(res[ok]))
-        final[ok] = merged
+        final[ok] = torch.where(move[ok] <= dedup_tol, merged, -1)  # only a checked move
         points, residual = refined[ok[keep]], res[ok[keep]]
     else:
         points, residual = empty, empty[:, 0]
     assignment[cand] = final[group]
+    moved = torch.full((n,), float("nan"), dtype=torch.float64)
+    moved[cand] = move[group]
     basin = torch.bincount(assignment[assignment >= 0], minlength=points.shape[0])
     radius = spectral_radius(jacobians(model, points, method=method, chunk_size=chunk_size,
                                        device=device)) if points.shape[0] else empty[:, 0]
     return FixedPoints(points, residual, radius, basin, assignment, it.z, it.steps,
-                       it.converged)
+                       it.converged, moved)

@@ -1,8 +1,9 @@
 """``latentdyn attractors``: what the deterministic latent map F(z) = E_q[z | E_p[x | z]]
 of a trained model is attracted to -- the fate of trajectories from clean and corrupted
 training images, where they end relative to memories, concepts and the abstract
-concept, the fixed points of F and their stability, and the share of training memories
-that are attractors -- with figures, CSV, JSON and a self-contained ``report.html``.
+concept (each level capturing within a radius of its own, read against held-out test
+images), the fixed points of F and their stability, and the share of training memories
+at which F contracts or that are attractors -- with figures, CSV, JSON and a self-contained ``report.html``.
 
 Two stages (the hierarchy of the training images; basins, stability and fixed points),
 no claims; the result is a folder (``--out``, default ``<run>/attractors``).
@@ -164,8 +165,9 @@ def report(run, s: Setup, r: Attractors, claims) -> None:
                      [f"Model: {s.settings['model']}.", f"Stage timings (s): {run.timings}."])
         numbers = summary(r.analysis, s.analysis, r.digits)
         write_json(run.out / SUMMARY, numbers)
-    run.record(results={k: numbers[k] for k in ("attractor_share", "fixed_attractor_share",
-                                                "fixed_points", "fates", "ends")})
+    run.record(results={k: numbers[k] for k in ("contraction_share", "fixed_attractor_share",
+                                                "fixed_point_attractor_share", "fixed_points",
+                                                "fates", "ends", "held_out")})
 
 
 STUDY = Study(

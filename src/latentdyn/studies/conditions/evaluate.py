@@ -2,8 +2,10 @@
 model and the training set it saw.
 
 Per model (they do not depend on the noise or the mode): active units (C2), the share
-of training memories whose Jacobian of the latent map has spectral radius < 1 (the
-attractor share) and the strict share that also are fixed points.
+of training memories at which the latent map contracts (spectral radius < 1: a local
+contraction, not an attractor test, since a memory is rarely a fixed point; called the
+"attractor share" before issue 19), and the share that are attractors (fixed points
+with spectral radius < 1).
 
 Per cell (model × noise × mode):
 
@@ -14,13 +16,20 @@ Per cell (model × noise × mode):
   d(0) − d(t*) absolute and relative to d(0), the median t*, and the labels whose
   trajectories end closer to their concept than they started (d(T) < d(0));
 * the fates of those trajectories (deterministic mode only; a sampled chain never
-  comes to rest): the converged, drifting and cycling shares and the mean step of
-  convergence;
-* the stages (C5): ``trials_stages`` corrupted training images of any label per noise
-  level of ``ps`` (all levels as one batch); the closest level of min_t distance
-  (over t >= 0, eq. 13 as written) at each p, whether the runs are memory → concept →
-  abstract (:func:`latentdyn.analysis.stages_ordered`), and each level's width: the
-  share of the noise levels at which it is closest.
+  comes to rest): the converged, cycling, drifting and unsettled shares, which sum to
+  1 (:func:`latentdyn.dynamics.attractors.classify_fates`: converged means at rest over
+  the last steps; the share whose last step is below the tolerance, the rule before
+  issue 19, beside it), and the mean step of convergence;
+* the stages (C5), by the rule of ``reproduce nagano2017``
+  (:func:`latentdyn.analysis.stages.stages_resolved`): per label, ``trials_stages``
+  corrupted training images of that label per noise level of ``ps`` (every label and
+  level as one batch); the stages read from the minimum over t >= 1, holding when the
+  closest levels run memory → concept → abstract and each stage leads the runner-up by
+  more than :data:`~latentdyn.analysis.stages.STAGE_MARGIN_SEM` paired SEMs at one of
+  its noise levels. The cell counts the labels for which it holds; each level's width is
+  the share of the noise levels at which it is closest, averaged over labels. Beside it,
+  the rule before issue 19 on the same trials: every label pooled, the minimum over
+  t >= 0, no margin.
 
 Every experiment has its own seed (offsets of the cell's seed), as in the studies.
 """
@@ -38,15 +47,14 @@ from latentdyn.analysis import (
     closest_level,
     dip_statistic_from_trials,
     distance_to,
-    hierarchy_min_distances,
-    level_mean_sem,
     stage_intervals,
     stages_ordered,
 )
 from latentdyn.analysis.attractors import DEDUP_FACTOR, hierarchy_scale, memory_stability
-from latentdyn.analysis.trials import corrupted_trials, level_seed
+from latentdyn.analysis.stages import STAGE_START, hierarchy_distances, minima, stages_resolved
+from latentdyn.analysis.trials import corrupted_trials, level_seed, stage_reading
 from latentdyn.dynamics import run_dynamics
-from latentdyn.dynamics.attractors import classify_fates
+from latentdyn.dynamics.attractors import FATES, classify_fates
 from latentdyn.studies.conditions.profiles import Profile
 
 DIP_SEED_STRIDE, STAGES_SEED, STABILITY_SEED = 101, 5000, 77
@@ -56,8 +64,8 @@ TOL = 1e-3  # convergence: a step below this fraction of the latent scale
 @dataclass
 class ModelStats:
     active_units: int
-    attractor_share: float
-    fixed_attractor_share: float
+    contraction_share: float  # memories with spectral radius < 1 (not an attractor test)
+    fixed_attractor_share: float  # memories that are fixed points with radius < 1
     memory_radius_median: float
     latent_scale: float
 
@@ -70,24 +78,39 @@ class CellStats:
     dip_depth_rel: float
     t_star_median: float
     below_start: int  # labels with d(T) < d(0)
-    converged_share: float | None
+    converged_share: float | None  # at rest over the last steps
     drifting_share: float | None
     cycling_share: float | None
+    unsettled_share: float | None  # the four shares sum to 1
+    converged_share_old: float | None  # last step below tol (the rule before issue 19)
     mean_convergence_step: float | None
-    stages: str
-    stages_ordered: bool
-    width_memory: float
+    stages_count: int  # labels for which C5 holds (the rule of reproduce nagano2017)
+    stages_labels: str  # those labels
+    width_memory: float  # share of the noise levels at which it is closest, mean over labels
     width_concept: float
     width_abstract: float
+    stages_old: str  # the rule before issue 19: labels pooled, min over t >= 0, no margin
+    stages_ordered_old: bool
 
     @property
     def dip_all(self) -> bool:
         return self.dip_count == self.classes
 
     @property
+    def stages_all(self) -> bool:
+        """C5 holds for every label, as C1 is asked of every label."""
+        return self.stages_count == self.classes
+
+    @property
     def picture_holds(self) -> bool:
-        """The paper's picture: a dip for every label (C1) and the stages in order (C5)."""
-        return self.dip_all and self.stages_ordered
+        """The paper's picture: a dip for every label (C1) and the stages (C5) for every
+        label."""
+        return self.dip_all and self.stages_all
+
+    @property
+    def picture_holds_old(self) -> bool:
+        """The same with C5 read by the rule before issue 19 (pooled, t >= 0, no margin)."""
+        return self.dip_all and self.stages_ordered_old
 
 
 def model_stats(model, hier, prof: Profile, seed: int) -> ModelStats:
@@ -97,7 +120,7 @@ def model_stats(model, hier, prof: Profile, seed: int) -> ModelStats:
     stab = memory_stability(model, hier, prof.memories,
                             fixed_tol=DEDUP_FACTOR * TOL * scale.scale,
                             generator=seed + STABILITY_SEED)
-    return ModelStats(n_active, stab.attractor_share, stab.fixed_attractor_share,
+    return ModelStats(n_active, stab.contraction_share, stab.fixed_attractor_share,
                       float(stab.memory_radius.median()), scale.scale)
 
 
@@ -125,14 +148,14 @@ def _dip_and_fates(model, hier, images, labels, prof: Profile, noise: str, mode:
                                 for d in dips.values()) / len(dips),
            "t_star_median": float(median(d["t_star"] for d in dips.values())),
            "below_start": sum(d["d_T"] < d["d0"] for d in dips.values())}
-    keys = ("converged_share", "drifting_share", "cycling_share", "mean_convergence_step")
+    keys = ("converged_share", "drifting_share", "cycling_share", "unsettled_share",
+            "converged_share_old", "mean_convergence_step")
     if fates:
         n = sum(f.n for f in fates)
-        shares = {k: sum(f.share()[k] * f.n for f in fates) / n
-                  for k in ("converged", "drifting", "cycling")}
+        shares = {f"{k}_share": sum(f.share()[k] * f.n for f in fates) / n for k in FATES}
+        old = sum(float(f.last_step_below.double().sum()) for f in fates) / n
         steps = [float(s) for f in fates for s in f.step.tolist() if s >= 0]
-        out.update(converged_share=shares["converged"], drifting_share=shares["drifting"],
-                   cycling_share=shares["cycling"],
+        out.update(shares, converged_share_old=old,
                    mean_convergence_step=sum(steps) / len(steps) if steps else None)
     else:
         out.update({k: None for k in keys})
@@ -141,19 +164,33 @@ def _dip_and_fates(model, hier, images, labels, prof: Profile, noise: str, mode:
 
 def _stages(model, hier, images, labels, prof: Profile, noise: str, mode: str,
             seed: int) -> dict:
-    parts = [corrupted_trials(images, labels, None, prof.trials_stages, noise, p,
-                              level_seed(seed + STAGES_SEED, k))
-             for k, p in enumerate(prof.ps)]
+    classes, ps = [int(c) for c in hier.classes], list(prof.ps)
+    parts = [corrupted_trials(images, labels, c, prof.trials_stages, noise, p,
+                              level_seed(seed + STAGES_SEED + DIP_SEED_STRIDE * (c + 1), k))
+             for c in classes for k, p in enumerate(ps)]
     zs = _batched(model, parts, prof, mode, seed + STAGES_SEED + 1)
-    means = {lv: [] for lv in LEVELS}
-    for (idx, _), z in zip(parts, zs):
-        for lv, (m, _) in level_mean_sem(hierarchy_min_distances(z, hier, idx)).items():
-            means[lv].append(m)
-    closest = closest_level(means["memory"], means["concept"], means["abstract"])
-    runs = stage_intervals(list(prof.ps), closest)
-    return {"stages": " → ".join(f"{lv} [{a:g}, {b:g}]" for lv, a, b in runs),
-            "stages_ordered": stages_ordered(closest),
-            **{f"width_{lv}": closest.count(lv) / len(closest) for lv in LEVELS}}
+    held, widths = [], {lv: [] for lv in LEVELS}
+    pooled: list[list[dict]] = [[] for _ in ps]  # per p, every label's minima over t >= 0
+    for i, c in enumerate(classes):
+        mins = []
+        for k in range(len(ps)):
+            (idx, _), z = parts[i * len(ps) + k], zs[i * len(ps) + k]
+            dist = hierarchy_distances(z, hier, idx)
+            mins.append(minima(dist, STAGE_START))
+            pooled[k].append(minima(dist, 0))
+        reading = stage_reading(ps, mins, STAGE_START)
+        if stages_resolved(reading):
+            held.append(c)
+        for lv in LEVELS:
+            widths[lv].append(reading.closest.count(lv) / len(ps))
+    old = {lv: [float(torch.cat([m[lv] for m in per_p]).double().mean()) for per_p in pooled]
+           for lv in LEVELS}
+    closest = closest_level(old["memory"], old["concept"], old["abstract"])
+    return {"stages_count": len(held), "stages_labels": " ".join(map(str, held)),
+            **{f"width_{lv}": sum(w) / len(w) for lv, w in widths.items()},
+            "stages_old": " → ".join(f"{lv} [{a:g}, {b:g}]"
+                                     for lv, a, b in stage_intervals(ps, closest)),
+            "stages_ordered_old": stages_ordered(closest)}
 
 
 def cell_stats(model, hier, images, labels, prof: Profile, noise: str, mode: str,
@@ -168,5 +205,7 @@ def cell_stats(model, hier, images, labels, prof: Profile, noise: str, mode: str
 def to_dict(stats) -> dict:
     out = asdict(stats)
     if isinstance(stats, CellStats):
-        out.update(dip_all=stats.dip_all, picture_holds=stats.picture_holds)
+        out.update(dip_all=stats.dip_all, stages_all=stats.stages_all,
+                   picture_holds=stats.picture_holds,
+                   picture_holds_old=stats.picture_holds_old)
     return out

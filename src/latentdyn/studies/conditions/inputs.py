@@ -111,15 +111,17 @@ def _check_backend(p, workers) -> dict:
     return backend
 
 
-def _check_memory(prof: Profile, dim: int) -> None:
-    """Refuse, before any work, trajectories that would not fit in memory."""
+def _check_memory(prof: Profile, dim: int, classes: int) -> None:
+    """Refuse, before any work, trajectories that would not fit in memory (a cell runs
+    the dip's trials of every label as one batch, and the stages' of every label and
+    noise level as another)."""
     from latentdyn.models.build import available_memory
 
-    trials = max(prof.trials, prof.trials_stages)
+    trials = max(prof.trials, prof.trials_stages * len(prof.ps)) * classes
     need = 4 * trials * ((prof.steps + 1) * max(prof.nz) + 2 * dim)
     if need > available_memory() // 2:
-        raise ConfigError(f"--trials {trials} x --steps {prof.steps} needs about "
-                          f"{need / 1e9:.1f} GB per experiment; choose smaller sizes")
+        raise ConfigError(f"--trials {prof.trials} x --steps {prof.steps} needs about "
+                          f"{need / 1e9:.1f} GB per batch of trials; choose smaller sizes")
 
 
 def prepare(p) -> Setup:
@@ -134,7 +136,8 @@ def prepare(p) -> Setup:
     dev = resolve_device(p.device)
     datasets, notes = _load_datasets(prof, p.datasets is not None, p.data_dir)
     plan = G.plan(prof, datasets)
-    _check_memory(prof, max(d.dim for d in datasets.values()))
+    _check_memory(prof, max(d.dim for d in datasets.values()),
+                  max(len(set(d.train_labels.tolist())) for d in datasets.values()))
     settings = {"profile": p.profile, **prof.settings(), "datasets_used": list(datasets),
                 "seed": p.seed, "device": str(dev), "data_dir": p.data_dir}
     record = {name: {"dataset": d.name, "checksums": d.checksums()}

@@ -39,7 +39,7 @@ class Profile:
     steps: int  # T
     p_dip: float  # the noise level of the dip and the fates (paper: 0.2)
     ps: tuple  # the noise levels of the stages (C5)
-    trials_stages: int  # per noise level, over all labels
+    trials_stages: int  # per label and noise level (C5 is read per label, issue 19)
     memories: int  # memories at which the Jacobian is measured (attractor share)
     # --- the models (the paper's VAE and schedule)
     hidden: int = 1024
@@ -59,13 +59,15 @@ _STAGE_PS = (0.0, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
 _FIG4_PS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 PROFILES = {
-    # about 14 min on 2 quiet CPU cores (docs/attractors.md says how it was estimated):
-    # 15 models of 200 to 2 010 optimiser steps, 108 cells (90 distinct evaluations)
+    # 15 models of 200 to 2 010 optimiser steps, 108 cells (90 distinct evaluations);
+    # 8.3 min on 2 quiet CPU cores before issue 19 (docs/attractors.md), when the stages
+    # took 40 trials per noise level over all labels; now 20 per label and level (1 400
+    # per cell instead of 280), estimated at about 13 min (not yet measured)
     "quick": Profile(
         "quick", datasets=("mnist-embedded",), sizes=(1000, 3000, "all"),
         trainings=("epochs=20", "steps=2000"), nz=(5, 14, 100), seeds=(0,),
         noises=("swap", "flip", "gaussian"), modes=("deterministic", "sampling"),
-        trials=50, steps=80, p_dip=0.2, ps=_STAGE_PS, trials_stages=40, memories=200),
+        trials=50, steps=80, p_dip=0.2, ps=_STAGE_PS, trials_stages=20, memories=200),
     # for a GPU or a cluster: every data set present, the paper's trial counts, three
     # training lengths (30 and 100 epochs, and 30 epochs of 60 000 images in steps)
     "full": Profile(

@@ -15,34 +15,39 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from latentdyn.analysis.stages import STAGE_MARGIN_SEM
 from latentdyn.studies.conditions.profiles import AXES, MODEL_AXES, Profile
 
 # name, short label, description, vmin, vmax, format, depends on the evaluation axes
 STATS = (
-    ("picture_holds", "picture holds", "the paper's picture holds: C1 and C5 (share of "
-     "seeds)", 0, 1, ".2f", True),
+    ("picture_holds", "picture holds", "the paper's picture holds: C1 and C5 for every "
+     "label (share of seeds)", 0, 1, ".2f", True),
     ("dip_fraction", "labels with a dip", "share of labels whose distance to the concept "
      "dips (C1)", 0, 1, ".2f", True),
     ("dip_depth_rel", "dip depth / d(0)", "mean over labels of (d(0) - d(t*)) / d(0)", None,
      None, ".2f", True),
     ("below_start_fraction", "labels d(T) < d(0)", "share of labels whose trajectories end "
      "nearer the concept than they started", 0, 1, ".2f", True),
-    ("stages_ordered", "stages in order", "memory, concept, abstract in order of noise "
-     "(C5)", 0, 1, ".2f", True),
+    ("stages_fraction", "labels with stages", "share of labels whose stages run memory, "
+     "concept, abstract in order of noise, each resolved by > 2 paired SEM, min over "
+     "t >= 1 (C5)", 0, 1, ".2f", True),
     ("width_concept", "stage II width", "share of the noise levels at which the concept is "
-     "the closest level", 0, 1, ".2f", True),
-    ("converged_share", "converged by T", "share of deterministic trajectories converged by "
-     "T", 0, 1, ".2f", True),
+     "the closest level (mean over labels)", 0, 1, ".2f", True),
+    ("converged_share", "converged by T", "share of deterministic trajectories at rest over "
+     "their last steps by T", 0, 1, ".2f", True),
     ("active_units", "active units", "active units (C2)", None, None, ".0f", False),
-    ("attractor_share", "memories with ρ < 1", "share of training memories at which the "
-     "latent map contracts", 0, 1, ".2f", False),
+    ("contraction_share", "memories with ρ < 1", "share of training memories at which the "
+     "latent map contracts (not fixed points: a local contraction, not attraction)", 0, 1,
+     ".2f", False),
 )
 COLUMNS = (*AXES, "epochs", "steps", "n_train", "status", "classes", "dip_count",
            "dip_fraction", "dip_depth", "dip_depth_rel", "t_star_median", "below_start",
-           "below_start_fraction", "stages", "stages_ordered", "width_memory", "width_concept",
-           "width_abstract", "converged_share", "drifting_share", "cycling_share",
-           "mean_convergence_step", "active_units", "attractor_share", "fixed_attractor_share",
-           "memory_radius_median", "test_elbo", "picture_holds", "model")
+           "below_start_fraction", "stages_count", "stages_fraction", "stages_labels",
+           "stages_all", "width_memory", "width_concept", "width_abstract", "stages_old",
+           "stages_ordered_old", "converged_share", "cycling_share", "drifting_share",
+           "unsettled_share", "converged_share_old", "mean_convergence_step", "active_units",
+           "contraction_share", "fixed_attractor_share", "memory_radius_median", "test_elbo",
+           "picture_holds", "picture_holds_old", "model")
 
 
 def order(axis: str, values) -> list:
@@ -150,13 +155,20 @@ def findings(cells: Sequence[Mapping], prof_axes: Mapping[str, list]) -> list[st
         return ["No cell was evaluated (every model diverged or was skipped)."]
     holds = sum(bool(x["picture_holds"]) for x in done)
     dip = sum(bool(x["dip_count"] == x["classes"]) for x in done)
-    ordered = sum(bool(x["stages_ordered"]) for x in done)
+    ordered = sum(bool(x["stages_all"]) for x in done)
     below = sum(bool(x["below_start"] == x["classes"]) for x in done)
-    out = [f"The paper's picture (a dip toward the concept for every label, C1, and the "
+    old = sum(bool(x["stages_ordered_old"]) for x in done)
+    old_holds = sum(bool(x["picture_holds_old"]) for x in done)
+    out = [f"The paper's picture (for every label a dip toward the concept, C1, and the "
            f"stages memory → concept → abstract in order of noise, C5) holds in {holds} of "
            f"{n} evaluated cells. C1 alone holds in {dip}, C5 alone in {ordered}. For every "
            f"label the trajectories end nearer their concept than they started (d(T) < d(0))"
-           f" in {below} of {n} cells."]
+           f" in {below} of {n} cells.",
+           f"C5 is read by the rule of reproduce nagano2017 (per label, the minimum over "
+           f"t >= 1, each stage resolved by more than {STAGE_MARGIN_SEM:g} paired SEM). By "
+           f"the map's rule before issue 19 (labels pooled, the minimum over t >= 0, no "
+           f"margin: not C5) on the same trials, the stages were in order in {old} of {n} "
+           f"cells, and the picture held in {old_holds}."]
     for axis in AXES:
         values = prof_axes[axis]
         if len(values) < 2:
@@ -191,16 +203,25 @@ def _fates_text(done) -> list[str]:
     det = [x for x in done if x.get("converged_share") is not None]
     out = []
     if det:
+        def span(key):
+            v = [float(x[key]) for x in det]
+            return f"{min(v):.0%} to {max(v):.0%}"
+
         conv = [float(x["converged_share"]) for x in det]
-        drift = [float(x["drifting_share"]) for x in det]
-        out.append(f"Deterministic trajectories have converged by T in {min(conv):.0%} to "
-                   f"{max(conv):.0%} of the trials of a cell (mean {np.mean(conv):.0%}); "
-                   f"drifting outward: {min(drift):.0%} to {max(drift):.0%}.")
-    att = [float(x["attractor_share"]) for x in done if x.get("attractor_share") is not None]
+        out.append(f"Deterministic trajectories are at rest by T (within the tolerance of "
+                   f"where they end over their last steps) in {span('converged_share')} of "
+                   f"the trials of a cell (mean {np.mean(conv):.0%}); cycling "
+                   f"{span('cycling_share')}; drifting outward {span('drifting_share')}; "
+                   f"unsettled {span('unsettled_share')}. By the rule before issue 19 (last "
+                   f"step below the tolerance, which also counts a slow drift) "
+                   f"{span('converged_share_old')} had converged.")
+    att = [float(x["contraction_share"]) for x in done
+           if x.get("contraction_share") is not None]
     if att:
         out.append(f"The share of training memories at which the latent map contracts "
                    f"(spectral radius < 1) ranges from {min(att):.0%} to {max(att):.0%} over "
-                   "the models.")
+                   "the models; a memory is rarely a fixed point, so this is a local "
+                   "contraction, not the share of memories that are attractors.")
     return out
 
 
@@ -212,8 +233,9 @@ INTRO = ("A phase diagram of the phenomena of Nagano, Karakida & Okada (2017) ov
          "data size and training length are told apart), Nz, the noise kind and the mode of "
          "the dynamics. Every model is the paper's VAE trained through the sweep engine; "
          "every cell measures the dip toward the concept (C1), the active units (C2), the "
-         "stages of Fig. 4 (C5), the fates of the trajectories and the share of training "
-         "memories that are attractors of the latent map.")
+         "stages of Fig. 4 (C5, by the rule of reproduce nagano2017), the fates of the "
+         "trajectories and the share of training memories at which the latent map "
+         "contracts.")
 
 
 def _grid_text(prof: Profile, settings: Mapping) -> str:
@@ -221,8 +243,9 @@ def _grid_text(prof: Profile, settings: Mapping) -> str:
             f"{list(prof.sizes)}; training {list(prof.trainings)}; Nz {list(prof.nz)}; seeds "
             f"{list(prof.seeds)}; noise {list(prof.noises)}; modes {list(prof.modes)}. Each "
             f"cell: {prof.trials} trials per label at p = {prof.p_dip} for the dip and the "
-            f"fates, {prof.trials_stages} trials per noise level at p = {list(prof.ps)} for "
-            f"the stages, T = {prof.steps}, the Jacobian at {prof.memories} memories.")
+            f"fates, {prof.trials_stages} trials per label and noise level at p = "
+            f"{list(prof.ps)} for the stages, T = {prof.steps}, the Jacobian at "
+            f"{prof.memories} memories.")
 
 
 def write_outputs(out: Path, cells, prof: Profile, settings: Mapping, notes: Sequence[str],

@@ -20,6 +20,10 @@ from latentdyn.studies.conditions import grid as G
 from latentdyn.studies.conditions.inputs import Setup
 
 EVAL_FIELDS = ("trials", "steps", "p_dip", "ps", "trials_stages", "memories")
+# the rules a cached cell was evaluated by: 2 since issue 19 (C5 by the study's rule,
+# per label; converged at rest; four fate shares; contraction share), so that a cell
+# cached under the old rules is evaluated again, never mixed with new ones
+EVAL_RULES = 2
 
 
 @dataclass
@@ -87,6 +91,7 @@ def _evaluate_model(spec: G.ModelSpec, s: Setup, folder: Path, model_dir: Path) 
     data = G.subset(s.plan.groups[spec.group].data, spec.n_train)
     model, _ = load_run(model_dir, device=s.device)
     base = {"weights": md5_file(model_dir / "model.safetensors"), "seed": s.seed,
+            "rules": EVAL_RULES,
             **{k: list(v) if isinstance(v, tuple) else v
                for k, v in ((f, getattr(prof, f)) for f in EVAL_FIELDS)}}
     cache = folder / "cells" / spec.group / spec.point
@@ -127,6 +132,7 @@ def cell_rows(s: Setup, folder: Path, summaries: dict, progress: bool) -> list[d
                     row.update(found["model"])
                     row.update(found["cells"][(noise, mode)])
                     row["dip_fraction"] = row["dip_count"] / row["classes"]
+                    row["stages_fraction"] = row["stages_count"] / row["classes"]
                     row["below_start_fraction"] = row["below_start"] / row["classes"]
                 rows.append(row)
     return rows

@@ -49,6 +49,7 @@ from dataclasses import replace
 import numpy as np
 
 from latentdyn.analysis.geometry import NULL_LEVEL
+from latentdyn.analysis.stages import STAGE_MARGIN_SEM, stage_margins
 from latentdyn.analysis.trials import NoiseSweep
 from latentdyn.reporting.claims import Claim
 from latentdyn.studies.nagano2017.claims_latent_size import (  # noqa: F401  (re-exported)
@@ -67,7 +68,6 @@ from latentdyn.studies.nagano2017.rules import (
     PAPER_ACTIVE_UNITS,
     PAPER_DIMS_70,
     PAPER_DIMS_99,
-    STAGE_MARGIN_SEM,
     STAGE_READING,
     to_boundary,
     to_bounds,
@@ -183,14 +183,6 @@ def claim_orthogonal(geometry: ConceptGeometry, boot=None) -> Claim:
 def _stages_text(reading) -> str:
     return " → ".join(f"{w['level']} [{w['p_start']:g}, {w['p_end']:g}] ({w['points']} "
                       f"level{'s' if w['points'] > 1 else ''})" for w in reading.widths)
-
-
-def stage_margins(reading) -> dict:
-    """Per stage, the largest lead (paired SEMs) of its level at one of its noise levels."""
-    out: dict = {}
-    for level, margin in zip(reading.closest, reading.margins):
-        out[level] = max(out.get(level, -np.inf), margin)
-    return out
 
 
 def claim_stages(sweep: NoiseSweep, boot=None) -> Claim:

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from latentdyn.analysis.stages import STAGE_MARGIN_SEM  # noqa: F401  (re-exported)
 from latentdyn.reporting.claims import Claim
 
 # --- claim thresholds, fixed before any run ------------------------------------------
@@ -23,7 +24,8 @@ ORTHOGONAL_BELOW = OLD_ORTHOGONAL_BELOW  # the old name
 # C5 (issue 11): the reading of min_t the verdict uses, and the lead each stage must
 # have over the runner-up at one of its noise levels at least, in paired SEMs
 STAGE_READING, LITERAL_READING = "t>=1", "t>=0"
-STAGE_MARGIN_SEM = 2.0
+# the lead itself (STAGE_MARGIN_SEM) and stage_margins live in analysis.stages (issue 19:
+# the conditions map reads the stages by the same rule)
 # C6: no dip for the smallest Nz, a dip for the larger ones; "orthogonality grows with
 # Nz" (issue 19): Spearman correlation between Nz and the mean |off-diagonal cosine|
 # over its own null's mean, over FIG6_NZ, at most this value, and the largest Nz of

@@ -109,6 +109,17 @@ def claim_fast_slow(res: ConceptReadings, reading: str) -> Claim:
         reading=reading, sections=("Fig. 2b",))
 
 
+def _old_choice(res: ConceptReadings, reading: str, n: int) -> str:
+    """S3 with the memory chosen as before issue 19, beside the new choice."""
+    if reading == "mean":
+        return "; the nearest memory is the one nearest the posterior mean (as before issue 19)"
+    esc = res.escape[reading]
+    return (f"; the nearest memory is chosen by the posterior mean mu(x(T)); chosen by the "
+            f"noisy sample z(T) (the rule before issue 19, biased toward the memory) "
+            f"{res.count(reading, 'holds_old')} of {n} labels, margins " + ", ".join(
+                f"{c}: {e['margin_T_old']:.3g}" for c, e in esc.items()))
+
+
 def claim_escape(res: ConceptReadings, reading: str) -> Claim:
     """S3: at T the state has escaped into a memory (Fig. 2a, abstract)."""
     n, k = len(res.classes), res.count(reading, "holds")
@@ -117,14 +128,16 @@ def claim_escape(res: ConceptReadings, reading: str) -> Claim:
     return Claim(
         f"S3-{TAGS[reading]}", f"After the concept the activity escapes into a memory (Fig. 2a, "
         f"abstract) [{reading} reading]",
-        "labels whose state at T is closer to its nearest training memory than to its "
-        f"concept: mean margin (to concept - to nearest memory) > {ESCAPE_SEMS:g} SEM; "
+        "labels whose state at T is closer to its nearest training memory (nearest to the "
+        "posterior mean) than to its concept: mean margin (to concept - to that memory) > "
+        f"{ESCAPE_SEMS:g} SEM; "
         f"{READING_NAMES[reading]}", "every digit (qualitative)", f"all {n} labels",
         f"{k} of {n}", k == n,
         "margin at T per label: " + ", ".join(
             f"{c}: {e['margin_T']:.3g}" for c, e in esc.items())
         + "; nearest memory of the same label at T: " + ", ".join(
-            f"{c}: {e['same_label_T']:.0%}" for c, e in esc.items()),
+            f"{c}: {e['same_label_T']:.0%}" for c, e in esc.items())
+        + _old_choice(res, reading, n),
         interval=_interval(counts), stability=float(np.mean(counts == n)),
         null=res.count(reading, "holds_at_t_star"),
         null_name="labels already closer to a memory than to the concept at t* (the dip)",

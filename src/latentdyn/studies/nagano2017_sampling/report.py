@@ -85,11 +85,15 @@ def sections(figs: Mapping[str, SavedFigure], seq: SampledSequence, res: Concept
                 data=f2b.csv),
         Section("Escape into a memory", None,
                 "at T, each trial's distance to its nearest training memory against its "
-                "distance to its concept (margin = to concept - to memory).",
+                "distance to its concept (margin = to concept - to memory); the nearest "
+                "memory is the one nearest to the posterior mean mu(x(T)), so that the "
+                "sampling noise does not pick it (issue 19).",
                 "after the concept, the activity escapes into a memory (abstract, Fig. 2a).",
-                "labels closer to a memory than to the concept at T (S3) / already at t*: "
+                "labels closer to a memory than to the concept at T (S3) / already at t* / "
+                "at T with the memory chosen by the noisy sample (the rule before issue 19): "
                 + _per_reading(lambda r: f"{res.count(r, 'holds')} / "
-                                         f"{res.count(r, 'holds_at_t_star')} of {n}")),
+                                         f"{res.count(r, 'holds_at_t_star')} / "
+                                         f"{res.count(r, 'holds_old')} of {n}")),
         Section("Fig. 3: stages of the hierarchy against the noise", f3.png, f3.caption,
                 f"stage I (low noise) closest to the own memory of '{LABEL}', stage II "
                 "to its concept, stage III to the abstract concept.",

@@ -123,15 +123,18 @@ def _escape_rule(margin: np.ndarray) -> float:
 
 def _escape(chain, hier: Hierarchy, label: int, t_star: int, reading: str,
             resamples: int, seed: int) -> dict:
-    """Claim S3 for one label: closer to the nearest memory than to the concept at T
-    (mean margin > 2 SEM), and the same at t*, with the bootstrap of the rule at T."""
+    """Claim S3 for one label: closer to the nearest memory (chosen by the posterior
+    mean) than to the concept at T (mean margin > 2 SEM), and the same at t*, with the
+    bootstrap of the rule at T; beside them, at T, the rule before issue 19 (the nearest
+    memory chosen by the noisy sample: ``*_old``)."""
     out = {}
-    for name, t in (("T", chain.steps), ("t_star", t_star)):
+    for name, t, select in (("T", chain.steps, "mean"), ("t_star", t_star, "mean"),
+                            ("T_old", chain.steps, "sample")):
         e = memory_escape(chain.z[:, t], chain.mu[:, t], chain.floor[:, t], hier.memories,
-                          hier.concept(label).expand(chain.n_trials, -1), reading)
+                          hier.concept(label).expand(chain.n_trials, -1), reading, select)
         m = e.margin.numpy()
         sem = float(m.std(ddof=1) / math.sqrt(len(m)))
-        key = "holds" if name == "T" else "holds_at_t_star"
+        key = {"T": "holds", "t_star": "holds_at_t_star", "T_old": "holds_old"}[name]
         out.update({f"margin_{name}": float(m.mean()), f"sem_{name}": sem,
                     key: bool(m.mean() > ESCAPE_SEMS * sem),
                     f"share_closer_to_memory_{name}": float((m > 0).mean()),

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from latentdyn.analysis.uncertainty import Bootstrap
+from latentdyn.errors import ConfigError
 from latentdyn.models.codes import CAT
 from latentdyn.studies.serdega2020.family import FamilyResult
 from latentdyn.studies.serdega2020.profiles import lam_tag
@@ -31,21 +33,73 @@ def pooled(*sds: float) -> float:
 
 def spread(units) -> tuple[float, float | None]:
     """The two sources of spread of a statistic measured per (training seed, Q fit),
-    ``units`` (n_seeds, n_fits): the fit-to-fit sd within a model (pooled over seeds)
-    and the sd over training seeds of the per-model means (None with one seed: not
-    measured)."""
+    ``units`` (n_seeds, n_fits), as the one-way random-effects estimates (fits nested in
+    seeds): the fit-to-fit sd within a model (pooled over seeds), and the sd of the
+    seed-to-seed component -- the variance of the per-model means less the fit-to-fit
+    variance they still carry (var(means) − sd_fit² / n_fits, at least 0); None with one
+    seed (not measured). Their squares add to the variance of one (seed, fit) unit.
+
+    Before issue 19 the second part was the sd of the per-model means as it was, which
+    holds sd_fit² / n_fits of fit variance as well: added to sd_fit² it counted the fit
+    variance twice (:func:`spread_old`)."""
+    u = np.asarray(units, dtype=float)
+    n_fits = u.shape[1]
+    var_fit = float(np.mean(u.var(axis=1, ddof=1))) if n_fits > 1 else 0.0
+    if u.shape[0] < 2:
+        return math.sqrt(var_fit), None
+    var_means = float(u.mean(axis=1).var(ddof=1))
+    return math.sqrt(var_fit), math.sqrt(max(0.0, var_means - var_fit / n_fits))
+
+
+def spread_old(units) -> tuple[float, float | None]:
+    """:func:`spread` before issue 19: the fit-to-fit sd and the sd of the per-model
+    means (which already hold part of the fit-to-fit variance)."""
     u = np.asarray(units, dtype=float)
     sd_fit = float(np.sqrt(np.mean(u.var(axis=1, ddof=1)))) if u.shape[1] > 1 else 0.0
     sd_seed = float(u.mean(axis=1).std(ddof=1)) if u.shape[0] > 1 else None
     return sd_fit, sd_seed
 
 
-def floor_sd(units0, units1) -> tuple[float, dict]:
-    """S1's and S2's floor: sqrt of the summed variances of both λ, fit-to-fit and
-    (where measured) seed-to-seed; with the parts."""
-    (f0, s0), (f1, s1) = spread(units0), spread(units1)
+def floor_sd(units0, units1, old: bool = False) -> tuple[float, dict]:
+    """S1's and S2's floor: sqrt of the summed variances of one (seed, fit) unit at both
+    λ, fit-to-fit and (where measured) seed-to-seed (:func:`spread`); with the parts.
+    ``old``: the floor before issue 19 (:func:`spread_old`)."""
+    parts_of = spread_old if old else spread
+    (f0, s0), (f1, s1) = parts_of(units0), parts_of(units1)
     parts = {"fit sd (λ=0)": f0, "fit sd (λ>0)": f1, "seed sd (λ=0)": s0, "seed sd (λ>0)": s1}
     return pooled(*(v for v in parts.values() if v is not None)), parts
+
+
+def nested_bootstrap(arrays, statistic, *, n_resamples: int, level: float,
+                     seed: int) -> Bootstrap:
+    """A two-stage bootstrap of data measured per (training seed, Q fit): each of
+    ``arrays`` is (n_seeds, n_fits), all indexed alike (paired: fit f of seed s at both
+    λ). A resample draws n_seeds training seeds with replacement (the one seed, when
+    there is one: the seed-to-seed variation is then not in the interval), then n_fits
+    fits with replacement within each drawn seed, the same draws for every array;
+    ``statistic(*resampled arrays)`` gives its value. Percentile interval at ``level``.
+
+    Issue 19: the fits of one trained model are not independent units, so resampling
+    (seed, fit) pairs as if they were (the bootstrap before) narrows the interval by
+    leaving out most of the seed-to-seed variation."""
+    arrays = [np.asarray(a, dtype=float) for a in arrays]
+    if not arrays or arrays[0].ndim != 2 or any(a.shape != arrays[0].shape for a in arrays):
+        raise ConfigError("nested bootstrap data must be (n_seeds, n_fits) arrays of one shape")
+    n_s, n_f = arrays[0].shape
+    if n_s * n_f < 2:
+        raise ConfigError("a bootstrap needs at least two units")
+    rng = np.random.default_rng(seed)
+    si = rng.integers(0, n_s, (n_resamples, n_s)) if n_s > 1 else \
+        np.zeros((n_resamples, 1), dtype=int)
+    fi = rng.integers(0, n_f, (n_resamples, n_s, n_f))
+    picked = [a[si[..., None], fi] for a in arrays]  # (B, n_s, n_f) each
+    estimate = np.asarray(statistic(*arrays), dtype=float)
+    samples = np.stack([np.asarray(statistic(*[p[b] for p in picked]), dtype=float)
+                        for b in range(n_resamples)])
+    tail = 100 * (1 - level) / 2
+    low, high = np.nanpercentile(samples, [tail, 100 - tail], axis=0)
+    return Bootstrap(estimate.tolist() if estimate.ndim else float(estimate), low, high,
+                     level, samples, seed)
 
 
 @dataclass
