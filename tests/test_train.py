@@ -305,7 +305,9 @@ def test_resume_is_exact_from_inside_an_epoch(kind, family_inputs, tmp_path):
 
 KILL_AT = """
 import os, signal
+import torch
 from latentdyn.train.hooks import Callback
+torch.set_num_threads(1)  # as the module's tests (and quicker on a shared machine)
 
 class KillAt(Callback):  # SIGKILL this process after a chosen step: no cleanup at all
     def on_step_end(self, epoch, step):
@@ -421,3 +423,26 @@ def test_sweep_resume_is_exact_from_every_epoch_boundary_and_inside_one(tmp_path
     run_sweep(grid, out, progress=False, ll_k=0)
     for p in points:
         assert_same_run(ref / p, out / p, f"sweep interrupted, {p}")
+
+
+def test_keeping_freed_memory_changes_no_weight(tmp_path):
+    """The loop sets glibc's allocator to keep freed memory (latentdyn.train.memory):
+    trained with and without that setting, in fresh processes, the runs are the same bit
+    for bit (tensors are aligned alike wherever they are allocated)."""
+    cfg = dict(TINY, epochs=2, hidden=256, nz=8, batch_size=4)
+    said = {}
+    for keep in (False, True):
+        script = (
+            "import torch; torch.set_num_threads(1)\n"
+            "from latentdyn.train import TrainConfig, memory, train\n"
+            + ("" if keep else "memory._done.append(False)\n")
+            + f"train(TrainConfig(**{cfg!r}), {str(tmp_path / str(keep))!r}, progress=False)\n"
+            "print(memory.keep_freed_memory())\n")
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        said[keep] = proc.stdout.split()[-1]
+    assert said[False] == "False"
+    if sys.platform.startswith("linux") and said[True] == "False":
+        pytest.skip("not glibc: nothing to compare")
+    assert_same_run(tmp_path / "False", tmp_path / "True", "memory kept or not")

@@ -35,6 +35,7 @@ from latentdyn.train.checkpoint import (
 )
 from latentdyn.train.config import TrainConfig
 from latentdyn.train.hooks import BarProgress, Callback, CallbackProgress  # noqa: F401
+from latentdyn.train.memory import keep_freed_memory
 from latentdyn.train.runs import RUN_FILES
 
 CHECK_EVERY = 25  # steps between NaN checks (and progress updates)
@@ -250,6 +251,7 @@ def fit(runner, data, device, last_epoch: int, progress: Callback | None = None,
     diverge.
     """
     hooks = [h for h in (progress, *callbacks) if h is not None]
+    keep_freed_memory()  # no page faults for the memory each step frees and takes again
     start, cfg0 = common_start(runner.members), runner.members[0].config
     train_x, train_y = data.train_images.to(device), data.train_labels.to(device)
     test_x, test_y = data.test_images.to(device), data.test_labels.to(device)
