@@ -1,9 +1,7 @@
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +13,11 @@ import latentdyn
 from latentdyn.cli import main
 from latentdyn.data import load_dataset
 from latentdyn.errors import CheckpointError, ConfigError
-from latentdyn.train import TrainConfig, TrainingDiverged, train
+from latentdyn.sweep import read_summary, run_sweep
+from latentdyn.train import TrainConfig, TrainingDiverged, VAEEnsemble, train, train_ensemble
+from latentdyn.train.hooks import Callback, StopAt
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 DATA = "synthetic:k=4,m=30,side=6,test=10"
 TINY = dict(dataset=DATA, nz=3, hidden=16, epochs=4, batch_size=16, device="cpu")
@@ -77,28 +79,6 @@ def test_stopped_and_resumed_equals_uninterrupted(tmp_path):
     train(TrainConfig(**TINY), part, progress=False, resume=True)
     assert_same_weights(full, part)
     assert (full / "metrics.csv").read_text().count("\n") == (part / "metrics.csv").read_text().count("\n")
-
-
-def test_sigkill_mid_epoch_then_resume(tmp_path):
-    cfg = dict(TINY, epochs=6, hidden=256, nz=8, batch_size=4)
-    ref = train(TrainConfig(**cfg), tmp_path / "ref", progress=False)
-    out = tmp_path / "killed"
-    script = (
-        "import sys; from latentdyn.train import TrainConfig, train; "
-        f"train(TrainConfig(**{cfg!r}), {str(out)!r}, progress=False)"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", script])
-    ckpt = out / "checkpoint.safetensors"
-    deadline = time.time() + 120
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    time.sleep(0.05)  # inside the next epoch
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert ckpt.exists() and not (out / "model.safetensors").exists()
-    # the SIGKILL left a readable checkpoint; resuming finishes the run identically
-    train(TrainConfig(**cfg), out, progress=False, resume=True)
-    assert_same_weights(ref, out)
 
 
 def test_nan_loss_stops_with_epoch_and_step(tmp_path):
@@ -219,3 +199,250 @@ def test_cli_resume_rejects_checkpoint_from_another_architecture(tmp_path, capsy
 def test_cli_help_everywhere():
     for cmd in ([], ["train"], ["data"]):
         assert cli(*cmd, "--help") == 0
+
+
+# --- exact resumption: stopped or killed at a chosen point, resumed, the same run ---------
+# 5 epochs whose learning rate steps at epochs 3 and 4 (0-based 2 and 3): factors
+# 1, 1, 0.2, 0.1, 0.1. Stopping after epoch 3 or 4 stops right after a step.
+STEPPED = dict(lr_factors=[1.0, 0.2, 0.1], lr_milestones=[0.3, 0.6])
+FAMILY_DATA = "synthetic:k=3,m=12,side=8,test=6"  # 36 images: 3 steps of 12 per epoch
+FAMILY = dict(dataset=FAMILY_DATA, epochs=5, batch_size=12, device="cpu", **STEPPED)
+KINDS = ("vae", "vmi", "gan", "gan-encoder", "classifier")
+
+
+def checkpoint_state(run: Path) -> dict:
+    """Every tensor of the final checkpoint: weights, Adam moments and steps, RNG states."""
+    return load_file(str(run / "checkpoint.safetensors"))
+
+
+def assert_same_run(ref: Path, run: Path, what: str = "") -> None:
+    """Bit for bit: the weights, the last checkpoint's optimizer and RNG state, and every
+    metric of every epoch (but its wall time)."""
+    assert_same_weights(ref, run)
+    a, b = checkpoint_state(ref), checkpoint_state(run)
+    assert a.keys() == b.keys(), what
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{what}: {k}"
+    rows = [[{k: v for k, v in r.items() if k != "seconds"} for r in read_metrics(p)]
+            for p in (ref, run)]
+    assert rows[0] == rows[1], what
+
+
+def read_metrics(run: Path) -> list[dict]:
+    from latentdyn.train.runs import read_metrics as read
+
+    return read(run)
+
+
+@pytest.fixture(scope="module")
+def family_inputs(tmp_path_factory):
+    """The runs the GAN's encoder is built from (a GAN and a classifier)."""
+    root = tmp_path_factory.mktemp("inputs")
+    const = dict(FAMILY, epochs=1, lr_factors=[1.0], lr_milestones=[])
+    train(TrainConfig(model="classifier", model_options={
+        "conv1": 2, "conv2": 2, "dense": 4, "num_classes": 3}, **const), root / "clf",
+        progress=False)
+    train(TrainConfig(model="gan", nz=3, model_options={
+        "g_width": 8, "d_width": 4, "grid": 4, "diversity_samples": 8}, **const),
+        root / "gan", progress=False)
+    return root
+
+
+def family_config(kind: str, inputs: Path) -> TrainConfig:
+    opts = {
+        "vae": dict(nz=3, hidden=8),
+        "vmi": dict(nz=3, hidden=8, model_options={"arch": "fc", "n_cat": 3, "q_hidden": 8}),
+        "gan": dict(nz=3, model_options={"g_width": 8, "d_width": 4, "grid": 4,
+                                         "diversity_samples": 8,
+                                         "classifier": str(inputs / "clf")}),
+        "gan-encoder": dict(nz=3, model_options={
+            "gan": str(inputs / "gan"), "classifier": str(inputs / "clf"), "g_width": 8,
+            "e_width": 2, "e_hidden": 4}),
+        "classifier": dict(model_options={"conv1": 2, "conv2": 2, "dense": 4,
+                                          "num_classes": 3}),
+    }[kind]
+    return TrainConfig(model=kind, **opts, **FAMILY)
+
+
+def test_the_schedule_steps_inside_the_resumption_tests():
+    cfg = TrainConfig(**FAMILY)
+    assert [cfg.lr_at(e) / cfg.lr for e in range(5)] == pytest.approx([1, 1, .2, .1, .1])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_resume_is_exact_from_every_epoch_boundary(kind, family_inputs, tmp_path):
+    """Stopped after each epoch (1..4, including those right after each learning-rate
+    step) and resumed: the run equals the uninterrupted one bit for bit (issue 21:
+    the resumed run stepped the rate a second time)."""
+    ref = train(family_config(kind, family_inputs), tmp_path / "ref", progress=False)
+    for k in range(1, 5):
+        part = tmp_path / f"stop{k}"
+        train(family_config(kind, family_inputs), part, progress=False, stop_after_epoch=k)
+        assert json.loads((part / "manifest.json").read_text())["status"] == "stopped"
+        train(family_config(kind, family_inputs), part, progress=False, resume=True)
+        assert_same_run(ref, part, f"{kind} stopped after epoch {k}")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_resume_is_exact_from_inside_an_epoch(kind, family_inputs, tmp_path):
+    """Interrupted at a chosen step inside an epoch, in a run that checkpoints every 2
+    epochs: in epoch 4 (its checkpoint is from epoch 2, before the first learning-rate
+    step, so the resumption replays epoch 3 across that step) and in epoch 5 (its
+    checkpoint, from epoch 4, holds the second step's rate). Resuming restarts from the
+    checkpoint and ends as the uninterrupted run."""
+    cfg = lambda: replace(family_config(kind, family_inputs), checkpoint_every=2)  # noqa: E731
+    ref = train(cfg(), tmp_path / "ref", progress=False)
+    for epoch, saved in ((3, 2), (4, 4)):  # 0-based epoch of the cut; its checkpoint
+        part = tmp_path / f"cut{epoch}"
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg(), part, progress=False, callbacks=[StopAt(epoch, 1)])
+        manifest = json.loads((part / "manifest.json").read_text())
+        assert manifest["status"] == "interrupted"
+        assert [r["epoch"] for r in read_metrics(part)] == list(range(1, saved + 1))
+        train(cfg(), part, progress=False, resume=True)
+        assert_same_run(ref, part, f"{kind} interrupted in epoch {epoch + 1}")
+
+
+KILL_AT = """
+import os, signal
+import torch
+from latentdyn.train.hooks import Callback
+torch.set_num_threads(1)  # as the module's tests (and quicker on a shared machine)
+
+class KillAt(Callback):  # SIGKILL this process after a chosen step: no cleanup at all
+    def on_step_end(self, epoch, step):
+        if (epoch, step) == ({epoch}, {step}):
+            os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_sigkill_mid_epoch_then_resume(tmp_path):
+    """A process killed with SIGKILL at a chosen step inside the first epoch of each new
+    learning rate resumes from its last checkpoint to the uninterrupted run, bit for
+    bit (the kill is a hook at a step, so it lands at the same point on any machine)."""
+    cfg = dict(TINY, epochs=6, hidden=256, nz=8, batch_size=4)  # 120 images: 30 steps
+    assert [TrainConfig(**cfg).lr_at(e) for e in range(6)] == pytest.approx(
+        [5e-4] * 3 + [1e-4] * 2 + [5e-5])
+    ref = train(TrainConfig(**cfg), tmp_path / "ref", progress=False)
+    for epoch, step in ((3, 14), (5, 0)):  # 0-based: the first epochs of 1e-4 and 5e-5
+        out = tmp_path / f"killed{epoch}"
+        script = KILL_AT.format(epoch=epoch, step=step) + (
+            "from latentdyn.train import TrainConfig, train\n"
+            f"train(TrainConfig(**{cfg!r}), {str(out)!r}, progress=False,"
+            " callbacks=[KillAt()])\n")
+        proc = subprocess.run([sys.executable, "-c", script], timeout=600)
+        assert proc.returncode == -signal.SIGKILL
+        assert not (out / "model.safetensors").exists()
+        assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+        # the SIGKILL left a readable checkpoint of the epoch before
+        assert load_file(str(out / "checkpoint.safetensors"))
+        assert [r["epoch"] for r in read_metrics(out)] == list(range(1, epoch + 1))
+        train(TrainConfig(**cfg), out, progress=False, resume=True)
+        assert_same_run(ref, out, f"killed in epoch {epoch + 1} after step {step + 1}")
+
+
+def test_stop_at_names_its_point_and_callbacks_see_every_step(tmp_path):
+    seen = []
+
+    class Record(Callback):
+        def on_epoch_start(self, epoch, epochs):
+            seen.append(("start", epoch))
+
+        def on_step_end(self, epoch, step):
+            seen.append((epoch, step))
+
+        def on_epoch_end(self, epoch, members):
+            seen.append(("end", epoch, members[0].rows[-1]["epoch"]))
+
+    cfg = TrainConfig(**{**TINY, "epochs": 2})  # 120 images in batches of 16: 8 steps
+    train(cfg, tmp_path / "r", progress=False, callbacks=[Record()])
+    assert seen == [("start", 0), *[(0, s) for s in range(8)], ("end", 0, 1),
+                    ("start", 1), *[(1, s) for s in range(8)], ("end", 1, 2)]
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "s", progress=False, callbacks=[StopAt(1, 3)])
+    assert [r["epoch"] for r in read_metrics(tmp_path / "s")] == [1]
+    assert not Callback.wants_steps() and Record.wants_steps()
+
+
+ENS = dict(dataset=DATA, nz=3, hidden=16, epochs=5, batch_size=8, device="cpu", **STEPPED)
+
+
+def ensemble_configs() -> list[TrainConfig]:
+    return [TrainConfig(**ENS, seed=0), TrainConfig(**ENS, seed=1, lr=1e-3),
+            TrainConfig(**ENS, seed=2, lr=1e-3)]
+
+
+def test_ensemble_resume_is_exact_from_every_epoch_boundary_and_inside_one(tmp_path):
+    refs = [tmp_path / "ref" / str(i) for i in range(3)]
+    train_ensemble(ensemble_configs(), refs)
+    for k in range(1, 5):
+        outs = [tmp_path / f"stop{k}" / str(i) for i in range(3)]
+        res = train_ensemble(ensemble_configs(), outs, stop_after_epoch=k)
+        assert {r["status"] for r in res} == {"stopped"}
+        train_ensemble(ensemble_configs(), outs)
+        for ref, out in zip(refs, outs):
+            assert_same_run(ref, out, f"ensemble stopped after epoch {k}")
+    for epoch in (2, 3):  # inside the first epoch of each new rate
+        outs = [tmp_path / f"cut{epoch}" / str(i) for i in range(3)]  # checkpoint: epoch before
+        with pytest.raises(KeyboardInterrupt):
+            train_ensemble(ensemble_configs(), outs, callbacks=[StopAt(epoch, 2)])
+        train_ensemble(ensemble_configs(), outs)
+        for ref, out in zip(refs, outs):
+            assert_same_run(ref, out, f"ensemble interrupted in epoch {epoch + 1}")
+
+
+def test_sweep_resume_is_exact_from_every_epoch_boundary_and_inside_one(tmp_path, monkeypatch):
+    grid = {**ENS, "nz": [2, 3], "lr": [5e-4, 1e-3], "checkpoint_every": 2}
+    ref = run_sweep(grid, tmp_path / "ref", progress=False, ll_k=0).parent
+    points = [r["point"] for r in read_summary(ref)]
+    for k in range(1, 5):
+        out = tmp_path / f"stop{k}"
+        run_sweep(grid, out, progress=False, ll_k=0, stop_after_epoch=k)
+        assert {r["status"] for r in read_summary(out)} == {"stopped"}
+        run_sweep(grid, out, progress=False, ll_k=0)
+        for p in points:
+            assert_same_run(ref / p, out / p, f"sweep stopped after epoch {k}, {p}")
+    # interrupted at a chosen optimisation step: 15 steps an epoch, the 50th step of the
+    # first group (nz 2, both rates) is inside epoch 4 (the first of the second rate);
+    # its checkpoint is from epoch 2, so the resumption replays epoch 3 (the first rate step)
+    step, calls = VAEEnsemble.train_step, []
+
+    def counted(self, x, eps):
+        calls.append(1)
+        if len(calls) == 50:
+            raise KeyboardInterrupt
+        return step(self, x, eps)
+
+    monkeypatch.setattr(VAEEnsemble, "train_step", counted)
+    out = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(grid, out, progress=False, ll_k=0)
+    monkeypatch.setattr(VAEEnsemble, "train_step", step)
+    for p in points[:2]:
+        assert [r["epoch"] for r in read_metrics(out / p)] == [1, 2]
+    run_sweep(grid, out, progress=False, ll_k=0)
+    for p in points:
+        assert_same_run(ref / p, out / p, f"sweep interrupted, {p}")
+
+
+def test_keeping_freed_memory_changes_no_weight(tmp_path):
+    """The loop sets glibc's allocator to keep freed memory (latentdyn.train.memory):
+    trained with and without that setting, in fresh processes, the runs are the same bit
+    for bit (tensors are aligned alike wherever they are allocated)."""
+    cfg = dict(TINY, epochs=2, hidden=256, nz=8, batch_size=4)
+    said = {}
+    for keep in (False, True):
+        script = (
+            "import torch; torch.set_num_threads(1)\n"
+            "from latentdyn.train import TrainConfig, memory, train\n"
+            + ("" if keep else "memory._done.append(False)\n")
+            + f"train(TrainConfig(**{cfg!r}), {str(tmp_path / str(keep))!r}, progress=False)\n"
+            "print(memory.keep_freed_memory())\n")
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        said[keep] = proc.stdout.split()[-1]
+    assert said[False] == "False"
+    if sys.platform.startswith("linux") and said[True] == "False":
+        pytest.skip("not glibc: nothing to compare")
+    assert_same_run(tmp_path / "False", tmp_path / "True", "memory kept or not")

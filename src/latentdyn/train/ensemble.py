@@ -21,7 +21,8 @@ from latentdyn.errors import ConfigError
 from latentdyn.io import folder_lock
 from latentdyn.checks import resolve_device
 from latentdyn.train.config import TrainConfig
-from latentdyn.train.loop import CallbackProgress, begin_member, common_start, fit, open_member
+from latentdyn.train.hooks import CallbackProgress
+from latentdyn.train.loop import begin_member, common_start, fit, open_member
 from latentdyn.models.vae import VAEEnsemble
 from latentdyn.train.trainer import make_task, prepare_out
 
@@ -87,6 +88,7 @@ def train_ensemble(
     argv: list[str] | None = None,
     info: dict | None = None,
     return_ensemble: bool = False,
+    callbacks=(),
 ):
     """Train same-shape VAE configs together, each into its own run folder, with the
     loop of :func:`latentdyn.train.loop.fit` and an :class:`EnsembleRunner`.
@@ -95,7 +97,8 @@ def train_ensemble(
     manifest.json, metrics.csv, checkpoint.safetensors, model.safetensors); a folder that
     holds a checkpoint of the same config is resumed from it (all members must then be at
     the same epoch). ``progress(delta)`` is called with finished model-epochs (fractions
-    within an epoch). ``stop_after_epoch`` ends early as ``train`` does. A member whose
+    within an epoch). ``stop_after_epoch`` ends early as ``train`` does; ``callbacks``
+    are :class:`~latentdyn.train.hooks.Callback` objects the loop calls. A member whose
     loss diverges is dropped and the others go on. Returns one dict per member (``out``,
     ``status``: completed / stopped / diverged, ``rows``, ``wall_s``, ``message``), plus
     the trained :class:`VAEEnsemble` of the members that did not diverge when
@@ -128,7 +131,8 @@ def train_ensemble(
         last_epoch = cfg0.epochs if stop_after_epoch is None else min(cfg0.epochs,
                                                                         stop_after_epoch)
         kept = fit(runner, data, device, last_epoch,
-                   CallbackProgress(progress) if progress is not None else None, strict=False)
+                   CallbackProgress(progress) if progress is not None else None, strict=False,
+                   callbacks=callbacks)
     results: list = [None] * len(members)
     for pos, m in enumerate(members):  # back to the caller's order
         results[order[pos]] = {

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from latentdyn.errors import CheckpointError, LatentdynError
 from latentdyn.io import load_tensors, save_tensors, write_json, write_text
@@ -35,6 +34,8 @@ from latentdyn.train.checkpoint import (
     save_model,
 )
 from latentdyn.train.config import TrainConfig
+from latentdyn.train.hooks import BarProgress, Callback, CallbackProgress  # noqa: F401
+from latentdyn.train.memory import keep_freed_memory
 from latentdyn.train.runs import RUN_FILES
 
 CHECK_EVERY = 25  # steps between NaN checks (and progress updates)
@@ -53,8 +54,12 @@ class Member:
     task: Any
     data_gen: torch.Generator
     noise_gen: torch.Generator
+    # each optimizer's learning rates as the task built them (the schedule's base): read
+    # before a checkpoint is restored, whose param groups hold the rate last set
+    base_lrs: dict = field(default_factory=dict)
     rows: list[dict] = field(default_factory=list)
     start: int = 0
+    saved: int = 0  # the epoch of its last checkpoint (0: none yet)
     previous: dict | None = None
     manifest: Manifest | None = None
     status: str = "running"
@@ -84,7 +89,8 @@ def open_member(config: TrainConfig, out: Path, task, device, resume: bool) -> M
     """A member for ``out``: restored from its checkpoint when ``resume`` (and there is
     one), else with the run files of anything that was there removed."""
     m = Member(config, Path(out), task, torch.Generator("cpu").manual_seed(config.seed),
-               torch.Generator(device).manual_seed(config.seed + 1))
+               torch.Generator(device).manual_seed(config.seed + 1),
+               {n: [g["lr"] for g in o.param_groups] for n, o in task.optimizers.items()})
     ckpt = m.out / "checkpoint.safetensors"
     if resume and ckpt.exists():
         _restore(m, ckpt)
@@ -138,7 +144,7 @@ def _restore(m: Member, ckpt: Path) -> None:
         raise CheckpointError(f"{ckpt}: checkpoint state does not fit this run "
                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
                               ) from None
-    m.start, m.rows = epoch, list(rows)
+    m.start, m.saved, m.rows = epoch, epoch, list(rows)
     previous = meta.get("manifest")
     m.previous = previous if isinstance(previous, dict) else None
 
@@ -183,6 +189,7 @@ def checkpoint(m: Member, epoch: int) -> None:
         "model": m.config.model, "model_config": m.task.model.config_dict(), "epoch": epoch,
         "optimizers": opt_meta, "metrics": m.rows, "manifest": m.manifest.data})
     write_text(m.out / "metrics.csv", metrics_csv(m.rows))
+    m.saved = epoch
 
 
 def finish_member(m: Member, last_epoch: int) -> None:
@@ -206,14 +213,14 @@ class TaskRunner:
 
     def __init__(self, members: list[Member]):
         self.members = list(members)
-        self._base = [{n: [g["lr"] for g in o.param_groups] for n, o in m.task.optimizers.items()}
-                      for m in self.members]
 
     def set_lr(self, epoch: int) -> None:
-        for m, base in zip(self.members, self._base):
+        """Every optimizer's rate for ``epoch``: its base rate (as the task built it, never
+        the rate a restored checkpoint last held) times the schedule's factor."""
+        for m in self.members:
             factor = m.config.lr_at(epoch) / m.config.lr
             for name, opt in m.task.optimizers.items():
-                for group, lr in zip(opt.param_groups, base[name]):
+                for group, lr in zip(opt.param_groups, m.base_lrs[name]):
                     group["lr"] = lr * factor
 
     def step(self, idx: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -230,64 +237,21 @@ class TaskRunner:
 
     def keep(self, keep: list[int]) -> None:
         self.members = [self.members[i] for i in keep]
-        self._base = [self._base[i] for i in keep]
-
-
-# ------------------------------------------------------------------------ progress
-class Progress:
-    """What the loop reports as it goes (this base class reports nothing)."""
-
-    def epoch(self, epoch: int, epochs: int) -> None: ...
-
-    def advance(self, steps_done: int, steps: int, active: int, losses) -> None: ...
-
-    def end_epoch(self, rows: list[dict]) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class BarProgress(Progress):
-    """A tqdm bar over the steps of one run, with the loss and the epoch's metrics."""
-
-    def __init__(self, epochs: int, steps: int, start: int):
-        self.bar = tqdm(total=epochs * steps, initial=start * steps, unit="step",
-                        dynamic_ncols=True, leave=True)
-
-    def epoch(self, epoch, epochs):
-        self.bar.set_description(f"epoch {epoch + 1}/{epochs}")
-
-    def advance(self, steps_done, steps, active, losses):
-        self.bar.update(steps_done)
-        self.bar.set_postfix(loss=f"{float(losses.mean()):.2f}")
-
-    def end_epoch(self, rows):
-        self.bar.set_postfix({k: f"{v:.2f}" for k, v in rows[0].items()
-                              if k.startswith(("train_", "test_"))})
-
-    def close(self):
-        self.bar.close()
-
-
-class CallbackProgress(Progress):
-    """``callback(model_epochs)`` with the finished model-epochs (fractions too)."""
-
-    def __init__(self, callback):
-        self.callback = callback
-
-    def advance(self, steps_done, steps, active, losses):
-        self.callback(active * steps_done / steps)
 
 
 # ------------------------------------------------------------------------ the loop
-def fit(runner, data, device, last_epoch: int, progress: Progress | None = None,
-        strict: bool = True) -> list[Member]:
+def fit(runner, data, device, last_epoch: int, progress: Callback | None = None,
+        strict: bool = True, callbacks=()) -> list[Member]:
     """Train ``runner.members`` (all at the same start epoch) up to ``last_epoch``.
 
-    A member whose loss becomes NaN or infinite is marked ``diverged`` (its last good
-    checkpoint kept); with ``strict`` that raises :class:`TrainingDiverged`, else the
-    others go on. Returns the members that did not diverge.
+    ``progress`` and ``callbacks`` are :class:`~latentdyn.train.hooks.Callback` objects,
+    called as training goes. A member whose loss becomes NaN or infinite is marked
+    ``diverged`` (its last good checkpoint kept); with ``strict`` that raises
+    :class:`TrainingDiverged`, else the others go on. Returns the members that did not
+    diverge.
     """
-    progress = progress or Progress()
+    hooks = [h for h in (progress, *callbacks) if h is not None]
+    keep_freed_memory()  # no page faults for the memory each step frees and takes again
     start, cfg0 = common_start(runner.members), runner.members[0].config
     train_x, train_y = data.train_images.to(device), data.train_labels.to(device)
     test_x, test_y = data.test_images.to(device), data.test_labels.to(device)
@@ -296,7 +260,7 @@ def fit(runner, data, device, last_epoch: int, progress: Progress | None = None,
             if not runner.members:
                 break
             _epoch(runner, epoch, cfg0, (train_x, train_y, test_x, test_y), start, last_epoch,
-                   progress, strict)
+                   hooks, strict)
     except TrainingDiverged:
         raise
     except BaseException:
@@ -304,33 +268,39 @@ def fit(runner, data, device, last_epoch: int, progress: Progress | None = None,
             m.manifest.write("interrupted")
         raise
     finally:
-        progress.close()
+        for h in hooks:
+            h.close()
     for m in runner.members:
         finish_member(m, last_epoch)
     return list(runner.members)
 
 
-def _epoch(runner, epoch, cfg0, tensors, start, last_epoch, progress, strict) -> None:
+def _epoch(runner, epoch, cfg0, tensors, start, last_epoch, hooks, strict) -> None:
     t0 = time.perf_counter()
     train_x, train_y, test_x, test_y = tensors
     n, bs = train_x.shape[0], cfg0.batch_size
     steps = (n + bs - 1) // bs
     runner.set_lr(epoch)
-    progress.epoch(epoch, cfg0.epochs)
+    for h in hooks:
+        h.on_epoch_start(epoch, cfg0.epochs)
+    per_step = [h for h in hooks if h.wants_steps()]
     perms = torch.stack([torch.randperm(n, generator=m.data_gen) for m in runner.members])
     perms = perms.to(train_x.device)
     losses = torch.empty(steps, len(runner.members), device=train_x.device)
     checked = 0
     for step in range(steps):
         losses[step] = runner.step(perms[:, step * bs:(step + 1) * bs], train_x, train_y)
+        for h in per_step:
+            h.on_step_end(epoch, step)
         if (step + 1) % CHECK_EVERY == 0 or step + 1 == steps:
             window = losses[checked:step + 1]
-            keep = _drop_diverged(runner, window, checked, epoch, start, strict)
+            keep = _drop_diverged(runner, window, checked, epoch, strict)
             if keep is not None:
                 losses, perms, window = losses[:, keep], perms[keep], window[:, keep]
                 if not runner.members:
                     return
-            progress.advance(step + 1 - checked, steps, len(runner.members), window)
+            for h in hooks:
+                h.on_advance(step + 1 - checked, steps, len(runner.members), window)
             checked = step + 1
     sizes = torch.full((steps,), float(bs), device=train_x.device)
     sizes[-1] = n - bs * (steps - 1)
@@ -347,13 +317,14 @@ def _epoch(runner, epoch, cfg0, tensors, start, last_epoch, progress, strict) ->
             row.update(hook(epoch + 1, m.out) or {})
         row["seconds"] = round(time.perf_counter() - t0, 3)
         m.rows.append(row)
-    progress.end_epoch([m.rows[-1] for m in runner.members])
+    for h in hooks:
+        h.on_epoch_end(epoch, runner.members)
     if (epoch + 1) % cfg0.checkpoint_every == 0 or epoch + 1 == last_epoch:
         for m in runner.members:
             checkpoint(m, epoch + 1)
 
 
-def _drop_diverged(runner, window, checked, epoch, start, strict) -> list[int] | None:
+def _drop_diverged(runner, window, checked, epoch, strict) -> list[int] | None:
     """Mark members whose losses in ``window`` are not finite as diverged; return the
     indices of those kept (None when all are fine)."""
     finite = torch.isfinite(window)
@@ -363,7 +334,7 @@ def _drop_diverged(runner, window, checked, epoch, start, strict) -> list[int] |
     for i in bad:
         m = runner.members[i]
         row = int((~finite[:, i]).nonzero()[0, 0])
-        good = m.rows[-1]["epoch"] if m.rows else start
+        good = m.saved
         m.status = "diverged"
         m.message = (f"loss became {float(window[row, i])} at epoch {epoch + 1}, step "
                      f"{checked + row + 1}; the last good checkpoint (epoch {good}) is kept "

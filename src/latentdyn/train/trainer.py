@@ -18,8 +18,8 @@ from latentdyn.errors import ConfigError
 from latentdyn.io import LOCK_NAME, folder_lock
 from latentdyn.checks import resolve_device
 from latentdyn.train.config import TrainConfig
+from latentdyn.train.hooks import BarProgress
 from latentdyn.train.loop import (  # noqa: F401  (TrainingDiverged, metrics_csv re-exported)
-    BarProgress,
     TaskRunner,
     TrainingDiverged,
     begin_member,
@@ -128,12 +128,14 @@ def train(
     dataset: Dataset | None = None,
     stop_after_epoch: int | None = None,
     argv: list[str] | None = None,
+    callbacks=(),
 ) -> Path:
     """Train ``config`` into the run folder ``out`` and return its path.
 
     ``resume`` continues the run already in ``out`` from its last checkpoint;
     ``overwrite`` replaces a run that is there. ``stop_after_epoch`` ends this call
     early after that many epochs (as if it had been stopped), leaving a resumable run.
+    ``callbacks``: :class:`~latentdyn.train.hooks.Callback` objects the loop calls.
     """
     config.validate()
     # a model kind's own learning rate etc., before any comparison
@@ -156,7 +158,8 @@ def train(
                                                                         stop_after_epoch)
         steps = (len(data.train_labels) + config.batch_size - 1) // config.batch_size
         bar = BarProgress(config.epochs, steps, member.start) if progress else None
-        fit(TaskRunner([member]), data, device, last_epoch, bar, strict=True)
+        fit(TaskRunner([member]), data, device, last_epoch, bar, strict=True,
+            callbacks=callbacks)
     return out
 
 

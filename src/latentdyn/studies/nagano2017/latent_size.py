@@ -26,7 +26,12 @@ from latentdyn.analysis.distances import split_halves
 from latentdyn.analysis.geometry import random_concepts_null
 from latentdyn.analysis.trials import TimeCourse, concept_time_course
 from latentdyn.models.inference import inference_mode
-from latentdyn.studies.nagano2017.profiles import FIG6_NZ, LABEL, LatentSizeProfile
+from latentdyn.studies.nagano2017.profiles import (
+    CHECKPOINT_EVERY,
+    FIG6_NZ,
+    LABEL,
+    LatentSizeProfile,
+)
 from latentdyn.studies.nagano2017.stages import NULL_SEED, Experiment
 from latentdyn.sweep import best_by, read_summary, run_sweep
 from latentdyn.train import TrainConfig, ensure_trained
@@ -63,7 +68,8 @@ def sweep_stage(folder: Path, data, prof: LatentSizeProfile, *, data_dir, seed: 
     nz_grid = sorted(set(prof.nz) | set(FIG6_NZ))
     grid = {"dataset": data.name, "data_dir": data_dir, "epochs": prof.epochs,
             "device": str(device), "nz": nz_grid, "lr": list(prof.lr),
-            "batch_size": list(prof.batch), "seed": list(seeds or [seed])}
+            "batch_size": list(prof.batch), "seed": list(seeds or [seed]),
+            "eval_every": max(1, prof.epochs), "checkpoint_every": CHECKPOINT_EVERY}
     summary = run_sweep(grid, folder, ll_k=prof.ll_k, ll_images=prof.ll_images,
                         progress=progress, dataset=data, **(backend or {}))
     rows = read_summary(summary)
@@ -248,7 +254,8 @@ def classifier_stage(folder: Path, data, *, data_dir, epochs: int, seed: int, de
                      progress: bool) -> Classifier:
     """Train (or reuse) the CNN digit classifier."""
     config = TrainConfig(model="classifier", dataset=data.name, data_dir=data_dir,
-                         epochs=epochs, seed=seed, device=str(device))
+                         epochs=epochs, seed=seed, device=str(device),
+                         eval_every=max(1, epochs), checkpoint_every=CHECKPOINT_EVERY)
     ensure_trained(config, folder, progress=progress)
     clf, _ = load_run(folder, device=device)
     with torch.no_grad():

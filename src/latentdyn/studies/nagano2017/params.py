@@ -91,9 +91,12 @@ def vae_config(p: HierarchyParams, epochs: int, dataset: str, device):
     """The config of the VAE the studies train (paper 001's recipe), checked."""
     from latentdyn.train import TrainConfig
 
+    from latentdyn.studies.nagano2017.profiles import CHECKPOINT_EVERY
+
     config = TrainConfig(dataset=dataset, data_dir=p.data_dir,
                          nz=DEFAULT_NZ if p.nz is None else p.nz, epochs=epochs,
-                         seed=p.seed, device=str(device))
+                         seed=p.seed, device=str(device), eval_every=max(1, epochs),
+                         checkpoint_every=CHECKPOINT_EVERY)
     config.validate()
     return config
 

@@ -15,6 +15,12 @@ LABEL = 6  # the digit of figures 1, 4, 6 and B.2
 FIG4_PS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # 12 levels
 FIGA1_SUBSET = (0, 1, 6)  # the labels of Fig. A.1 (b)
 FIG6_NZ = (2, 5, 10, 20, 100)  # the latent sizes drawn in Fig. 6 (always in the sweep)
+# how often the networks the studies train (the VAE, the sweep's, the CNN) checkpoint;
+# they evaluate the test set only after their last epoch: no result reads an earlier
+# epoch's test ELBO or accuracy (the pilot, which does, trains with its own config). A
+# run killed between checkpoints replays the epochs since its last one from the saved
+# RNG state to the same weights (tests/test_train.py), so neither changes a number.
+CHECKPOINT_EVERY = 10  # epochs
 
 
 @dataclass(frozen=True)
