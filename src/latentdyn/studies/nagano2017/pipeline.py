@@ -82,7 +82,7 @@ def prepare(p: Params) -> Setup:
     from latentdyn.checks import resolve_device
     from latentdyn.data import load_dataset
     from latentdyn.dynamics import MODES
-    from latentdyn.studies.models import check_fits, given_model
+    from latentdyn.studies.models import check_fits, check_given_data, given_model
     from latentdyn.sweep import check_backend
 
     prof, seeds = check_shared(p, PROFILES)
@@ -99,6 +99,7 @@ def prepare(p: Params) -> Setup:
     if p.given:
         given = given_model(p.model, dev)
         check_fits(given.model, data, f"the model {given.path}")
+        check_given_data(given, data)
     settings = _settings(prof, p, dataset, dev, seeds, p.model_run(given))
     record = {"dataset": data.name, "checksums": data.checksums()}
     return Setup(p, prof, data, dev, config, given, settings, record, seeds, backend)

@@ -102,12 +102,13 @@ def given_vae(spec, data, device) -> GivenModel:
     from latentdyn.dynamics.sampling import gaussian_posterior
     from latentdyn.models.inference import inference_mode
     from latentdyn.models.protocol import model_device
-    from latentdyn.studies.models import check_fits, given_model
+    from latentdyn.studies.models import check_fits, check_given_data, given_model
 
     if isinstance(spec, (str, Path)):
         spec = model_folder(spec)
     given = given_model(spec, device, kinds=("vae",))
     check_fits(given.model, data, f"the model {given.path}")
+    check_given_data(given, data)
     with inference_mode(given.model):
         gaussian_posterior(given.model, data.train_images[:2].to(model_device(given.model)))
     return given
