@@ -26,6 +26,7 @@ the hierarchy:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -81,6 +82,10 @@ def hierarchy_scale(hier: Hierarchy, quantile: float = 0.95, max_memories: int =
     mem = hier.memories.double()
     scale = float(torch.linalg.vector_norm(mem - hier.abstract.double(), dim=1)
                   .pow(2).mean().sqrt())
+    if not (math.isfinite(scale) and scale > 0):  # every tolerance is a fraction of it
+        raise ConfigError(f"the model encodes every training image to the same latent point "
+                          f"(latent scale {scale:g}): its encoder is saturated or degenerate "
+                          "(weights too large?), so no fate or fixed point can be told apart")
     if mem.shape[0] < 2:
         return Scale(scale, scale, quantile)
     pick = torch.randperm(mem.shape[0], generator=as_generator(generator))[:max_memories]

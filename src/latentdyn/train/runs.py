@@ -205,6 +205,12 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
             f"{weights}: weights are for model {meta.get('model')!r}, config says {config.model!r}"
         )
     tensors = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    bad = sorted(k for k, v in tensors.items() if v.is_floating_point()
+                 and not bool(torch.isfinite(v).all()))
+    if bad:  # a damaged file, or a run whose training diverged
+        raise CheckpointError(f"{weights}: weights hold NaN or infinite values ({bad[0]}"
+                              f"{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}); the "
+                              "model is damaged or its training diverged")
     try:
         fam = family(config.model)
     except LatentdynError as exc:
