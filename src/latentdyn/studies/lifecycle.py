@@ -356,7 +356,10 @@ class Run:
             old = None
         if old != "completed":
             self.manifest.path = self.folder / MANIFEST
-            self.manifest.write("failed")
+            try:
+                self.manifest.write("failed")
+            except OSError:  # a full disk: the error that stopped the run says more
+                pass
 
     # ------------------------------------------------------------- during the run
     @property
