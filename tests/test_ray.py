@@ -20,6 +20,7 @@ from latentdyn.sweep import read_summary, run_sweep
 from latentdyn.sweep import ray_backend
 from latentdyn.sweep.backends import SweepIncomplete, check_backend
 from latentdyn.sweep.ray_backend import KILL_HOOK, STORAGE_FILE, probe_folder
+from latentdyn.sweep.ray_local import init_local
 from latentdyn.sweep.summary import COLUMNS
 
 DATA = "synthetic:k=4,m=30,side=6,test=10"
@@ -42,7 +43,7 @@ def cluster(tmp_path_factory):
     before_env, before_threads = os.environ.get(KILL_HOOK), torch.get_num_threads()
     os.environ[KILL_HOOK] = str(armed)
     torch.set_num_threads(1)  # as each Ray task (1 CPU): the same numbers
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    init_local(ray, num_cpus=2, log_to_driver=False)  # 127.0.0.1 only, no dashboard
     yield armed
     ray.shutdown()
     torch.set_num_threads(before_threads)
@@ -271,10 +272,61 @@ def test_nothing_listening_at_the_address_is_one_line_at_once():
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(ConfigError, match=f"nothing answers at .*:{port} "):
-        ray_backend.check_reachable(f"127.0.0.1:{port}")  # Ray names this host's IP
-    with pytest.raises(ConfigError, match=f"nothing answers at 127.0.0.1:{port}"):
+    # the message names the address as given first (Ray may reach it by this host's IP)
+    with pytest.raises(ConfigError, match=rf"^cannot connect to Ray at 127\.0\.0\.1:{port}"
+                                          r"( \(Ray connects to it as .*\))?: nothing answers"):
+        ray_backend.check_reachable(f"127.0.0.1:{port}")
+    with pytest.raises(ConfigError, match=rf"^cannot connect to Ray at ray://127\.0\.0\.1:{port}"
+                                          ": nothing answers there"):
         ray_backend.check_reachable(f"ray://127.0.0.1:{port}")
+
+
+# --- a Ray instance of its own listens on 127.0.0.1 only ------------------------------------
+_LISTENING = """
+import json, os, sys
+import ray
+from latentdyn.cli import main
+from latentdyn.sweep import ray_backend
+seen = {}
+real = ray_backend.RayBackend.run
+def run(self, jobs, bar):  # while the instance is up: who listens where
+    import psutil
+    kids = {p.pid for p in psutil.Process().children(recursive=True)}
+    seen["listen"] = sorted({c.laddr.ip for c in psutil.net_connections(kind="inet")
+                             if c.status == psutil.CONN_LISTEN and c.pid in kids})
+    seen["processes"] = len(kids)
+    seen["gcs"] = ray.get_runtime_context().gcs_address
+    seen["nodes"] = [n["NodeManagerAddress"] for n in ray.nodes()]
+    seen["api"] = [a for p in psutil.Process().children(recursive=True)
+                   for a in p.cmdline() if a.startswith("--host=")]
+    return real(self, jobs, bar)
+ray_backend.RayBackend.run = run
+rc = main(sys.argv[1:])
+print(json.dumps({"rc": rc, **seen}))
+"""
+
+
+def test_sweep_on_a_ray_instance_of_its_own_listens_on_127_0_0_1_only(tmp_path):
+    """`latentdyn sweep --backend ray` without --address starts Ray here: its GCS
+    server, raylet, object manager, workers and Ray's API server listen on 127.0.0.1
+    only (a fresh process: the module's instance is not used)."""
+    import subprocess
+
+    out = tmp_path / "sw"
+    args = ["sweep", "--dataset", DATA, "--nz", "2", "--hidden", "8", "--epochs", "1",
+            "--ll-k", "0", "--device", "cpu", "--quiet", "--backend", "ray", "--out", str(out)]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    proc = subprocess.run([sys.executable, "-c", _LISTENING, *args], capture_output=True,
+                          text=True, env={**env, "OMP_NUM_THREADS": "1"}, timeout=600)
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found["rc"] == 0, proc.stderr[-2000:]
+    assert found["processes"] >= 2 and found["listen"]  # GCS and raylet at least
+    assert set(found["listen"]) <= {"127.0.0.1", "::ffff:127.0.0.1"}, found
+    assert found["gcs"].startswith("127.0.0.1:") and set(found["nodes"]) == {"127.0.0.1"}
+    assert set(found["api"]) <= {"--host=127.0.0.1"}  # Ray's API server (no web UI)
+    record = json.loads((out / "sweep.json").read_text())["backend"]
+    assert [n["address"] for n in record["nodes"]] == ["127.0.0.1"]
+    assert os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") is None  # as it was
 
 
 # --- the latent-size study of reproduce nagano2017 ----------------------------------------

@@ -150,7 +150,7 @@ def _damage(out: Path, edit) -> None:
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda m, t: ([1, 2], t), "checkpoint is for model"),
+    (lambda m, t: ([1, 2], t), "metadata is not a JSON object"),
     (lambda m, t: ({k: v for k, v in m.items() if k != "optimizers"}, t), "damaged"),
     (lambda m, t: ({**m, "epoch": "one"}, t), "not an epoch"),
     (lambda m, t: ({**m, "epoch": 99}, t), "not an epoch"),
@@ -380,3 +380,156 @@ def test_compare_denoise_of_other_settings_needs_overwrite(tmp_path, capsys):
     assert err[-1].startswith("error:") and "another setting" in err[-1]
     assert digest(tmp_path / "den") == before
     assert cli(*args, "--levels", "0.2", "--overwrite") == 0
+
+
+# ------------------------------------------------------------------- issue 21: results
+ATTX = ["attractors", "--p", "0,0.3", "--trials", 3, "--steps", 4, "--memories", 4,
+        "--starts", 4, "--max-steps", 20, "--device", "cpu", "--quiet"]
+
+
+def test_a_symlinked_entry_is_replaced_itself_and_its_target_kept(run, tmp_path):
+    """attx/figures a symlink to a folder elsewhere: --overwrite replaces the symlink by
+    the new figures, all at once, and leaves the folder it pointed to as it was."""
+    out, elsewhere = tmp_path / "attx", tmp_path / "elsewhere"
+    assert cli(*ATTX, "--model", run, "--out", out) == 0
+    os.replace(out / "figures", elsewhere)
+    os.symlink(elsewhere, out / "figures")
+    kept = digest(elsewhere)
+    assert cli(*ATTX, "--model", run, "--out", out, "--overwrite", "--seed", 3) == 0
+    assert (out / "figures").is_dir() and not (out / "figures").is_symlink()
+    assert digest(elsewhere) == kept
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 3
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(kept)
+    assert not (out / ".staging").exists() and not (out / ".previous").exists()
+
+
+def test_a_commit_failing_at_any_move_leaves_the_old_result(run, tmp_path, capsys,
+                                                            monkeypatch):
+    """Every move of the commit made to fail in turn: each time one error line, and
+    the folder byte for byte as it was (the new result all or nothing)."""
+    from latentdyn.studies import lifecycle
+
+    out = tmp_path / "attx"
+    assert cli(*ATTX, "--model", run, "--out", out) == 0
+    before = digest(out)
+    real, real_commit, fail_at, calls = os.replace, lifecycle.commit, [0], [0]
+    committing = []
+
+    def flaky(src, dest):
+        if committing:  # a move of the commit, not an atomic write of the run
+            calls[0] += 1
+            if calls[0] == fail_at[0]:
+                raise OSError(errno.ENOSPC, "No space left on device", str(dest))
+        return real(src, dest)
+
+    def commit(staging, folder):
+        committing.append(1)
+        try:
+            return real_commit(staging, folder)
+        finally:
+            committing.clear()
+
+    monkeypatch.setattr(lifecycle.os, "replace", flaky)
+    monkeypatch.setattr(lifecycle, "commit", commit)
+    for n in (1, 2, 4, 7, 9):
+        fail_at[0], calls[0] = n, 0
+        assert cli(*ATTX, "--model", run, "--out", out, "--overwrite", "--seed", 3) == 2
+        assert "No space left on device" in one_error_line(capsys)
+        assert digest(out) == before, n
+        assert not (out / ".staging").exists() and not (out / ".previous").exists()
+    assert calls[0] >= 9
+
+
+_KILL_AT_MOVE = """
+import os, signal, sys
+from latentdyn.studies import lifecycle
+real, real_commit, calls = os.replace, lifecycle.commit, []
+def replace(src, dest):
+    if calls:  # a move of the commit
+        calls.append(src)
+        if len(calls) == {n} + 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return real(src, dest)
+def commit(staging, folder):
+    calls.append("commit")
+    return real_commit(staging, folder)
+lifecycle.os.replace, lifecycle.commit = replace, commit
+from latentdyn.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_commit_killed_half_way_is_undone(run, tmp_path, capsys, monkeypatch):
+    """SIGKILL between two moves of a commit (old entries already aside, new ones
+    already in): the next run puts the old result back before anything else, so a
+    run that then fails leaves the old result exactly as it was."""
+    out = tmp_path / "attx"
+    assert cli(*ATTX, "--model", run, "--out", out) == 0
+    before = digest(out)
+    args = [str(a) for a in (*ATTX, "--model", run, "--out", out, "--overwrite", "--seed", 3)]
+    killed = subprocess.run([sys.executable, "-c", _KILL_AT_MOVE.format(n=5), *args],
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert killed.returncode == -9
+    assert (out / ".previous").is_dir() and digest(out) != before  # half committed
+    from latentdyn.studies.attractors import section
+
+    def broken(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out))
+
+    monkeypatch.setattr(section, "analyse", broken)
+    assert cli(*args) == 2
+    one_error_line(capsys)
+    assert digest(out) == before
+    assert not (out / ".previous").exists() and not (out / ".staging").exists()
+
+
+def _killed_training(out: Path) -> None:
+    """A train run killed with SIGKILL after its first checkpoint (status running)."""
+    code = "import sys; from latentdyn.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen([sys.executable, "-c", code, *map(str, TRAIN),
+                             "--epochs", "100000", "--out", str(out)],
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    while not (out / "checkpoint.safetensors").is_file() and proc.poll() is None:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+
+
+@pytest.mark.parametrize("overwrite", [(), ("--overwrite",)])
+def test_a_killed_training_run_is_not_taken_over(run, tmp_path, capsys, overwrite):
+    """attractors --out runs/killed, a train run killed with -9: refused in one line,
+    with or without --overwrite, and the run folder untouched."""
+    killed = tmp_path / "runs" / "killed"
+    _killed_training(killed)
+    before = digest(killed)
+    assert cli(*ATTX, "--model", run, "--out", killed, *overwrite) == 2
+    assert "training run" in one_error_line(capsys)
+    assert digest(killed) == before
+    left = {p.name for p in killed.iterdir()}
+    assert {"checkpoint.safetensors", "config.json", "manifest.json"} <= left
+    assert not left & {"report.html", "figures", "data", ".staging", "attractors.json"}
+
+
+def test_folders_of_other_kinds_are_not_taken_over(run, tmp_path, capsys):
+    """A finished run, a sweep, a folder of someone's files, and the result of another
+    study killed while it ran: refused, nothing changed."""
+    assert cli(*ATTX, "--model", run, "--out", run) == 2
+    assert "training run" in one_error_line(capsys)
+    sweep = tmp_path / "sweep"
+    assert cli("sweep", "--dataset", DATA, "--nz", "2", "--hidden", 8, "--epochs", 1,
+               "--ll-k", 0, "--device", "cpu", "--quiet", "--out", sweep) == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    write_text(mine / "thesis.tex", "precious")
+    killed = tmp_path / "n17"
+    (killed / ".staging").mkdir(parents=True)  # a reproduction killed while it ran
+    write_text(killed / ".staging" / "manifest.json", json.dumps(
+        {"kind": "reproduce nagano2017", "status": "running", "config": {}}))
+    write_text(killed / "model.txt", "its model")
+    for folder, message in ((sweep, "a sweep"), (mine, "not a latentdyn result"),
+                            (killed, "'reproduce nagano2017'")):
+        before = digest(folder)
+        assert cli(*ATTX, "--model", run, "--out", folder) == 2
+        assert message in one_error_line(capsys)
+        assert digest(folder) == before

@@ -8,9 +8,11 @@ old file or the new one in place.
 from __future__ import annotations
 
 import contextlib
+import errno as _errno
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -60,9 +62,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
         fsync_dir(path.parent)
+    except OSError as exc:
+        raise with_path(exc, path) from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def with_path(exc: OSError, path: str | os.PathLike) -> OSError:
+    """``exc`` naming ``path`` when it names no file (a failed ``write`` names none), so
+    a full disk reads ``PATH: No space left on device``."""
+    if exc.filename is not None or exc.errno is None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
 
 
 @contextlib.contextmanager
@@ -124,6 +136,46 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
+MAX_JSON_DEPTH = 200  # deeper JSON is no file latentdyn writes: refused, never recursed into
+
+
+def parse_json(text: str | bytes, **kwargs) -> Any:
+    """``json.loads``, but JSON nested deeper than :data:`MAX_JSON_DEPTH` raises
+    ``ValueError`` (as malformed JSON does) instead of ``RecursionError``."""
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode("utf-8")
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text, **kwargs)
+    except RecursionError:  # a parse_constant/object_hook of the caller recursing
+        raise ValueError("JSON nested too deeply") from None
+
+
+_BRACKETS = re.compile(r'[\[\]{}]|"(?:[^"\\]|\\.)*"')
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of brackets outside strings (a linear scan)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return 0  # too few brackets to be too deep: no scan needed
+    depth = deepest = 0
+    for m in _BRACKETS.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """The JSON in ``path`` (``OSError`` when unreadable, ``ValueError`` when not JSON or
+    nested too deeply)."""
+    return parse_json(Path(path).read_text(encoding="utf-8"))
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
 
@@ -158,7 +210,20 @@ def _contiguous(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
     with atomic_path(path) as tmp:
-        save_file(_contiguous(tensors), str(tmp), metadata={_META_KEY: json.dumps(meta)})
+        try:
+            save_file(_contiguous(tensors), str(tmp), metadata={_META_KEY: json.dumps(meta)})
+        except SafetensorError as exc:  # its I/O errors: an OSError naming the file
+            raise _os_error(exc, path) from None
+
+
+def _os_error(exc: SafetensorError, path) -> Exception:
+    """The OSError inside a safetensors I/O error (``... (os error 28)``), naming
+    ``path``; another error as it is."""
+    m = re.search(r"os error (\d+)", str(exc))
+    if m is None:
+        return exc
+    code = int(m.group(1))
+    return OSError(code, os.strerror(code) if code in _errno.errorcode else str(exc), str(path))
 
 
 def load_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
@@ -171,10 +236,13 @@ def load_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
 
         with safe_open(str(path), framework="pt") as fh:
             raw = (fh.metadata() or {}).get(_META_KEY, "{}")
-        meta = json.loads(raw)
-    except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as exc:
+        meta = parse_json(raw)
+    except (SafetensorError, OSError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable safetensors file ({first})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: its {_META_KEY!r} metadata is not a JSON object "
+                              f"(a {type(meta).__name__}); not a latentdyn file")
     return tensors, meta
 
 

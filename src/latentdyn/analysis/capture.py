@@ -32,6 +32,8 @@ its radius, kept so that the old reading can be shown beside the new one.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import torch
@@ -125,6 +127,10 @@ def hierarchy_scale(hier: Hierarchy, quantile: float = CAPTURE_QUANTILE,
     mem = hier.memories.double()
     to_abstract = torch.linalg.vector_norm(mem - hier.abstract.double(), dim=1)
     scale = float(to_abstract.pow(2).mean().sqrt())
+    if not (math.isfinite(scale) and scale > 0):  # every tolerance is a fraction of it
+        raise ConfigError(f"the model encodes every training image to the same latent point "
+                          f"(latent scale {scale:g}): its encoder is saturated or degenerate "
+                          "(weights too large?), so no fate or fixed point can be told apart")
     nn_d = nearest_other_memory(hier, max_memories, generator)
     if nn_d.numel() == 0:  # one memory: no neighbour to measure against
         return Scale(scale, Capture.uniform(scale, hier.num_classes), scale)

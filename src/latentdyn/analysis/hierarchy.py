@@ -148,6 +148,10 @@ def build_hierarchy(model, images, labels, batch_size: int = 2048, device=None,
     if memories.dim() != 2 or memories.shape[0] != images.shape[0]:
         raise ConfigError(f"encode() gave latent means of shape {tuple(memories.shape)}; "
                           f"expected ({images.shape[0]}, nz)")
+    if not bool(torch.isfinite(memories).all()):
+        raise ConfigError(f"{type(model).__name__}.encode gives non-finite latent means (NaN "
+                          "or inf) for the training images: the model's weights are damaged "
+                          "or too large")
     return hierarchy_from_latents(memories, labels.cpu(), classes=classes)
 
 

@@ -154,7 +154,15 @@ def _draw(model, n: int, n_gauss: int, n_cat: int, source: str, images, gen, dev
         zg = torch.cat(zs, 0)
         c = torch.cat(cs, 0) if n_cat else None
     z = torch.cat([zg, c], -1) if c is not None else zg
-    return zg, c, _decode_flat(model, z, chunk)
+    if not bool(torch.isfinite(zg).all()):
+        raise ConfigError(f"{type(model).__name__}.encode gives non-finite codes (NaN or inf) "
+                          "for these images: the model's weights are damaged or too large")
+    x = _decode_flat(model, z, chunk)
+    if not bool(torch.isfinite(x).all()):  # Q would learn NaN: say why, not where it ends
+        raise ConfigError(f"{type(model).__name__}.decode gives non-finite values (NaN or "
+                          "inf): the model's weights are damaged or too large; no MI bound "
+                          "can be estimated from its decodings")
+    return zg, c, x
 
 
 def _check_options(source, q_arch, lr, ints: dict) -> None:

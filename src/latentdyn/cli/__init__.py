@@ -106,12 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return 130
     except click.exceptions.UsageError as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
-        if exc.ctx is not None:
-            click.echo(f"(see '{exc.ctx.command_path} --help')", err=True)
+        see = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"error: {_one_line(exc.format_message())}{see}", err=True)
         return 2
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
         return exc.exit_code
     except OSError as exc:  # a disk that is full, read-only, a name too long, ...
         click.echo(f"error: {_os_error(exc)}", err=True)
@@ -147,6 +146,11 @@ def _internal_error(exc: Exception) -> int:
                "latentdyn, please report it (LATENTDYN_TRACEBACK=1 shows the traceback)",
                err=True)
     return 1
+
+
+def _one_line(text: str) -> str:
+    """A message of several lines (click's "Did you mean" hints) as one line."""
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
 def _os_error(exc: OSError) -> str:

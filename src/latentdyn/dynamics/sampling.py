@@ -66,6 +66,18 @@ def gaussian_posterior(model, x: Tensor) -> tuple[Tensor, Tensor]:
     return mu, logvar
 
 
+def finite_posterior(model, x: Tensor) -> tuple[Tensor, Tensor]:
+    """:func:`gaussian_posterior`, refused in one line when its mean or log-variance is
+    not finite (NaN weights, or weights so large that the encoder overflows): the chain
+    would otherwise end in torch's complaint about Bernoulli probabilities."""
+    mu, logvar = gaussian_posterior(model, x)
+    if not (bool(torch.isfinite(mu).all()) and bool(torch.isfinite(logvar.exp()).all())):
+        raise ConfigError(f"{type(model).__name__}.encode gives a non-finite posterior (NaN or "
+                          "inf in its mean or variance): the model's weights are damaged or "
+                          "too large; the sampling chain cannot run on it")
+    return mu, logvar
+
+
 def sample_chain(
     model,
     x0: Tensor,
@@ -125,7 +137,7 @@ def _run_chunk(model, x: Tensor, steps: int, x_steps: tuple, gen, nz: int, d: in
             bar.update()
         if t in slot:
             out["x"][:, slot[t]] = x.reshape(m, -1)
-        mu, logvar = gaussian_posterior(model, x)
+        mu, logvar = finite_posterior(model, x)
         # the draw of protocol.sample_latent / models.distributions.gaussian_sample
         eps = torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
         z = reparameterise(mu, logvar, eps)
@@ -156,4 +168,4 @@ def _probe(model, x: Tensor) -> tuple[int, int, torch.dtype]:
     return mu[0].numel(), x[0].numel(), mu.dtype
 
 
-__all__ = ["SampledChain", "gaussian_posterior", "sample_chain"]
+__all__ = ["SampledChain", "finite_posterior", "gaussian_posterior", "sample_chain"]

@@ -14,7 +14,6 @@ and every response forbids the page to load anything from another origin.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -30,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from latentdyn.errors import LatentdynError
+from latentdyn.io import parse_json
 from latentdyn.explore.compute import image_payload, model_payload, trajectory_payload
 from latentdyn.explore.schema import (MAX_BODY_BYTES, BadRequest, parse_image_query,
                                       parse_trajectory)
@@ -85,7 +85,7 @@ async def _json_body(request: Request):
         if len(body) > MAX_BODY_BYTES:
             raise BadRequest(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413)
     try:
-        return json.loads(body.decode("utf-8"),
+        return parse_json(body.decode("utf-8"),
                           parse_constant=lambda c: _raise(f"{c} is not a number JSON allows"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"the request body is not valid JSON ({exc})", 400) from None

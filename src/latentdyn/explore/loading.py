@@ -5,7 +5,6 @@ server starts, so a bad input stops the command with one line. Nothing is writte
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Sequence
@@ -14,6 +13,7 @@ import torch
 
 from latentdyn.data import load_dataset
 from latentdyn.errors import ConfigError, LatentdynError
+from latentdyn.io import read_json
 from latentdyn.explore.state import Explorer, build_explorer
 from latentdyn.models.inference import encode_all
 from latentdyn.models.protocol import check_model
@@ -78,11 +78,11 @@ def read_fixed_points(path: str | Path, nz: int) -> tuple[torch.Tensor, list[dic
             raise ConfigError(f"--attractors {path}: no {' or '.join(ATTRACTOR_FILES)} there")
         path = found[0]
     try:
-        doc = json.loads(path.read_text())
+        doc = read_json(path)
     except OSError as exc:
         raise ConfigError(f"--attractors {path}: {exc.strerror or exc}") from None
-    except ValueError:
-        raise ConfigError(f"--attractors {path}: not valid JSON") from None
+    except ValueError as exc:
+        raise ConfigError(f"--attractors {path}: not valid JSON ({exc})") from None
     doc = _point_list(doc, path)
     points, info = [], []
     for k, item in enumerate(doc):
@@ -113,8 +113,11 @@ def load_explorer(model_paths: Sequence[str | Path], classifier_path: str | Path
     loaded = [load_model(p, device) for p in model_paths]
     first = loaded[0][3]
     data = load_dataset(dataset or first.dataset, data_dir or first.data_dir)
+    from latentdyn.train.runs import check_run_data
+
     for (name, _, model, _), path in zip(loaded, model_paths):
         data.require_dim(input_dim(model), f"the model of {path}")
+        check_run_data(path, data)  # the data a run was trained on, changed since
     classifier = None
     if classifier_path is not None:
         classifier, _ = load_run_of_kind(classifier_path, "classifier", "--classifier", device)

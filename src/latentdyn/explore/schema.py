@@ -20,6 +20,8 @@ from latentdyn.errors import ConfigError
 
 MAX_STEPS = 200  # the largest T a request may ask for
 MAX_SEED = 2**31 - 1  # seeds are integers in [0, MAX_SEED] (exact in JavaScript too)
+MAX_INT = 2**31 - 1  # labels and indices lie in [-MAX_INT - 1, MAX_INT]; larger ones are
+#                      refused without being echoed back in full
 MAX_BODY_BYTES = 1_000_000  # a drawn 28x28 image as JSON is about 10 kB
 SPLITS = ("train", "test")
 SOURCES = (*SPLITS, "drawn")
@@ -67,13 +69,18 @@ def _int(value: Any, name: str, lo: int, hi: int | None = None) -> int:
         raise BadRequest(f"{name} must be an integer, got {_show(value)}", 400)
     value = int(value)
     if hi is not None and not lo <= value <= hi:
-        raise BadRequest(f"{name} must be in {lo}..{hi}, got {value}")
+        raise BadRequest(f"{name} must be in {lo}..{hi}, got {_show(value)}")
     if value < lo:
-        raise BadRequest(f"{name} must be at least {lo}, got {value}")
+        raise BadRequest(f"{name} must be at least {lo}, got {_show(value)}")
+    if value > MAX_INT:
+        raise BadRequest(f"{name} must be at most {MAX_INT}, got {_show(value)}")
     return value
 
 
 def _show(value: Any) -> str:
+    """``value`` for a message, at most 40 characters (a 300-digit number is not echoed)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"a number of {len(str(abs(value)))} digits"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
 from latentdyn.figures.style import DPI, FigureDataError, add_caption, figure_caption, figure_data
-from latentdyn.io import atomic_path, write_text
+from latentdyn.io import write_bytes, write_text
 
 # Matplotlib is not thread-safe (its mathtext parser in particular), so latentdyn
 # renders one figure at a time; building figures needs no lock.
@@ -73,10 +73,14 @@ def save_figure(
             engine.execute(fig)
             fig.set_layout_engine("none")
         try:
-            with atomic_path(png) as tmp:
-                fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}, **common)
-            with atomic_path(pdf) as tmp:
-                fig.savefig(tmp, format="pdf", metadata={"CreationDate": None}, **common)
+            # rendered in memory, then written atomically: a full disk is then one
+            # OSError naming the file (matplotlib's PDF writer, failing half way, hid
+            # it behind an error of its own clean-up)
+            for path, fmt, extra in ((png, "png", {"dpi": dpi, "metadata": {"Software": None}}),
+                                     (pdf, "pdf", {"metadata": {"CreationDate": None}})):
+                buf = io.BytesIO()
+                fig.savefig(buf, format=fmt, **extra, **common)
+                write_bytes(path, buf.getvalue())
         finally:
             if frozen:
                 fig.set_layout_engine(engine)

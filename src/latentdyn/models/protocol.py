@@ -75,10 +75,24 @@ def sample_latent(model, x: Tensor, generator: torch.Generator | None = None) ->
 
 def sample_data(model, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """x ~ p(x | z), from the model's own sampler or Bernoulli pixels."""
+    name = type(model).__name__
+    if not bool(torch.isfinite(z).all()):
+        raise ConfigError(f"the latent state holds non-finite values (NaN or inf): "
+                          f"{name}.encode overflowed; the model's weights are damaged or "
+                          "too large")
+    non_finite = (f"{name}.decode gives non-finite values (NaN or inf): the model's "
+                  "weights are damaged or too large; no pixels can be drawn from it")
     own = getattr(model, "sample_data", None)
     if callable(own):
-        return own(z, generator=generator)
+        try:
+            return own(z, generator=generator)
+        except RuntimeError:  # e.g. torch.bernoulli of NaN probabilities: say why
+            if not bool(torch.isfinite(model.decode(z)).all()):
+                raise ConfigError(non_finite) from None
+            raise
     mean = model.decode(z)
+    if not bool(torch.isfinite(mean).all()):
+        raise ConfigError(non_finite)
     if float(mean.min()) < 0 or float(mean.max()) > 1:
         raise ConfigError(
             f"{type(model).__name__} has no sample_data() and decode() is not in [0, 1]; "

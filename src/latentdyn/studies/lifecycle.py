@@ -65,27 +65,37 @@ def files_target(*paths: str | Path, manifest: str | Path | None = None) -> Targ
 # ------------------------------------------------------------------------- guards
 def refuse_other_results(target: Target, kind: str, config: Mapping[str, Any],
                          overwrite: bool) -> None:
-    """Refuse (unless ``overwrite``) an output that holds another result: for a folder,
-    a manifest of another command (whatever its status) or of other settings; for
-    files, any of them already there."""
-    if overwrite:
-        return
+    """Refuse an output that holds another result: for a folder, a manifest of another
+    command (whatever its status: also one a killed run left in its staging folder) or
+    of other settings, unless ``overwrite``; a training run, a sweep or files that are
+    no latentdyn result, always (``--overwrite`` would mix them with the new result);
+    for files, any of them already there, unless ``overwrite``."""
     if target.files is not None:
-        from latentdyn.io import refuse_existing
+        if not overwrite:
+            from latentdyn.io import refuse_existing
 
-        refuse_existing([target.folder / n for n in target.files], overwrite)
+            refuse_existing([target.folder / n for n in target.files], overwrite)
         return
-    path = target.folder / MANIFEST
     if target.folder.exists() and not target.folder.is_dir():
         raise ConfigError(f"{target.folder}: exists and is not a folder")
-    if not path.is_file():
+    path = _manifest_of(target.folder)
+    if path is None:
+        _refuse_foreign(target.folder, kind)
         return
     try:
-        old = json.loads(path.read_text())
+        from latentdyn.io import read_json
+
+        old = read_json(path)
         old_kind, old_config = old.get("kind"), old.get("config")
-    except (OSError, ValueError, AttributeError, RecursionError):
+    except (OSError, ValueError, AttributeError):
+        if overwrite:
+            return
         raise ConfigError(f"{path}: unreadable manifest; pass --overwrite or choose another "
                           "--out") from None
+    if old_kind in FOREIGN_KINDS and old_kind != kind:
+        _refuse_foreign(target.folder, kind)
+    if overwrite:
+        return
     if old_kind != kind:
         raise ConfigError(f"{target.folder}: holds the results of {old_kind!r}; pass "
                           "--overwrite or choose another --out")
@@ -98,6 +108,42 @@ def refuse_other_results(target: Target, kind: str, config: Mapping[str, Any],
         raise ConfigError(f"{target.folder}: holds results of another setting ({k} = "
                           f"{old_config.get(k)!r} there, {new.get(k)!r} here); pass "
                           "--overwrite or choose another --out")
+
+
+#: folders of these commands are never a study's output folder, not even with --overwrite
+FOREIGN_KINDS = {"train", "sweep"}
+#: what marks them when they hold no manifest of a study: a run's or a sweep's own file
+_FOREIGN_FILES = {"config.json": "a training run", "sweep.json": "a sweep",
+                  "checkpoint.safetensors": "a training run",
+                  "model.safetensors": "a training run"}
+
+
+def _manifest_of(folder: Path) -> Path | None:
+    """The manifest that says what ``folder`` holds: its own, else the one a commit
+    killed half way moved aside, else the one of a run killed while it ran."""
+    for path in (folder / MANIFEST, folder / PREVIOUS / MANIFEST, folder / STAGING / MANIFEST):
+        if path.is_file():
+            return path
+    return None
+
+
+def _refuse_foreign(folder: Path, kind: str) -> None:
+    """One line when ``folder`` holds a training run, a sweep, or anything else that is
+    not a result of a latentdyn command (only its lock file and a staging folder are
+    ignored)."""
+    from latentdyn.io import LOCK_NAME
+
+    if not folder.is_dir():
+        return
+    names = sorted(p.name for p in folder.iterdir() if p.name not in (LOCK_NAME, STAGING))
+    for name, what in _FOREIGN_FILES.items():
+        if name in names:
+            raise ConfigError(f"{folder}: holds {what} ({name}); the results of {kind} never "
+                              "go into it; choose another --out")
+    if names and not (folder / MANIFEST).is_file():
+        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+        raise ConfigError(f"{folder}: holds files that are not a latentdyn result ({shown}); "
+                          "choose another --out")
 
 
 # ------------------------------------------------------------------------- commit
@@ -222,6 +268,7 @@ class Run:
             self.out.mkdir()
             self._open_manifest()
         except BaseException:
+            shutil.rmtree(self.out, ignore_errors=True)
             self._drop_made_folders()
             self._lock.__exit__(None, None, None)
             raise
@@ -253,6 +300,10 @@ class Run:
             if exc_type is not None:
                 self._abandon()
                 self._drop_made_folders()
+                if isinstance(exc, OSError) and exc.filename is None:
+                    from latentdyn.io import with_path
+
+                    raise with_path(exc, self.folder) from None  # a full disk: name it
                 return False
             try:
                 if self.manifest is not None:
@@ -305,7 +356,10 @@ class Run:
             old = None
         if old != "completed":
             self.manifest.path = self.folder / MANIFEST
-            self.manifest.write("failed")
+            try:
+                self.manifest.write("failed")
+            except OSError:  # a full disk: the error that stopped the run says more
+                pass
 
     # ------------------------------------------------------------- during the run
     @property

@@ -66,6 +66,16 @@ def check_fits(model, data, what: str) -> None:
     data.require_dim(input_dim(model), what)
 
 
+def check_given_data(given: GivenModel, data, option: str = "--model") -> None:
+    """One line when ``data`` is the data set the given run was trained on by name but
+    its file changed since (:func:`latentdyn.train.runs.check_run_data`); a model
+    object has no record to compare."""
+    from latentdyn.train.runs import check_run_data
+
+    if given.config is not None:
+        check_run_data(given.path, data, option)
+
+
 
 
 def run_properties(config) -> dict:
@@ -89,5 +99,5 @@ def model_stage(run, spec, config, device, folder: str = "model") -> GivenModel:
         return trained_model(config, run.folder / folder, device, run.progress)
 
 
-__all__ = ["GivenModel", "check_fits", "given_model", "input_dim", "model_stage",
-           "run_properties", "trained_model"]
+__all__ = ["GivenModel", "check_fits", "check_given_data", "given_model", "input_dim",
+           "model_stage", "run_properties", "trained_model"]

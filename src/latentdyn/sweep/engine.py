@@ -16,7 +16,6 @@ trained together as one :class:`~latentdyn.models.vae.VAEEnsemble`.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from tqdm.auto import tqdm
 
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import ConfigError, LatentdynError
-from latentdyn.io import LOCK_NAME, folder_lock, write_json
+from latentdyn.io import LOCK_NAME, folder_lock, read_json, write_json
 from latentdyn.manifest import now_iso, versions
 from latentdyn.sweep.backends import BackendOptions, LocalBackend, check_backend
 from latentdyn.sweep.folder import point_state, row_from_folder
@@ -73,7 +72,7 @@ def _open_folder(out: Path, spec: SweepSpec, overwrite: bool) -> dict:
                               "another --out")
         return {}
     try:
-        previous = json.loads(sweep_json.read_text())
+        previous = read_json(sweep_json)
         if not isinstance(previous, dict):
             raise ValueError("not a mapping")
     except (OSError, ValueError):
@@ -242,7 +241,8 @@ def _run(spec: SweepSpec, out: Path, data, runner, previous: dict, *, max_ensemb
          ll_images, overwrite, progress, stop_after_epoch, argv) -> Path:
     sweep_json, summary_path = out / "sweep.json", out / "summary.csv"
     points = spec.points()
-    states = {p.name: point_state(p, out / p.name, overwrite) for p in points}
+    checksums = data.checksums()  # a point trained on other data is trained again
+    states = {p.name: point_state(p, out / p.name, overwrite, checksums) for p in points}
     want_images = min(ll_images or len(data.test_labels), len(data.test_labels))
     record = {
         "kind": "sweep", "status": "running", **spec.to_dict(),
@@ -250,7 +250,7 @@ def _run(spec: SweepSpec, out: Path, data, runner, previous: dict, *, max_ensemb
         "evaluation": {"ll_k": ll_k, "ll_images": want_images},
         "command": list(argv) if argv is not None else None,
         "versions": versions(), "device": str(runner.device), "backend": runner.record(),
-        "data": {"dataset": data.name, "checksums": data.checksums()},
+        "data": {"dataset": data.name, "checksums": checksums},
         "created": previous.get("created", now_iso()), "updated": now_iso(),
     }
     out.mkdir(parents=True, exist_ok=True)

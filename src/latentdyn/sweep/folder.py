@@ -23,14 +23,22 @@ def _checkpoint_epoch(path: Path) -> int | None:
         return None
 
 
-def point_state(point: Point, folder: Path, overwrite: bool) -> tuple[str, int]:
-    """("done" | "diverged" | "train", start epoch) of one point."""
+def point_state(point: Point, folder: Path, overwrite: bool,
+                checksums: dict | None = None) -> tuple[str, int]:
+    """("done" | "diverged" | "train", start epoch) of one point. ``checksums``: those
+    of the data the sweep trains on now; a point trained (or begun) on other data is
+    trained again from the start (its model is a cache of the data it saw)."""
     if overwrite:
         for name in RUN_FILES:
             (folder / name).unlink(missing_ok=True)
         return "train", 0
     if not prepare_out(folder, point.config, resume=True, overwrite=False):
         return "train", 0  # nothing there yet
+    if checksums is not None and not _same_data(folder, checksums):
+        for name in RUN_FILES:
+            if name != "config.json":
+                (folder / name).unlink(missing_ok=True)
+        return "train", 0
     status = read_manifest(folder).get("status")
     epochs = point.config.epochs
     if status == "completed" and (folder / "model.safetensors").is_file():
@@ -48,6 +56,15 @@ def point_state(point: Point, folder: Path, overwrite: bool) -> tuple[str, int]:
                 (folder / name).unlink(missing_ok=True)
         return "train", 0
     return "train", min(epoch, epochs)
+
+
+def _same_data(folder: Path, checksums: dict) -> bool:
+    """Whether the point in ``folder`` recorded ``checksums`` for its data (a point
+    whose manifest records none is taken as trained on it)."""
+    recorded = read_manifest(folder).get("data")
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("checksums"), dict):
+        return True
+    return recorded["checksums"] == checksums
 
 
 def base_row(point: Point, status: str) -> dict:

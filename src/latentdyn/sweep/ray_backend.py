@@ -177,9 +177,11 @@ def check_reachable(target: str) -> None:
     try:
         socket.create_connection(where, timeout=_CONNECT_TIMEOUT_S).close()
     except OSError as exc:
-        raise ConfigError(f"cannot connect to Ray at {target}: nothing answers at "
-                          f"{where[0]}:{where[1]} ({exc.strerror or exc}); is the cluster "
-                          "running?") from None
+        given = target[len("ray://"):] if target.startswith("ray://") else target
+        there = f"{where[0]}:{where[1]}"
+        via = "" if there == given else f" (Ray connects to it as {there})"
+        raise ConfigError(f"cannot connect to Ray at {target}{via}: nothing answers there "
+                          f"({exc.strerror or exc}); is the cluster running?") from None
 
 
 def _connect(ray, address: str | None) -> bool:
@@ -191,8 +193,10 @@ def _connect(ray, address: str | None) -> bool:
     if target is not None:
         check_reachable(target)
     try:
-        if target is None:  # a new Ray instance on this machine, stopped at the end
-            ray.init(address="local", include_dashboard=False, **kwargs)
+        if target is None:  # a new Ray instance on this machine (127.0.0.1 only),
+            from latentdyn.sweep.ray_local import init_local  # stopped at the end
+
+            init_local(ray, **kwargs)
         else:
             ray.init(address=target, **kwargs)
     except Exception as exc:  # ConnectionError, RuntimeError, ValueError, ...

@@ -58,6 +58,14 @@ class TrainConfig:
     checkpoint_every: int = 1  # epochs
     eval_every: int = 1  # epochs; test ELBO is always computed after the last epoch
 
+    def __post_init__(self):
+        # a data file or folder given relative to the working folder is recorded as an
+        # absolute path, so the run's config.json loads the same data from anywhere
+        from latentdyn.data.identity import canonical_dir, canonical_name
+
+        self.dataset = canonical_name(self.dataset)
+        self.data_dir = canonical_dir(self.data_dir)
+
     def validate(self) -> "TrainConfig":
         """Check every field's type and range; one line naming the first bad one."""
         for name in ("model", "dataset", "activation", "device"):

@@ -10,15 +10,14 @@ kind, reading its metrics, telling whether its inputs changed -- goes through he
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from latentdyn.errors import CheckpointError, ConfigError, LatentdynError
-from latentdyn.io import load_tensors, md5_file
+from latentdyn.errors import CheckpointError, ConfigError, DataError, LatentdynError
+from latentdyn.io import load_tensors, md5_file, read_json
 from latentdyn.train.checkpoint import load_model_weights
 from latentdyn.train.config import TrainConfig
 
@@ -35,7 +34,7 @@ class Run(NamedTuple):
 def read_manifest(path: str | Path) -> dict:
     """The run's ``manifest.json`` as a dict ({} when missing or unreadable)."""
     try:
-        data = json.loads((Path(path) / "manifest.json").read_text())
+        data = read_json(Path(path) / "manifest.json")
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -74,7 +73,7 @@ def run_kind(path: str | Path, option: str = "a run folder") -> str:
     if not (path / "config.json").is_file():
         raise ConfigError(f"{path}: no run there ({option} needs a run folder)")
     try:
-        kind = json.loads((path / "config.json").read_text()).get("model")
+        kind = read_json(path / "config.json").get("model")
     except (OSError, ValueError, AttributeError):
         raise ConfigError(f"{path}: not a readable run folder ({option})") from None
     return kind
@@ -98,7 +97,7 @@ def weights_source(path: str | Path) -> dict:
 def recorded_inputs(path: str | Path) -> dict:
     """``inputs.json``: name -> source of the runs this run was built from ({} if none)."""
     try:
-        data = json.loads((Path(path) / "inputs.json").read_text())
+        data = read_json(Path(path) / "inputs.json")
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -124,12 +123,51 @@ def input_run(path: str | Path, name: str) -> str | None:
     return run if run and (Path(run) / "config.json").is_file() else None
 
 
+# ------------------------------------------------------------------------- its data
+def check_run_data(path: str | Path, data, option: str = "--model") -> None:
+    """One line (DataError) when ``data`` is the data set the run in ``path`` was trained
+    on by name but not by content: its file changed since (the checksums the run's
+    manifest recorded differ). A result computed from such a run would mix two data
+    sets; other data given on purpose (``--dataset``) is not compared."""
+    from latentdyn.data.identity import same_data
+
+    recorded = read_manifest(path).get("data")
+    if same_data(recorded, data):
+        return
+    was = ", ".join(f"{k} {v}" for k, v in sorted(recorded["checksums"].items()))
+    now = ", ".join(f"{k} {v}" for k, v in sorted(data.checksums().items()))
+    raise DataError(f"{path} ({option}) was trained on {data.name} with md5 {was}; that "
+                    f"file now has md5 {now}: the data changed since. Train the run again, "
+                    "or give the data it was trained on")
+
+
+def data_unchanged(path: str | Path, dataset: str) -> bool:
+    """Whether the file of ``dataset`` (``npz:PATH``) still has the checksums the run in
+    ``path`` recorded (True for data sets that cannot change, and for runs that
+    recorded none): what decides whether a cached run may be reused."""
+    from latentdyn.data.identity import canonical_name, source_checksums
+
+    recorded = read_manifest(path).get("data")
+    now = source_checksums(dataset)
+    if now is None or not isinstance(recorded, dict):
+        return True
+    if canonical_name(recorded.get("dataset")) != canonical_name(dataset):
+        return False  # trained on another file than this config names
+    return recorded.get("checksums") == now
+
+
 # ------------------------------------------------------------------------- loading
-def _input_dim(meta: dict, source: Path) -> int:
+def _input_dim(meta: dict, tensors: dict, source: Path) -> int:
     # the weights' metadata records the data dimension; no dataset needs loading
-    dim = (meta.get("model_config") or {}).get("input_dim")
-    if not isinstance(dim, int) or dim <= 0:
+    config = meta.get("model_config")
+    dim = config.get("input_dim") if isinstance(config, dict) else None
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0:
         raise CheckpointError(f"{source}: metadata does not record the model's input size")
+    held = sum(t.numel() for t in tensors.values())
+    if dim > held:  # every network holds at least one weight per input value
+        raise CheckpointError(f"{source}: its metadata says the model takes {dim:,} values "
+                              f"per image, more than its weights hold ({held:,} numbers); "
+                              "the metadata is damaged")
     return dim
 
 
@@ -147,7 +185,10 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
     if not cfg_path.is_file():
         raise CheckpointError(f"{path}: not a run folder (no config.json)")
     try:
-        config = TrainConfig.from_dict(json.loads(cfg_path.read_text())).validate()
+        raw = read_json(cfg_path)
+        if not isinstance(raw, dict):
+            raise ValueError(f"a {type(raw).__name__}, not an object")
+        config = TrainConfig.from_dict(raw).validate()
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"{cfg_path}: unreadable run config ({exc})") from None
     except LatentdynError as exc:
@@ -164,11 +205,17 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
             f"{weights}: weights are for model {meta.get('model')!r}, config says {config.model!r}"
         )
     tensors = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    bad = sorted(k for k, v in tensors.items() if v.is_floating_point()
+                 and not bool(torch.isfinite(v).all()))
+    if bad:  # a damaged file, or a run whose training diverged
+        raise CheckpointError(f"{weights}: weights hold NaN or infinite values ({bad[0]}"
+                              f"{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}); the "
+                              "model is damaged or its training diverged")
     try:
         fam = family(config.model)
     except LatentdynError as exc:
         raise CheckpointError(f"{cfg_path}: {exc}") from None
-    model = fam.build(config, _input_dim(meta, weights))
+    model = fam.build(config, _input_dim(meta, tensors, weights))
     load_model_weights(model, tensors, str(weights))
     return Run(model.to(device).eval(), config)
 
@@ -211,7 +258,7 @@ def load_inputs(declared: dict, device) -> dict:
     return out
 
 
-__all__ = ["RUN_FILES", "Run", "input_run", "inputs_changed", "last_metrics", "load_input_run",
+__all__ = ["RUN_FILES", "Run", "check_run_data", "data_unchanged", "input_run", "inputs_changed", "last_metrics", "load_input_run",
            "load_inputs", "load_run",
            "load_run_of_kind", "read_manifest", "read_metrics", "recorded_inputs", "run_kind",
            "weights_file", "weights_source"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from latentdyn.data import Dataset, load_dataset
 from latentdyn.errors import ConfigError
-from latentdyn.io import LOCK_NAME, folder_lock
+from latentdyn.io import LOCK_NAME, folder_lock, read_json
 from latentdyn.checks import resolve_device
 from latentdyn.train.config import TrainConfig
 from latentdyn.train.hooks import BarProgress
@@ -61,7 +61,7 @@ def prepare_out(out: Path, config: TrainConfig, resume: bool, overwrite: bool) -
         raise ConfigError(f"{out}: holds a run without its config.json; pass --overwrite to "
                           "replace it, or choose another --out")
     try:
-        old = json.loads(cfg_path.read_text())
+        old = read_json(cfg_path)
         if not isinstance(old, dict):
             raise ValueError("not a mapping")
     except (ValueError, OSError):
@@ -150,6 +150,10 @@ def train(
         check(data)
     with folder_lock(out):
         do_resume = prepare_out(out, config, resume, overwrite)  # again, under the lock
+        if do_resume:  # never continue a run on data other than it started on
+            from latentdyn.train.runs import check_run_data
+
+            check_run_data(out, data, "--resume")
         member = open_member(config, out, task, device, do_resume)
         if do_resume and _finished(member):
             return out  # resuming a finished run: nothing to do, nothing rewritten
@@ -172,18 +176,19 @@ def ensure_trained(config: TrainConfig, out: str | Path, *, progress: bool = Tru
     trained again when the weights of one of them changed since (md5 recorded in its
     ``inputs.json``). What the reproductions use to keep the runs they train between
     calls."""
-    from latentdyn.train.runs import inputs_changed
+    from latentdyn.train.runs import data_unchanged, inputs_changed
 
     out = Path(out)
     apply_defaults(family(config.model), config)  # compare with the config train() records
     cfg = out / "config.json"
     try:
         # compare as JSON: tuples in the config are lists in config.json
-        same = cfg.is_file() and json.loads(cfg.read_text()) == json.loads(
-            json.dumps(config.to_dict()))
-    except ValueError:
+        same = cfg.is_file() and read_json(cfg) == json.loads(json.dumps(config.to_dict()))
+    except (OSError, ValueError):
         same = False
     if same and inputs and inputs_changed(out, inputs):
+        same = False
+    if same and not data_unchanged(out, config.dataset):  # its data file changed since
         same = False
     if not (same and (out / "model.safetensors").is_file()):
         train(config, out, resume=same, overwrite=not same, progress=progress, dataset=dataset,

@@ -92,7 +92,7 @@ def _load(p: Params, dev):
     """The model, the classifier and the data, every width checked."""
     from latentdyn.data import load_dataset
     from latentdyn.models.protocol import check_model
-    from latentdyn.studies.models import check_fits, given_model
+    from latentdyn.studies.models import check_fits, check_given_data, given_model
 
     given = given_model(p.model, dev)
     check_model(given.model)
@@ -100,6 +100,7 @@ def _load(p: Params, dev):
     if dataset is None:
         raise ConfigError("--dataset is needed for a model without a run folder")
     data = load_dataset(dataset, p.data_dir or getattr(given.config, "data_dir", None))
+    check_given_data(given, data)
     where = p.model if isinstance(p.model, (str, Path)) else "the model"
     check_fits(given.model, data, f"the model of {where}")
     classifier = None

@@ -196,20 +196,44 @@ def sweep_backend_keywords() -> list[str]:
     return [k for k in BACKEND_KEYWORDS if k in params]
 
 
+def sweep_grid(group: Group, prof: Profile, device, dataset: str, data_dir) -> dict:
+    """The grid of ``run_sweep`` that trains ``group`` on ``dataset``."""
+    return {"dataset": dataset, "data_dir": data_dir, "epochs": group.epochs,
+            "hidden": prof.hidden, "batch_size": [prof.batch_size], "lr": [prof.lr],
+            "nz": list(group.nz), "seed": list(group.seeds), "device": str(device),
+            "checkpoint_every": max(1, group.epochs // 5), "eval_every": group.epochs}
+
+
+def _other_sweep(folder: Path, grid: dict) -> bool:
+    """Whether ``folder`` holds a sweep of another grid than ``grid``."""
+    from latentdyn.io import read_json
+    from latentdyn.sweep import SweepSpec
+
+    try:
+        previous = read_json(folder / "sweep.json")
+    except (OSError, ValueError):
+        return (folder / "sweep.json").exists()
+    return not isinstance(previous, dict) or SweepSpec.coerce(grid).difference(previous) \
+        is not None
+
+
 def train_group(group: Group, folder: Path, prof: Profile, *, device, data_dir, workers,
                 progress: bool, backend: dict | None = None,
                 argv: list[str] | None = None) -> dict:
     """Train (or resume, or reuse) the sweep of ``group`` under ``folder``; returns its
-    summary rows by point name. ``argv``: the command line its manifests record."""
+    summary rows by point name. ``argv``: the command line its manifests record.
+    ``backend``: the keywords of run_sweep the command passes on; with ``overwrite``
+    a sweep of another grid in the group's folder (another profile's) is replaced, and
+    one of the same grid is reused as always."""
     from latentdyn.sweep import read_summary, run_sweep
 
+    backend = dict(backend or {})
+    overwrite = bool(backend.pop("overwrite", False))
     data = subset_file(group, folder / "subsets")
-    grid = {"dataset": data.name if data is not group.data else group.dataset,
-            "data_dir": data_dir if data is group.data else None, "epochs": group.epochs,
-            "hidden": prof.hidden, "batch_size": [prof.batch_size], "lr": [prof.lr],
-            "nz": list(group.nz), "seed": list(group.seeds), "device": str(device),
-            "checkpoint_every": max(1, group.epochs // 5), "eval_every": group.epochs}
-    summary = run_sweep(grid, folder / "sweeps" / group.name, workers=workers, ll_k=0,
-                        progress=progress, dataset=data, argv=argv,
-                        **(backend or {}))
+    grid = sweep_grid(group, prof, device,
+                      data.name if data is not group.data else group.dataset,
+                      data_dir if data is group.data else None)
+    out = folder / "sweeps" / group.name
+    summary = run_sweep(grid, out, workers=workers, ll_k=0, progress=progress, dataset=data,
+                        argv=argv, overwrite=overwrite and _other_sweep(out, grid), **backend)
     return {row["point"]: row for row in read_summary(summary)}

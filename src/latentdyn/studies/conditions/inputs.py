@@ -33,23 +33,34 @@ class Setup:
     seed: int
     data_dir: str | None
     workers: int | None
-    backend: dict  # the keywords of run_sweep for --backend and the Ray options
+    backend: dict  # the keywords of run_sweep the command passes on: --backend, the Ray
+    #                options and --overwrite
     notes: list  # the report's notes: data sets and sizes left out
     data_record: dict  # the manifest's data: per data set, its name and checksums
 
 
+#: the command-line option of each list field of a profile
+FLAGS = {"datasets": "--datasets", "sizes": "--sizes", "trainings": "--training",
+         "nz": "--latent-sizes", "seeds": "--seeds", "noises": "--noises", "modes": "--modes"}
+
+
 def override(prof: Profile, **given) -> Profile:
     """``prof`` with the given (not None) fields replaced, every value checked; sizes
-    and training amounts in their normal form (``"300"`` -> 300, ``steps=5``)."""
+    and training amounts in their normal form (``"300"`` -> 300, ``steps=5``). A value
+    listed twice (also in two spellings: ``20,020``, ``epochs=1,epochs=01``) is refused,
+    naming the option."""
+    from latentdyn.train.config import MAX_SEED
+
     fields = {k: tuple(v) if isinstance(v, (list, tuple)) else v
               for k, v in given.items() if v is not None}
     prof = replace(prof, **fields)
     for name in ("nz", "seeds"):
-        vals = getattr(prof, name)
+        vals, high = getattr(prof, name), (LIMIT if name == "nz" else MAX_SEED)
         if not vals or any(isinstance(v, bool) or not isinstance(v, int) or
-                           v < (1 if name == "nz" else 0) for v in vals):
-            raise ConfigError(f"--{'latent-sizes' if name == 'nz' else name}: give "
-                              f"{'positive' if name == 'nz' else 'non-negative'} integers")
+                           not (1 if name == "nz" else 0) <= v <= high for v in vals):
+            raise ConfigError(f"{FLAGS[name]}: give "
+                              f"{'positive' if name == 'nz' else 'non-negative'} integers, at "
+                              f"most {high}, got {', '.join(map(str, vals))}")
     bad = [k for k in prof.noises if k not in NOISE_KINDS]
     if bad or not prof.noises:
         raise ConfigError(f"--noises: unknown noise {bad}; choose from {', '.join(NOISE_KINDS)}")
@@ -61,18 +72,61 @@ def override(prof: Profile, **given) -> Profile:
         if isinstance(v, bool) or not isinstance(v, int) or not least <= v <= LIMIT:
             raise ConfigError(f"--{name.replace('_', '-')} must be an integer in "
                               f"[{least}, {LIMIT}], got {v!r}")
-    if max(prof.nz) > LIMIT:
-        raise ConfigError(f"--latent-sizes: at most {LIMIT}")
     axes = (prof.rows, prof.cols, prof.facet)
     if any(a not in AXES for a in axes) or len(set(axes)) < 3:
         raise ConfigError(f"--rows, --cols and --facet must be three different axes of "
                           f"{', '.join(AXES)}, got {', '.join(axes)}")
     for name in ("datasets", "sizes", "trainings"):
-        if not getattr(prof, name) or len(set(getattr(prof, name))) < len(getattr(prof, name)):
-            raise ConfigError(f"--{name}: give at least one value, each once")
+        if not getattr(prof, name):
+            raise ConfigError(f"{FLAGS[name]}: give at least one value")
     sizes = tuple(G.parse_size(s) for s in prof.sizes)
-    trainings = tuple(G.parse_training(t).spec for t in prof.trainings)
-    return replace(prof, sizes=sizes, trainings=trainings)
+    trainings = tuple(_training(t) for t in prof.trainings)
+    from latentdyn.data.identity import canonical_name
+
+    prof = replace(prof, sizes=sizes, trainings=trainings)
+    for name in FLAGS:
+        _once(getattr(prof, name), FLAGS[name],
+              canonical_name if name == "datasets" else lambda v: v)
+    return prof
+
+
+def _training(text) -> str:
+    """A training amount in its normal form, its count bounded (a number of epochs or
+    steps beyond :data:`MAX_TRAINING` is no realistic request)."""
+    tr = G.parse_training(text)
+    if tr.value > MAX_TRAINING:
+        raise ConfigError(f"--training {text}: at most {MAX_TRAINING:,} {tr.kind}")
+    return tr.spec
+
+
+MAX_TRAINING = 10**9
+
+
+def _once(values, flag: str, key) -> None:
+    """One line naming ``flag`` when two of ``values`` are the same (by ``key``)."""
+    seen: dict = {}
+    for v in values:
+        k = key(v)
+        if k in seen:
+            same = f"{seen[k]!r} and {v!r} are" if str(seen[k]) != str(v) else f"{v!r} is"
+            raise ConfigError(f"{flag}: {same} the same value, listed twice; give each "
+                              "once")
+        seen[k] = v
+
+
+def check_groups(plan: G.Plan, prof: Profile, device) -> None:
+    """Every sweep of the plan checked as the sweep engine will check it (its training
+    configs), before anything is written; a problem names the grid's options."""
+    from latentdyn.sweep import SweepSpec
+
+    for group in plan.groups.values():
+        grid = G.sweep_grid(group, prof, device, group.dataset, None)
+        try:
+            SweepSpec.coerce(grid).validate()
+        except ConfigError as exc:
+            raise ConfigError(f"the models of {group.dataset} at size {group.size} with "
+                              f"{group.epochs} epochs (--training, --sizes, --latent-sizes, "
+                              f"--seeds) cannot be trained: {exc}") from None
 
 
 def _load_datasets(prof: Profile, explicit: bool, data_dir) -> tuple[dict, list]:
@@ -107,8 +161,18 @@ def _check_backend(p, workers) -> dict:
     if unknown:
         raise ConfigError("the sweep engine of this build takes no "
                           + ", ".join("--" + k.replace("_", "-") for k in unknown))
-    check_backend(**backend, workers=workers, device=str(p.device))
-    return backend
+    opts = check_backend(**backend, workers=workers, device=str(p.device))
+    if opts.name == "ray":  # nothing written before the cluster is known to answer
+        import os
+
+        from latentdyn.sweep.ray_backend import check_reachable
+
+        target = opts.address or os.environ.get("RAY_ADDRESS")
+        if target:
+            check_reachable(target)
+    # --overwrite passes on to the sweeps: one of another profile in a sweep folder is
+    # then replaced (grid.train_group replaces no sweep of the same grid)
+    return {**backend, "overwrite": True} if getattr(p, "overwrite", False) else backend
 
 
 def _check_memory(prof: Profile, dim: int, classes: int) -> None:
@@ -136,6 +200,7 @@ def prepare(p) -> Setup:
     dev = resolve_device(p.device)
     datasets, notes = _load_datasets(prof, p.datasets is not None, p.data_dir)
     plan = G.plan(prof, datasets)
+    check_groups(plan, prof, dev)
     _check_memory(prof, max(d.dim for d in datasets.values()),
                   max(len(set(d.train_labels.tolist())) for d in datasets.values()))
     settings = {"profile": p.profile, **prof.settings(), "datasets_used": list(datasets),

@@ -116,7 +116,7 @@ def prepare(p: Params) -> Setup:
     from latentdyn.checks import check_memory, resolve_device
     from latentdyn.data import load_dataset
     from latentdyn.studies.dynamics.page import check_report_size
-    from latentdyn.studies.models import check_fits, given_model
+    from latentdyn.studies.models import check_fits, check_given_data, given_model
 
     ps = _check(p)
     from_folder = isinstance(p.model, (str, Path))
@@ -131,6 +131,7 @@ def prepare(p: Params) -> Setup:
         raise ConfigError("--dataset is needed for a model without a run folder")
     data = load_dataset(dataset, p.data_dir or getattr(config, "data_dir", None))
     check_fits(model, data, f"the model of {given.path}")
+    check_given_data(given, data)
     if p.label is not None and p.label not in set(data.train_labels.tolist()):
         raise ConfigError(f"--label {p.label} does not occur in {data.name}")
     check_report_size(p.report_trials, p.trials, p.steps, data.dim)

@@ -89,7 +89,7 @@ def prepare(p: Params) -> Setup:
     """Every option, then the model, the classifier and the data; nothing is written."""
     from latentdyn.checks import resolve_device
     from latentdyn.data import load_dataset
-    from latentdyn.studies.models import check_fits, given_model, input_dim
+    from latentdyn.studies.models import check_fits, check_given_data, given_model, input_dim
 
     _check(p)
     dev = resolve_device(p.device)
@@ -106,6 +106,7 @@ def prepare(p: Params) -> Setup:
     dataset = p.dataset or getattr(given.config, "dataset", None) or "mnist-embedded"
     data = load_dataset(dataset, p.data_dir or getattr(given.config, "data_dir", None))
     check_fits(model, data, f"the model of {given.path}")
+    check_given_data(given, data)
     check_fits(classifier, data, f"the classifier of {clf.path}")
     if p.out is None and not isinstance(p.model, (str, Path)):
         raise ConfigError("--out is needed for a model without a run folder")

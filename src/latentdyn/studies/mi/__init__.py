@@ -77,7 +77,7 @@ def _check(p: Params) -> None:
 def prepare(p: Params) -> Setup:
     """Every option, then the model and (when needed) the images; nothing is written."""
     from latentdyn.checks import check_memory, resolve_device
-    from latentdyn.studies.models import given_model, input_dim
+    from latentdyn.studies.models import check_given_data, given_model, input_dim
 
     _check(p)
     dev = resolve_device(p.device)
@@ -91,6 +91,7 @@ def prepare(p: Params) -> Setup:
         dataset = p.dataset or getattr(config, "dataset", None) or "mnist-embedded"
         ds = load_dataset(dataset, p.data_dir or getattr(config, "data_dir", None))
         ds.require_dim(input_dim(model), f"the model of {given.path}")
+        check_given_data(given, ds)
         images, record = ds.test_images, {"dataset": ds.name, "checksums": ds.checksums()}
     # the decodings Q learns from, held in memory: (n_train + n_test) images per fit
     check_memory(4 * (p.n_train + p.n_test) * (2 * (input_dim(model) or 1) + 64),

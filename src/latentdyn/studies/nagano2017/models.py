@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from latentdyn.io import read_json
 from latentdyn.studies.models import GivenModel
 from latentdyn.train import TrainConfig, ensure_trained, train_ensemble
 from latentdyn.train.runs import load_run
@@ -24,7 +25,7 @@ def _state(config: TrainConfig, folder: Path) -> str:
     if not folder.exists() or not any(folder.iterdir()):
         return "new"
     try:
-        same = json.loads(cfg.read_text()) == json.loads(json.dumps(config.to_dict()))
+        same = read_json(cfg) == json.loads(json.dumps(config.to_dict()))
     except (OSError, ValueError):
         return "other"
     if not same:

@@ -94,7 +94,7 @@ def prepare(p: Params) -> Setup:
     from latentdyn.checks import resolve_device
     from latentdyn.data import load_dataset
     from latentdyn.dynamics import MODES
-    from latentdyn.studies.models import check_fits, given_model
+    from latentdyn.studies.models import check_fits, check_given_data, given_model
     from latentdyn.sweep import check_backend
 
     prof, seeds = check_shared(p, PROFILES)
@@ -117,6 +117,7 @@ def prepare(p: Params) -> Setup:
     data = load_dataset(dataset, p.data_dir)
     if given is not None:
         check_fits(given.model, data, f"the model {given.path}")
+        check_given_data(given, data)
     settings = _settings(prof, p, dataset, dev, seeds, p.model_run(given), model)
     record = {"dataset": data.name, "checksums": data.checksums()}
     return Setup(p, prof, data, dev, config, given, settings, record, seeds, backend,

@@ -112,9 +112,10 @@ def check_vae(given: GivenModel, data) -> None:
     from latentdyn.dynamics.sampling import gaussian_posterior
     from latentdyn.models.inference import inference_mode
     from latentdyn.models.protocol import model_device
-    from latentdyn.studies.models import check_fits
+    from latentdyn.studies.models import check_fits, check_given_data
 
     check_fits(given.model, data, f"the model {given.path}")
+    check_given_data(given, data)
     with inference_mode(given.model):
         gaussian_posterior(given.model, data.train_images[:2].to(model_device(given.model)))
 
