@@ -24,6 +24,7 @@ from latentdyn.studies.attractors.section import (DEFAULT_PS, SUMMARY, Settings,
 from latentdyn.studies.common import Common, out_param
 from latentdyn.studies.driver import Study
 from latentdyn.studies.lifecycle import folder_target
+from latentdyn.studies.models import MODEL_HELP, ModelSource
 from latentdyn.studies.params import param
 
 DEFAULT_P_TEXT = ",".join(f"{p:g}" for p in DEFAULT_PS)
@@ -40,9 +41,8 @@ def noise_levels(text) -> tuple:
 
 
 @dataclass(frozen=True)
-class Params(Common):
-    model: Any = param(None, "A run folder of any model with encode/decode (VAE, VMI VAE, GAN "
-                       "encoder); in Python also a model object.", path="dir", required=True)
+class Params(ModelSource, Common):
+    model: Any = param(None, MODEL_HELP, required=True)
     classifier: str | None = param(None, "A classifier run that reads the digit of x(T) and of "
                                    "the fixed points.", path="dir")
     dataset: str | None = param(None, "Training images [default: the run's dataset].")
@@ -93,7 +93,7 @@ def _load(p: Params, dev):
     from latentdyn.models.protocol import check_model
     from latentdyn.studies.models import check_fits, given_model
 
-    given = given_model(p.model, dev)
+    given = given_model(p.model, dev, source=p)
     check_model(given.model)
     dataset = p.dataset or getattr(given.config, "dataset", None)
     if dataset is None:

@@ -24,20 +24,21 @@ from latentdyn.studies.common import (
     out_param,
     seed_list,
 )
+from latentdyn.studies.models import MODEL_HELP, ModelSource
 from latentdyn.studies.params import param
 
 DEFAULT_OUT = "results/nagano2017"
 
 
 @dataclass(frozen=True)
-class HierarchyParams(Reproduction):
+class HierarchyParams(ModelSource, Reproduction):
     """The options of both Nagano studies (each study gives ``out`` its own default)."""
 
     dataset: str | None = param(None, "Data set [default: mnist-embedded; paper profile: "
                                 "mnist when present].", group=-1)
     data_dir: str | None = param(None, "Folder with downloaded data sets.", group=-1)
-    model: Any = param(None, "Use this trained run instead of training one (from Python, "
-                       "also a model object).", path="dir", group=-1)
+    model: Any = param(None, "Use this model instead of training one: " + MODEL_HELP,
+                       group=-1)
     noise: str = param("swap", f"Corruption: {', '.join(NOISE_KINDS)}.", group=-1)
     nz: int = param(100, "Latent units of the VAE it trains.", group=-1)
     epochs: int | None = param(None, "Override the profile's epochs.", group=-1)

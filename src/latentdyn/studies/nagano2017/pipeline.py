@@ -97,7 +97,7 @@ def prepare(p: Params) -> Setup:
     data = load_dataset(dataset, p.data_dir)
     given = None
     if p.given:
-        given = given_model(p.model, dev)
+        given = given_model(p.model, dev, source=p)
         check_fits(given.model, data, f"the model {given.path}")
     settings = _settings(prof, p, dataset, dev, seeds, p.model_run(given))
     record = {"dataset": data.name, "checksums": data.checksums()}

@@ -18,7 +18,7 @@ from typing import Any
 
 from latentdyn.errors import ConfigError
 from latentdyn.studies.common import default_dataset, out_param
-from latentdyn.studies.models import GivenModel
+from latentdyn.studies.models import MODEL_HELP, GivenModel
 from latentdyn.studies.nagano2017 import (
     HierarchyParams,
     check_shared,
@@ -39,9 +39,9 @@ class Params(HierarchyParams):
     ``--model`` also taking a nagano2017 result folder."""
 
     out: str | None = out_param(DEFAULT_OUT)
-    model: Any = param(None, "Use this trained VAE run (or a `reproduce nagano2017` result "
-                       "folder, whose model/ it uses) instead of training one (from Python, "
-                       "also a model object).", path="dir", group=-1)
+    model: Any = param(None, "Use this VAE instead of training one: a VAE run (or a `reproduce "
+                       "nagano2017` result folder, whose model/ it uses), or any other form "
+                       "of --model with a Gaussian posterior: " + MODEL_HELP, group=-1)
     trials: int | None = param(None, "Override the trials per digit (Fig. 2b) and per noise "
                                "level (Fig. 3).", group=-1)
 
@@ -96,7 +96,7 @@ def model_folder(model_run: str | Path) -> Path:
     return path
 
 
-def given_vae(spec, data, device) -> GivenModel:
+def given_vae(spec, data, device, source=None) -> GivenModel:
     """The ``--model`` VAE (a run folder, a nagano2017 result, or a model object),
     checked against the data and for its Gaussian posterior."""
     from latentdyn.dynamics.sampling import gaussian_posterior
@@ -106,7 +106,7 @@ def given_vae(spec, data, device) -> GivenModel:
 
     if isinstance(spec, (str, Path)):
         spec = model_folder(spec)
-    given = given_model(spec, device, kinds=("vae",))
+    given = given_model(spec, device, kinds=("vae",), source=source)
     check_fits(given.model, data, f"the model {given.path}")
     with inference_mode(given.model):
         gaussian_posterior(given.model, data.train_images[:2].to(model_device(given.model)))
@@ -127,7 +127,7 @@ def prepare(p: Params) -> Setup:
     if not bool((data.train_labels == LABEL).any()):
         raise ConfigError(f"data set {data.name} has no training images of label {LABEL}, "
                           "the digit of figures 2a and 3")
-    given = given_vae(p.model, data, dev) if p.given else None
+    given = given_vae(p.model, data, dev, p) if p.given else None
     nz = given.model.nz if given is not None else p.nz
     check_size(prof, nz)
     settings = {"profile": prof.name, **prof.settings(), "dataset": dataset, "noise": p.noise,
