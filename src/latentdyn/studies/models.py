@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from latentdyn.errors import ConfigError, LatentdynError
+from latentdyn.errors import ConfigError
 from latentdyn.studies.params import param
 
 MODEL_FORMS = ("run", "factory", "pythae", "diffusers")  # latentdyn.train.sources.FORMS
@@ -105,36 +105,13 @@ def trained_model(config, folder: str | Path, device, progress: bool) -> GivenMo
 
 
 def check_fits(model, data, what: str) -> None:
-    """One line when the images of ``data`` are not the size ``model`` takes: the width
-    its config records, else (a model that says nothing) what one encoding of two
-    images makes of them. A model that takes images of any size (``fit_images``, e.g. a
-    diffusers autoencoder) is fitted to the data set's shape first."""
-    fit = getattr(model, "fit_images", None)
-    if callable(fit) and getattr(model, "image_shape", None) is None:
-        try:
-            fit(tuple(data.image_shape))
-        except LatentdynError as exc:
-            raise ConfigError(f"{what}: {exc}") from None
-    dim = input_dim(model)
-    if dim is not None or not all(callable(getattr(model, m, None)) for m in ("encode",
-                                                                              "decode")):
-        data.require_dim(dim, what)
-        return
-    from latentdyn.models.inference import decode_all, encode_all
+    """One line when the images of ``data`` are not the size ``model`` takes
+    (:func:`latentdyn.models.adapters.fitting.fit_data`: the width its config records,
+    else one encoding and decoding of two images; a model that takes images of any size
+    is fitted to the data set's shape first)."""
+    from latentdyn.models.adapters.fitting import fit_data
 
-    try:
-        z = encode_all(model, data.train_images[:2])
-        x = decode_all(model, z)
-    except LatentdynError as exc:
-        raise ConfigError(f"{what}: {exc}") from None
-    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
-        shape = "x".join(map(str, data.image_shape))
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"{what} cannot encode and decode the images of {data.name} "
-                          f"({shape}, {data.dim} values): {reason}") from None
-    if x.shape[1] != data.dim:
-        raise ConfigError(f"{what} decodes images of {x.shape[1]} values, but those of "
-                          f"{data.name} have {data.dim}")
+    fit_data(model, data, what)
 
 
 

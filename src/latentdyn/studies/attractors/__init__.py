@@ -58,7 +58,9 @@ class Params(ModelSource, Common):
     starts: int = param(1000, "Starts of the fixed-point search.")
     tol: float = param(1e-3, "Convergence tolerance, a fraction of the latent scale.")
     max_steps: int = param(500, "Iterations of the fixed-point search.")
-    method: str = param("rev", "Jacobians: rev, fwd (torch.func) or loop.")
+    method: str = param("auto", "Stability: full Jacobians by rev, fwd (torch.func) or loop, "
+                        "or matrix-free (Arnoldi on vector-Jacobian products); auto: rev up "
+                        "to 512 latent units, matrix-free above.")
     out: str | None = out_param(None, "Output folder [default: <run>/attractors].")
     overwrite: bool = param(False, "Replace results already in --out.", group=1)
 
