@@ -69,6 +69,18 @@ def _operator(f, z: Tensor, transpose: bool):
     return LinearOperator((n, n), matvec=product, dtype=np.float64)
 
 
+def _math_attention():
+    """Attention by its plain formula while Jacobian–vector products run: the fused CPU
+    kernels of scaled dot-product attention have no forward-mode derivative."""
+    import contextlib
+
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+    except ImportError:  # torch < 2.3 has no choice to make
+        return contextlib.nullcontext()
+    return sdpa_kernel([SDPBackend.MATH])
+
+
 def _eigs(op, k: int, tol: float, seed: int) -> np.ndarray:
     from scipy.sparse.linalg import ArpackNoConvergence, eigs
 
@@ -137,14 +149,19 @@ def newton_direction(model, z, g, device=None, tol: float = 1e-6) -> Tensor:
     g = torch.as_tensor(g, dtype=torch.float64)
     dev = _device(model, device)
     out = []
-    with inference_mode(model, device=dev), torch.enable_grad():
+    with inference_mode(model, device=dev), torch.enable_grad(), _math_attention():
         dt = model_dtype(model, z.dtype)
         f = _single(model)
         for i in range(z.shape[0]):
             jac = _operator(f, z[i].to(dev, dt), transpose=False)
             shifted = LinearOperator(jac.shape, matvec=lambda v, J=jac: J.matvec(v) - v,
                                      dtype=np.float64)
-            delta, _ = gmres(shifted, -g[i].numpy(), rtol=tol, maxiter=50)
+            try:
+                delta, _ = gmres(shifted, -g[i].numpy(), rtol=tol, maxiter=50)
+            except (NotImplementedError, RuntimeError) as exc:
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ConfigError("cannot take Jacobian-vector products of the latent map of "
+                                  f"{type(model).__name__} ({reason}); try --method rev") from None
             out.append(torch.from_numpy(np.asarray(delta, dtype=np.float64)))
     return torch.stack(out)
 

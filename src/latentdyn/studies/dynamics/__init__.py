@@ -167,7 +167,8 @@ def stages(run, s: Setup) -> Dynamics:
         bar = tqdm(total=len(s.ps), desc="noise levels", disable=not run.progress)
         result = trajectories_by_noise(s.model, hier, data.train_images, data.train_labels,
                                        s.ps, p.trials, p.noise, p.steps, p.mode, p.seed,
-                                       p.label, progress=lambda k, n: bar.update())
+                                       p.label, progress=lambda k, n: bar.update(),
+                                       channels=data.channels)
         bar.close()
     return Dynamics(hier, result)
 
