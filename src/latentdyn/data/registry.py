@@ -30,7 +30,8 @@ def dataset_names() -> list[str]:
 
 def load_dataset(name: str, data_dir=None) -> Dataset:
     """Load a data set by name (see :func:`dataset_names`, plus ``npz:PATH``,
-    ``folder:PATH`` (PNG images, one subfolder per label) and ``synthetic:OPTIONS``). Never touches the network: ``mnist`` and ``fashion-mnist``
+    ``folder:PATH`` (PNG images, one subfolder per label) and ``synthetic:OPTIONS``).
+    Never touches the network: ``mnist`` and ``fashion-mnist``
     must already be in the data folder (``latentdyn data download NAME``)."""
     name = str(name).strip()
     kind, _, arg = name.partition(":")

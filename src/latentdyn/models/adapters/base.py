@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import torch
 from torch import Tensor, nn
 
 from latentdyn.errors import ConfigError
