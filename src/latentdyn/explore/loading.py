@@ -145,7 +145,7 @@ def load_explorer(model_paths: Sequence, classifier_path: str | Path | None = No
                           "records no data set)")
     data = load_dataset(dataset or first.dataset, data_dir or getattr(first, "data_dir", None))
     for (name, _, model, _), path in zip(loaded, model_paths):
-        fit_data(model, data, f"the model of {path}")
+        fit_data(model, data, f"the model of {path if isinstance(path, (str, Path)) else name}")
     classifier = None
     if classifier_path is not None:
         classifier, _ = load_run_of_kind(classifier_path, "classifier", "--classifier", device)
