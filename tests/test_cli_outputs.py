@@ -228,22 +228,24 @@ def test_unknown_device_is_one_line(runs, vae, tmp_path, capsys, command):
 
 
 # --------------------------------------------- attractors, dynamics, lsd: the study shape
-# every option and default of the three commands before they ran on the study driver
+# every option and default of the three commands before they ran on the study driver,
+# with the options of --model's sources (issue 22) and attractors' --method auto
+SOURCE = {"--weights": None, "--model-kind": None, "--trust-pickles": False}
 OPTIONS = {
     "attractors": {"--model": None, "--classifier": None, "--dataset": None,
                    "--data-dir": None, "--noise": "swap", "--p": "0,0.1,0.2,0.3,0.4,0.6,0.8,1",
                    "--trials": 100, "--label": None, "--steps": 80, "--memories": 500,
-                   "--starts": 1000, "--tol": 1e-3, "--max-steps": 500, "--method": "rev",
+                   "--starts": 1000, "--tol": 1e-3, "--max-steps": 500, "--method": "auto",
                    "--seed": 0, "--device": "auto", "--out": None, "--overwrite": False,
-                   "--quiet": False},
+                   "--quiet": False, **SOURCE},
     "dynamics": {"--model": None, "--dataset": None, "--data-dir": None, "--noise": "swap",
                  "--p": "0.1,0.2,0.4", "--trials": 100, "--label": None, "--steps": 80,
                  "--mode": "deterministic", "--seed": 0, "--device": "auto", "--out": None,
-                 "--report-trials": 4, "--overwrite": False, "--quiet": False},
+                 "--report-trials": 4, "--overwrite": False, "--quiet": False, **SOURCE},
     "lsd": {"--model": None, "--classifier": None, "--dataset": None, "--data-dir": None,
             "--out": None, "--max-per-class": 5000, "--prior-samples": 20000,
             "--train-images": None, "--test-images": None, "--batch-size": 1000, "--seed": 0,
-            "--device": "cpu", "--overwrite": False, "--progress": True},
+            "--device": "cpu", "--overwrite": False, "--progress": True, **SOURCE},
 }
 
 

@@ -366,7 +366,7 @@ def one_error(capsys) -> str:
 
 def test_a_model_that_fails_to_load_stops_before_the_server(runs, tmp_path, capsys, no_serving):
     assert cli("explore", "--model", tmp_path / "nothing", "--no-browser") == 2
-    assert "no run there" in one_error(capsys)
+    assert "not a run folder" in one_error(capsys)  # the loader every --model goes through
     broken = tmp_path / "broken"
     broken.mkdir()
     for name in ("config.json", "manifest.json"):

@@ -322,7 +322,8 @@ def test_lsd_cli_end_to_end(tmp_path, monkeypatch):
     ds = make_dataset("toy", (x.numpy().clip(0, 1), labels.numpy()),
                       (xt.numpy().clip(0, 1), lt.numpy()), (12,), num_classes=4)
     runs = {"m": ToyModel(), "c": ArgmaxClassifier(4)}
-    monkeypatch.setattr("latentdyn.studies.models.given_model", lambda path, device, *kind:
+    monkeypatch.setattr("latentdyn.studies.models.given_model",
+                        lambda path, device, *kind, **source:
                         GivenModel(runs[str(path)[-1]],
                                    SimpleNamespace(dataset="toy", data_dir=None), str(path)))
     monkeypatch.setattr("latentdyn.data.load_dataset", lambda name, data_dir=None: ds)

@@ -58,8 +58,7 @@ from latentdyn.dynamics.attractors import (
     apply_map,
     classify_fates,
     find_fixed_points,
-    jacobians,
-    spectral_radius,
+    spectral_radii,
 )
 from latentdyn.errors import ConfigError
 from latentdyn.models.inference import predict_labels
@@ -210,9 +209,8 @@ def memory_stability(model, hier: Hierarchy, memories: int = 500, *, fixed_tol: 
     n_all = hier.memories.shape[0]
     idx = torch.randperm(n_all, generator=as_generator(generator))[:memories].sort().values
     points = torch.cat([hier.memories[idx], hier.concepts, hier.abstract[None]])
-    J = jacobians(model, points, method=method, chunk_size=chunk_size, device=device,
-                  progress=progress)
-    radius = spectral_radius(J)
+    radius = spectral_radii(model, points, method=method, chunk_size=chunk_size, device=device,
+                            progress=progress)
     residual = torch.linalg.vector_norm(
         (apply_map(model, points, device=device) - points).double(), dim=1).to(points.dtype)
     n, k = idx.numel(), hier.num_classes

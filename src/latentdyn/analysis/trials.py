@@ -69,23 +69,24 @@ def select_any_trials(labels: Tensor, n: int, generator: torch.Generator | int) 
 
 
 def corrupted_trials(images: Tensor, labels: Tensor, label: int | None, n: int, noise: str,
-                     p: float, seed: int) -> tuple[Tensor, Tensor]:
+                     p: float, seed: int, channels: int = 1) -> tuple[Tensor, Tensor]:
     """(indices, corrupted images) of ``n`` trials from training images of ``label``
-    (of any label when ``label`` is None)."""
+    (of any label when ``label`` is None); images of ``channels`` channels are corrupted
+    channel by channel."""
     gen = torch.Generator().manual_seed(seed)
     if label is None:
         idx = select_any_trials(labels, n, gen)
     else:
         idx = select_trials(labels, label, n, gen)
-    return idx, corrupt(images[idx], kind=noise, p=p, generator=gen)
+    return idx, corrupt(images[idx], kind=noise, p=p, generator=gen, channels=channels)
 
 
 def run_trials(model, images: Tensor, labels: Tensor, label: int | None, n: int, noise: str,
                p: float, steps: int, mode: str, seed: int,
-               record_x=()) -> tuple[Tensor, Trajectory]:
+               record_x=(), channels: int = 1) -> tuple[Tensor, Trajectory]:
     """(indices, trajectory) of ``n`` trials: :func:`corrupted_trials` seeded ``seed``,
     then ``steps`` steps of repeated inference seeded ``seed + 1``."""
-    idx, x0 = corrupted_trials(images, labels, label, n, noise, p, seed)
+    idx, x0 = corrupted_trials(images, labels, label, n, noise, p, seed, channels)
     traj = run_dynamics(model, x0, steps=steps, mode=mode, record_x=record_x, generator=seed + 1)
     return idx, traj
 
@@ -215,12 +216,13 @@ def noise_sweep(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor, lab
 def trajectories_by_noise(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor, ps,
                           trials: int, noise: str = "swap", steps: int = 80,
                           mode: str = "deterministic", seed: int = 0,
-                          label: int | None = None, progress=None) -> dict:
+                          label: int | None = None, progress=None, channels: int = 1) -> dict:
     """Trajectories from ``trials`` corrupted training images per noise level, with
     their analyses, as a dict of numpy arrays (what ``latentdyn dynamics`` exports).
 
     Trials start from training images of ``label``, or from all training images when
-    ``label`` is None. Keys: ``ps``, ``z`` (P, n, T+1, nz), ``memory_index`` and
+    ``label`` is None; images of ``channels`` channels are corrupted channel by channel.
+    Keys: ``ps``, ``z`` (P, n, T+1, nz), ``memory_index`` and
     ``labels`` (P, n), ``d_concept`` (P, n, T+1) to each trial's own concept,
     ``min_memory`` / ``min_concept`` / ``min_abstract`` (P, n), their means and SEMs
     (P,), ``closest`` (P,) and the hierarchy (``concepts``, ``abstract``, ``classes``).
@@ -231,7 +233,7 @@ def trajectories_by_noise(model, hierarchy: Hierarchy, images: Tensor, labels: T
     out: dict = {"ps": np.asarray(ps), "concepts": hierarchy.concepts.numpy(),
                  "abstract": hierarchy.abstract.numpy(), "classes": hierarchy.classes.numpy()}
     per_level = [_level_arrays(model, hierarchy, images, labels, label, trials, noise, p, steps,
-                               mode, level_seed(seed, k), progress, (k + 1, len(ps)))
+                               mode, level_seed(seed, k), progress, (k + 1, len(ps)), channels)
                  for k, p in enumerate(ps)]
     for key in ("z", "memory_index", "labels", "d_concept"):
         out[key] = np.stack([level[key] for level in per_level])
@@ -248,9 +250,10 @@ def trajectories_by_noise(model, hierarchy: Hierarchy, images: Tensor, labels: T
 
 def _level_arrays(model, hierarchy: Hierarchy, images: Tensor, labels: Tensor,
                   label: int | None, trials: int, noise: str, p: float, steps: int, mode: str,
-                  seed: int, progress, done: tuple[int, int]) -> dict:
+                  seed: int, progress, done: tuple[int, int], channels: int = 1) -> dict:
     """One noise level of :func:`trajectories_by_noise`, as numpy arrays."""
-    idx, traj = run_trials(model, images, labels, label, trials, noise, p, steps, mode, seed)
+    idx, traj = run_trials(model, images, labels, label, trials, noise, p, steps, mode, seed,
+                           channels=channels)
     lab = hierarchy.labels[idx]
     arrays = {"z": traj.z.numpy(), "memory_index": idx.numpy(), "labels": lab.numpy(),
               "d_concept": distance_to(traj.z, hierarchy.concepts_for(lab)).numpy()}

@@ -10,9 +10,20 @@ MAX_MODELS = 2
 
 
 @click.command(context_settings={"show_default": True})
-@click.option("--model", "models", multiple=True, required=True, type=click.Path(file_okay=False),
-              help="A run folder (latentdyn train: vae, vmi or gan-encoder). Give it twice to "
-                   "compare two models side by side on the same corrupted input.")
+@click.option("--model", "models", multiple=True, required=True,
+              help="A run folder (latentdyn train: vae, vmi or gan-encoder), RUN@STEP, a "
+                   "factory FILE.py:FUNCTION or package.module:FUNCTION, a pythae model folder "
+                   "or a diffusers AutoencoderKL folder. Give it twice to compare two models "
+                   "side by side on the same corrupted input.")
+@click.option("--weights", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A state dict for a factory --model (.safetensors, or a PyTorch file read "
+                   "with weights_only=True); once per --model, in the same order.")
+@click.option("--model-kind", "model_kinds", multiple=True,
+              type=click.Choice(("run", "factory", "pythae", "diffusers")),
+              help="What each --model is, when its files do not say; once per --model.")
+@click.option("--trust-pickles", is_flag=True,
+              help="Load pythae model folders whose networks are pickled (loading a pickle "
+                   "runs the code in it).")
 @click.option("--classifier", default=None, type=click.Path(file_okay=False),
               help="A classifier run (latentdyn train --model classifier): the digit it "
                    "reads at every step.")
@@ -27,7 +38,8 @@ MAX_MODELS = 2
                    "to the network.")
 @click.option("--no-browser", is_flag=True, help="Do not open the page in a browser.")
 @click.option("--device", default="cpu", help="cpu, cuda or auto.")
-def explore(models, classifier, attractors, dataset, data_dir, port, host, no_browser, device):
+def explore(models, weights, model_kinds, trust_pickles, classifier, attractors, dataset,
+            data_dir, port, host, no_browser, device):
     """Serve a local page on which to watch repeated inference: pick an image (or draw
     one), choose the noise, p, the mode, T and a seed, and see x(t) with a time slider,
     the distances to the image's own memory, its concept and the abstract concept, the
@@ -49,7 +61,9 @@ def explore(models, classifier, attractors, dataset, data_dir, port, host, no_br
     from latentdyn.explore.loading import load_explorer
 
     dev = resolve_device(device)
-    explorer = load_explorer(models, classifier, attractors, dataset, data_dir, dev)
+    explorer = load_explorer(models, classifier, attractors, dataset, data_dir, dev,
+                             weights=weights, model_kinds=model_kinds,
+                             trust_pickles=trust_pickles)
     hosts = ["*"] if host in WILDCARDS else sorted({*LOCAL_HOSTS, host})
     app = create_app(explorer, allowed_hosts=hosts)
     sock = bind(host, port)  # a port in use is one line, before anything is served

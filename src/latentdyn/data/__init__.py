@@ -8,11 +8,13 @@ Data sets (``load_dataset(name)``):
   ``<data dir>/`` (Fashion-MNIST also in Debian's ``/usr/share/datasets/fashion-mnist``),
   fetched by :func:`download`, md5-checked;
 * ``digits``: scikit-learn's 8x8 digits;
-* ``npz:PATH``: your own arrays;
+* ``npz:PATH``: your own arrays, grey ``(N, H, W)`` or colour ``(N, H, W, C)``;
+* ``folder:PATH``: your own PNG images, one subfolder per label;
 * ``synthetic[:OPTIONS]``: a generated concept -> memory hierarchy with ground truth.
 
 :func:`corrupt` (:mod:`~latentdyn.data.corruption`) makes the corrupted inputs that
-repeated inference starts from.
+repeated inference starts from (per channel for colour images);
+:mod:`~latentdyn.data.images` folds flat rows back into grey or colour images.
 
 The data dir is ``--data-dir``, else ``$LATENTDYN_DATA``, else the per-user cache. Only
 :func:`download` touches the network.

@@ -8,13 +8,15 @@ from pathlib import Path
 import numpy as np
 
 from latentdyn.data.base import Dataset, check_images, make_dataset
+from latentdyn.data.images import MAX_CHANNELS, channels_first
 from latentdyn.errors import DataError
 from latentdyn.io import md5_file
 
 DIGITS_TRAIN = 1437  # the first 1437 of scikit-learn's 1797 digits train, the rest test
 
 NPZ_HELP = (
-    "keys: images (N,H,W) or (N,D), floats in [0,1] or uint8; labels (N,) integers; "
+    "keys: images (N,H,W), (N,H,W,C) with C channels last (C <= 4) or (N,D), floats in "
+    "[0,1] or uint8; labels (N,) integers; "
     "optional test_images/test_labels (else the last 10% of rows, at least one, are the "
     "test set); optional image_shape"
 )
@@ -63,9 +65,11 @@ def _from_arrays(arrays: dict, label: str, path: Path) -> Dataset:
     if ("test_images" in arrays) != ("test_labels" in arrays):
         raise DataError(f"{label}: test_images and test_labels must come together")
     x, y = _checked_pair(arrays["images"], arrays["labels"], label, "images", "labels")
+    x = _channels_first(x)
     if "test_images" in arrays:
         tx, ty = _checked_pair(arrays["test_images"], arrays["test_labels"], label,
                                "test_images", "test_labels")
+        tx = _channels_first(tx)
         if tx.shape[1:] != x.shape[1:]:
             raise DataError(f"{label}: test_images rows have shape {tx.shape[1:]}, "
                             f"images rows {x.shape[1:]}")
@@ -82,9 +86,22 @@ def _from_arrays(arrays: dict, label: str, path: Path) -> Dataset:
     )
 
 
+def _channels_first(x: np.ndarray) -> np.ndarray:
+    """Colour images ``(N, H, W, C)`` as ``(N, C, H, W)`` (one channel: ``(N, H, W)``)."""
+    if x.ndim != 4:
+        return x
+    return x[..., 0] if x.shape[-1] == 1 else np.ascontiguousarray(channels_first(x))
+
+
 def _checked_pair(x, y, label: str, xkey: str, ykey: str):
-    if x.ndim not in (2, 3):
-        raise DataError(f"{label}: {xkey} must be (N, H, W) or (N, D), got shape {x.shape}")
+    if x.ndim not in (2, 3, 4):
+        raise DataError(f"{label}: {xkey} must be (N, H, W), (N, H, W, C) or (N, D), got "
+                        f"shape {x.shape}")
+    if x.ndim == 4 and not 1 <= x.shape[-1] <= MAX_CHANNELS:
+        hint = (" (channels first? give them last: (N, H, W, C), as NumPy and PIL hold "
+                "images)" if 1 <= x.shape[1] <= MAX_CHANNELS else "")
+        raise DataError(f"{label}: {xkey} of shape {x.shape} has {x.shape[-1]} channels; "
+                        f"at most {MAX_CHANNELS}{hint}")
     if x.shape[0] == 0 or math.prod(x.shape[1:]) == 0:
         raise DataError(f"{label}: {xkey} is empty (shape {x.shape})")
     check_images(x, f"{label}: {xkey}")

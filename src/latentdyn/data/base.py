@@ -20,6 +20,9 @@ class Dataset:
     """A labelled image data set, split into train and test, flattened to (N, D).
 
     Images are float32 in [0, 1]; labels are int64 in ``range(num_classes)``.
+    ``image_shape`` is ``(H, W)`` for grey images and ``(C, H, W)`` for images of ``C``
+    channels (channels first: a row holds channel 0's pixels, then channel 1's, ...;
+    see :mod:`latentdyn.data.images`).
     ``files`` maps each source file name to ``{"path", "md5"}`` (empty for generated
     sets); ``extra`` carries anything else a loader knows (for the synthetic set the
     ground truth: prototypes, the concept of each memory, the generation parameters).
@@ -41,6 +44,11 @@ class Dataset:
     def dim(self) -> int:
         """Number of pixels per image (the flattened width D)."""
         return int(self.train_images.shape[1])
+
+    @property
+    def channels(self) -> int:
+        """Channels per image: 1 for grey ``(H, W)``, ``C`` for ``(C, H, W)``."""
+        return self.image_shape[0] if len(self.image_shape) == 3 else 1
 
     def checksums(self) -> dict[str, str]:
         """File name -> md5 of each source file.

@@ -7,6 +7,12 @@ a ``torch.Generator``: one on another device than ``x`` seeds a fresh one there)
 same seed gives the same output. Each image is treated as a flat vector of its ``D``
 pixels.
 
+Colour images (``channels`` > 1; a row holds channel 0's pixels, then channel 1's, ...,
+as :mod:`latentdyn.data.images` lays them out) are corrupted per channel: each channel
+is corrupted as a grey image of its own, so ``swap`` permutes intensities among the
+selected pixels of one channel and never moves a red value into green. For every kind
+but ``swap`` this is the same draw as treating the row as ``D`` independent values.
+
 Kinds (``p`` in [0, 1] throughout):
 
 * ``swap`` (default, the paper's reading of "pixels with probability p were selected
@@ -34,14 +40,27 @@ NOISE_KINDS = ("swap", "flip", "salt_pepper", "gaussian", "mask")
 
 
 def corrupt(
-    x: Tensor, kind: str = "swap", p: float = 0.2, generator: torch.Generator | int | None = None
+    x: Tensor, kind: str = "swap", p: float = 0.2, generator: torch.Generator | int | None = None,
+    channels: int = 1,
 ) -> Tensor:
     """Corrupt the batch ``x`` with noise ``kind`` at level ``p`` (see the module doc).
 
-    ``generator``: a ``torch.Generator``, an int seed, or None (the global source)."""
+    ``generator``: a ``torch.Generator``, an int seed, or None (the global source).
+    ``channels``: the channels of each image (``Dataset.channels``); each is corrupted
+    as an image of its own."""
     if kind not in _KINDS:
         raise ConfigError(f"unknown noise kind {kind!r}; choose from {', '.join(NOISE_KINDS)}")
-    return _KINDS[kind](x, p, generator)
+    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+        raise ConfigError(f"channels must be a positive integer, got {channels!r}")
+    if channels == 1:
+        return _KINDS[kind](x, p, generator)
+    if not isinstance(x, Tensor) or x.ndim < 2:
+        _prepare(x, p, generator)  # the usual one-line error
+    flat = x.flatten(1)
+    if flat.shape[1] % channels:
+        raise ConfigError(f"images of {flat.shape[1]} values cannot hold {channels} channels")
+    planes = flat.reshape(flat.shape[0] * channels, flat.shape[1] // channels)
+    return _KINDS[kind](planes, p, generator).reshape(x.shape)
 
 
 def swap(x: Tensor, p: float = 0.2, generator: torch.Generator | int | None = None) -> Tensor:

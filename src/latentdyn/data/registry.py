@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from latentdyn.data import arrays, mnist, synthetic
+from latentdyn.data import arrays, folder, mnist, synthetic
 from latentdyn.data.base import Dataset, resolve_data_dir
 from latentdyn.errors import DataError
 
@@ -18,23 +18,27 @@ DESCRIPTIONS = {
     "digits": "scikit-learn's 8x8 handwritten digits, 1437 train / 360 test",
     "synthetic": "generated hierarchical set (concepts -> memories) with known ground truth",
 }
-PATTERNS = ("synthetic:k=..,m=..,side=..,seed=..,noise=..,spread=..,test=..", "npz:PATH")
+PATTERNS = ("synthetic:k=..,m=..,side=..,seed=..,noise=..,spread=..,test=..", "npz:PATH",
+            "folder:PATH")
 
 
 def dataset_names() -> list[str]:
     """The fixed data set names. Parametrised forms are also accepted by
-    :func:`load_dataset`: ``synthetic:OPTIONS`` and ``npz:PATH``."""
+    :func:`load_dataset`: ``synthetic:OPTIONS``, ``npz:PATH`` and ``folder:PATH``."""
     return list(DESCRIPTIONS)
 
 
 def load_dataset(name: str, data_dir=None) -> Dataset:
-    """Load a data set by name (see :func:`dataset_names`, plus ``npz:PATH`` and
-    ``synthetic:OPTIONS``). Never touches the network: ``mnist`` and ``fashion-mnist``
+    """Load a data set by name (see :func:`dataset_names`, plus ``npz:PATH``,
+    ``folder:PATH`` (PNG images, one subfolder per label) and ``synthetic:OPTIONS``).
+    Never touches the network: ``mnist`` and ``fashion-mnist``
     must already be in the data folder (``latentdyn data download NAME``)."""
     name = str(name).strip()
     kind, _, arg = name.partition(":")
     if kind == "npz" and arg:
         return arrays.load_npz(arg)
+    if kind == "folder" and arg:
+        return folder.load_folder(arg)
     if kind == "synthetic":
         return synthetic.generate(arg)
     if arg == "":
@@ -100,6 +104,9 @@ def list_datasets(data_dir=None) -> list[dict]:
                      "available": available, "where": where})
     rows.append({"name": "npz:PATH", "description": "your own arrays: " + arrays.NPZ_HELP,
                  "available": True, "where": "a .npz file you give"})
+    rows.append({"name": "folder:PATH", "description": "your own PNG images, one subfolder "
+                 "per label (PATH/<label>/*.png, or PATH/train/... and PATH/test/...)",
+                 "available": True, "where": "a folder you give"})
     return rows
 
 

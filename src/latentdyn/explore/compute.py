@@ -156,7 +156,8 @@ def trajectory_payload(explorer: Explorer, req: TrajectoryRequest) -> dict:
     """``POST /api/trajectory``: the corrupted input through every chosen model."""
     t0 = time.perf_counter()
     clean, info = _source(explorer, req)
-    x0 = corrupt(clean[None], kind=req.noise, p=req.p, generator=req.seed)[0]
+    x0 = corrupt(clean[None], kind=req.noise, p=req.p, generator=req.seed,
+                 channels=explorer.data.channels)[0]
     with explorer.lock:
         drawn_label = None
         if req.source == "drawn" and req.label is None and explorer.classifier is not None:

@@ -1,6 +1,11 @@
-"""Building an explorer from run folders (``latentdyn explore``): every model, the
-classifier, the data set and the fixed points are loaded and checked here, before any
-server starts, so a bad input stops the command with one line. Nothing is written.
+"""Building an explorer (``latentdyn explore``): every model, the classifier, the data
+set and the fixed points are loaded and checked here, before any server starts, so a
+bad input stops the command with one line. Nothing is written.
+
+A model is anything ``--model`` takes in every other command, read by the same loader
+(:func:`latentdyn.train.sources.open_model`): a run folder, a factory
+``FILE.py:FUNCTION`` (with ``--weights``), a pythae or diffusers model folder; from
+Python also a model object.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from latentdyn.data import load_dataset
 from latentdyn.errors import ConfigError, LatentdynError
 from latentdyn.io import read_json
 from latentdyn.explore.state import Explorer, build_explorer
+from latentdyn.models.adapters.fitting import fit_data
 from latentdyn.models.inference import encode_all
 from latentdyn.models.protocol import check_model
 
@@ -33,21 +39,28 @@ def input_dim(model) -> int | None:
     return dim if isinstance(dim, int) else None
 
 
-def load_model(path: str | Path, device) -> tuple[str, str, object, object]:
-    """``(name, kind, model, config)`` of the run in ``path``; one line for a run that
-    cannot be explored."""
-    from latentdyn.train.runs import load_run, run_kind
+def load_model(path, device, weights=None, kind: str | None = None,
+               trust_pickles: bool = False) -> tuple[str, str, object, object]:
+    """``(name, kind, model, config)`` of the model ``path`` names (any form of
+    ``--model``, or a model object); one line for one that cannot be explored."""
+    from latentdyn.train.runs import run_kind
+    from latentdyn.train.sources import open_model
 
-    kind = run_kind(path, "--model")
-    if kind in NO_ENCODER:
-        raise ConfigError(f"{path}: is a {kind!r} run, {NO_ENCODER[kind]}; --model needs a "
-                          "model with encode and decode")
-    model, config = load_run(path, device=device)
+    if not isinstance(path, (str, Path)):  # a model object, from Python
+        check_model(path)
+        return type(path).__name__, "object", path, None
+    if kind in (None, "run") and (Path(path) / "config.json").is_file():
+        recorded = run_kind(path, "--model")
+        if recorded in NO_ENCODER:
+            raise ConfigError(f"{path}: is a {recorded!r} run, {NO_ENCODER[recorded]}; --model "
+                              "needs a model with encode and decode")
+    source = open_model(path, device, kind=kind, weights=weights, trust_pickles=trust_pickles)
     try:
-        check_model(model)
+        check_model(source.model)
     except LatentdynError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    return Path(path).name or str(path), kind, model, config
+    name = Path(str(path)).name or str(path)
+    return name, source.kind, source.model, source.config
 
 
 def _point_list(doc, path: Path) -> list:
@@ -98,11 +111,23 @@ def read_fixed_points(path: str | Path, nz: int) -> tuple[torch.Tensor, list[dic
     return torch.tensor(points, dtype=torch.float32), info
 
 
-def load_explorer(model_paths: Sequence[str | Path], classifier_path: str | Path | None = None,
+def _per_model(values: Sequence, n: int, flag: str) -> list:
+    """One value of a repeated option per ``--model``, in order (None past the end)."""
+    values = list(values or ())
+    if len(values) > n:
+        raise ConfigError(f"{len(values)} {flag} for {n} --model; give at most one per model, "
+                          "in the same order")
+    return values + [None] * (n - len(values))
+
+
+def load_explorer(model_paths: Sequence, classifier_path: str | Path | None = None,
                   attractor_paths: Sequence[str | Path] = (), dataset: str | None = None,
-                  data_dir: str | None = None, device="cpu") -> Explorer:
-    """An explorer of the runs ``model_paths`` on ``dataset`` (default: the first run's
-    data set); ``attractor_paths[k]`` marks fixed points of model k."""
+                  data_dir: str | None = None, device="cpu", *, weights: Sequence = (),
+                  model_kinds: Sequence = (), trust_pickles: bool = False) -> Explorer:
+    """An explorer of the models ``model_paths`` (any form of ``--model``, or model
+    objects) on ``dataset`` (default: the first run's data set; needed for any other
+    form); ``attractor_paths[k]`` marks fixed points of model k, ``weights[k]`` and
+    ``model_kinds[k]`` are model k's ``--weights`` and ``--model-kind``."""
     from latentdyn.train.runs import load_run_of_kind
 
     if not model_paths:
@@ -110,14 +135,21 @@ def load_explorer(model_paths: Sequence[str | Path], classifier_path: str | Path
     if len(attractor_paths) > len(model_paths):
         raise ConfigError(f"{len(attractor_paths)} --attractors for {len(model_paths)} "
                           "--model; give at most one per model, in the same order")
-    loaded = [load_model(p, device) for p in model_paths]
+    n = len(model_paths)
+    loaded = [load_model(p, device, w, k, trust_pickles) for p, w, k in
+              zip(model_paths, _per_model(weights, n, "--weights"),
+                  _per_model(model_kinds, n, "--model-kind"))]
     first = loaded[0][3]
-    data = load_dataset(dataset or first.dataset, data_dir or first.data_dir)
+    if dataset is None and first is None:
+        raise ConfigError(f"--dataset is needed for {model_paths[0]} (not a run folder, so it "
+                          "records no data set)")
+    data = load_dataset(dataset or first.dataset, data_dir or getattr(first, "data_dir", None))
     from latentdyn.train.runs import check_run_data
 
-    for (name, _, model, _), path in zip(loaded, model_paths):
-        data.require_dim(input_dim(model), f"the model of {path}")
-        check_run_data(path, data)  # the data a run was trained on, changed since
+    for (name, _, model, config), path in zip(loaded, model_paths):
+        fit_data(model, data, f"the model of {path if isinstance(path, (str, Path)) else name}")
+        if config is not None:  # a run: the data it was trained on, changed since
+            check_run_data(path, data)
     classifier = None
     if classifier_path is not None:
         classifier, _ = load_run_of_kind(classifier_path, "classifier", "--classifier", device)

@@ -119,6 +119,18 @@ def mosaic(images: np.ndarray, gap: int = 2, fill: float = np.nan,
     return out
 
 
+def _grid_images(arr: np.ndarray) -> np.ndarray:
+    """(R, C, H, W) or (R, C, H, W, 3), from any of the shapes :func:`image_grid` takes."""
+    from latentdyn.data.images import display_images
+
+    if arr.ndim == 5 and arr.shape[-1] != 3 and arr.shape[2] <= 4:
+        arr = display_images(arr.reshape(*arr.shape[:2], -1), arr.shape[2:])
+    if arr.ndim not in (4, 5) or (arr.ndim == 5 and arr.shape[-1] != 3):
+        raise FigureDataError(f"images must be (R, C, H, W), (R, C, H, W, 3) or (R, C, K, H, "
+                              f"W), got {arr.shape}")
+    return arr
+
+
 def image_grid(
     images: Any,
     caption: str = "",
@@ -133,11 +145,11 @@ def image_grid(
     vmax: float = 1.0,
     cell: float = 0.55,
 ) -> Figure:
-    """A grid of images (R, C, H, W) — grey — or (R, C, H, W, 3) — RGB in [0, 1] —
-    such as latent traversals or denoising rows; labels name the rows and columns."""
-    arr = np.asarray(images, dtype=float)
-    if arr.ndim not in (4, 5) or (arr.ndim == 5 and arr.shape[-1] != 3):
-        raise FigureDataError(f"images must be (R, C, H, W) or (R, C, H, W, 3), got {arr.shape}")
+    """A grid of images (R, C, H, W) — grey — or (R, C, H, W, 3) — RGB in [0, 1] — or
+    (R, C, K, H, W) with K channels first, as data sets hold them (``Dataset.image_shape``;
+    shown by :func:`latentdyn.data.images.display_images`), such as latent traversals or
+    denoising rows; labels name the rows and columns."""
+    arr = _grid_images(np.asarray(images, dtype=float))
     r, c, h, w = arr.shape[:4]
     if row_labels is not None and len(row_labels) != r:
         raise FigureDataError(f"{len(row_labels)} row labels for {r} rows")

@@ -33,22 +33,30 @@ def _static(name: str) -> str:
     return text
 
 
-def _frames(frames, image_shape) -> tuple[np.ndarray, tuple[int, int]]:
-    """Frames as ``(n, F, H, W)`` floats in [0, 1]."""
+def _frames(frames, image_shape) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Frames as ``(n, F, H, W)`` grey or ``(n, F, H, W, 3)`` RGB floats in [0, 1], and
+    their shape ``(H, W)`` or ``(H, W, 3)``."""
+    from latentdyn.data.images import display_images
+
     a = np.asarray(frames, dtype=np.float64)
     if image_shape is not None:
-        shape = tuple(int(s) for s in image_shape)[-2:]
-        if len(shape) != 2 or a.ndim not in (2, 3) or a.shape[-1] != shape[0] * shape[1]:
+        shape = tuple(int(s) for s in image_shape)
+        if len(shape) not in (2, 3) or a.ndim not in (2, 3) or \
+                a.shape[-1] != int(np.prod(shape)):
             raise ConfigError(f"frames of shape {a.shape} do not hold images of "
-                              f"{tuple(image_shape)}; give (n, F, D) or (F, D) with D = H·W")
-        a = a.reshape(*a.shape[:-1], *shape)
-    if a.ndim == 3:
+                              f"{tuple(image_shape)}; give (n, F, D) or (F, D) with D = H·W "
+                              "(C·H·W for colour)")
+        one = a.ndim == 2  # the frames of one trajectory
+        a = display_images(a, shape)
+        a = a[None] if one else a
+    elif a.ndim == 3:
         a = a[None]
-    if a.ndim != 4 or 0 in a.shape:
+    colour = a.ndim == 5 and a.shape[-1] == 3
+    if not (a.ndim == 4 or colour) or 0 in a.shape:
         raise ConfigError(f"frames must be (n, F, H, W) or (F, H, W) images, got {a.shape}")
     if not np.isfinite(a).all():
         raise ConfigError("frames contain NaN or infinite values")
-    return np.clip(a, 0.0, 1.0), (a.shape[2], a.shape[3])
+    return np.clip(a, 0.0, 1.0), tuple(a.shape[2:])
 
 
 def _curves(distances, n: int) -> dict[str, np.ndarray]:
@@ -82,7 +90,7 @@ def _steps(steps, n_frames: int, n_times: int | None) -> list[int]:
 def viewer_data(frames, distances=None, steps=None, labels=None, *, image_shape=None,
                 readings=None, title: str = "", caption: str = "") -> dict:
     """The checked JSON data a viewer embeds (see :func:`trajectory_viewer`)."""
-    a, (h, w) = _frames(frames, image_shape)
+    a, shape = _frames(frames, image_shape)
     n, n_frames = a.shape[:2]
     curves = _curves(distances, n)
     n_times = next(iter(curves.values())).shape[1] if curves else None
@@ -106,7 +114,8 @@ def viewer_data(frames, distances=None, steps=None, labels=None, *, image_shape=
         if reads is not None:
             item["readings"] = [str(r) for r in reads[k].tolist()]
         trajectories.append(item)
-    return {"title": str(title), "caption": str(caption), "shape": [h, w], "steps": step_list,
+    return {"title": str(title), "caption": str(caption), "shape": list(shape),
+            "steps": step_list,
             "T": (n_times - 1) if n_times is not None else step_list[-1],
             "curves": list(curves), "trajectories": trajectories}
 
@@ -118,7 +127,9 @@ def trajectory_viewer(frames, distances: Mapping[str, object] | None = None,
     """An HTML fragment: an interactive viewer of precomputed trajectories.
 
     ``frames``: x(t) images in [0, 1], ``(n, F, H, W)`` for n trajectories of F frames
-    (``(F, H, W)`` for one), or flat ``(n, F, D)`` / ``(F, D)`` with ``image_shape``.
+    (``(F, H, W)`` for one; ``(n, F, H, W, 3)`` in colour), or flat ``(n, F, D)`` /
+    ``(F, D)`` with ``image_shape`` (``(H, W)``, or ``(C, H, W)`` for colour rows as data
+    sets hold them; :func:`latentdyn.data.images.display_images` unfolds them).
     ``distances``: curve name -> ``(n, T+1)`` (or ``(T+1,)``) values over t = 0..T,
     e.g. ``{"own memory": ..., "concept": ..., "abstract concept": ...}``.
     ``steps``: the t of each frame (default 0..F-1); at step t the viewer shows the

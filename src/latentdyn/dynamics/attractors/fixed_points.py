@@ -8,11 +8,14 @@ The search (:func:`find_fixed_points`):
    ``candidate_tol`` (slowly converging ones included), and group candidates closer
    than ``dedup_tol`` (:func:`deduplicate`), one representative per group;
 3. refine each representative by Newton's method on G(z) = F(z) − z
-   (:func:`newton_refine`: the step solves (J_F − I) δ = −G by least squares, halved
-   up to three times while it does not lower ‖G‖), which also finds fixed points that
+   (:func:`newton_refine`: the step solves (J_F − I) δ = −G by least squares -- by
+   GMRES on Jacobian–vector products when the method is matrix-free -- halved up to
+   three times while it does not lower ‖G‖), which also finds fixed points that
    repel (spectral radius ≥ 1), where plain iteration only finds attracting ones;
 4. accept the refined points with ‖G‖ ≤ ``tol``, deduplicate them again, and measure
-   the spectral radius of J_F at each.
+   the spectral radius of J_F at each (:func:`~latentdyn.dynamics.attractors.spectra.
+   spectral_radii`: ``method`` ``auto`` takes full Jacobians up to 512 latent units and
+   goes matrix-free above).
 
 ``basin`` counts the starts whose iteration ended at each fixed point. A group's starts
 are assigned to the fixed point its leader was refined to only when the move is
@@ -37,8 +40,8 @@ from latentdyn.dynamics.attractors.map import (
     apply_map,
     iterate_map,
     jacobians,
-    spectral_radius,
 )
+from latentdyn.dynamics.attractors.spectra import newton_direction, resolve_method, spectral_radii
 
 BACKTRACK = (1.0, 0.5, 0.25, 0.125)  # Newton step lengths tried, longest first
 
@@ -95,12 +98,13 @@ def _residual(model, z: Tensor, batch_size: int, device) -> Tensor:
                                     dim=1)
 
 
-def newton_refine(model, z, steps: int = 6, stop: float = 0.0, method: str = "rev",
+def newton_refine(model, z, steps: int = 6, stop: float = 0.0, method: str = "auto",
                   chunk_size: int = 128, batch_size: int = 2048,
                   device=None) -> tuple[Tensor, Tensor]:
     """Newton's method on G(z) = F(z) − z from each row of ``z``; a row whose ‖G‖ is at
     most ``stop`` is left alone. Returns (refined points, their ‖G‖)."""
     z = _points(z).clone()
+    chosen = resolve_method(method, z.shape[1])
     res = _residual(model, z, batch_size, device)
     for _ in range(int(steps)):
         todo = (res > stop).nonzero().flatten()
@@ -108,9 +112,13 @@ def newton_refine(model, z, steps: int = 6, stop: float = 0.0, method: str = "re
             break
         zt = z[todo]
         g = (apply_map(model, zt, batch_size, device) - zt).double()
-        J = jacobians(model, zt, method=method, chunk_size=chunk_size, device=device).double()
-        eye = torch.eye(J.shape[1], dtype=J.dtype)
-        delta = -torch.linalg.lstsq(J - eye, g[..., None]).solution[..., 0]
+        if chosen == "matrix-free":
+            delta = newton_direction(model, zt, g, device=device)
+        else:
+            J = jacobians(model, zt, method=chosen, chunk_size=chunk_size,
+                          device=device).double()
+            eye = torch.eye(J.shape[1], dtype=J.dtype)
+            delta = -torch.linalg.lstsq(J - eye, g[..., None]).solution[..., 0]
         if not bool(torch.isfinite(delta).all()):
             delta = torch.nan_to_num(delta, nan=0.0, posinf=0.0, neginf=0.0)
         trials = torch.cat([zt + (lam * delta).to(zt.dtype) for lam in BACKTRACK])
@@ -127,7 +135,7 @@ def newton_refine(model, z, steps: int = 6, stop: float = 0.0, method: str = "re
 
 def find_fixed_points(model, starts, *, max_steps: int = 500, tol: float = 1e-4,
                       candidate_tol: float | None = None, dedup_tol: float | None = None,
-                      newton_steps: int = 6, method: str = "rev", chunk_size: int = 128,
+                      newton_steps: int = 6, method: str = "auto", chunk_size: int = 128,
                       batch_size: int = 2048, device=None,
                       progress: bool = False) -> FixedPoints:
     """Fixed points of the latent map reached from ``starts`` (n, nz) (module doc).
@@ -165,7 +173,7 @@ def find_fixed_points(model, starts, *, max_steps: int = 500, tol: float = 1e-4,
     moved = torch.full((n,), float("nan"), dtype=torch.float64)
     moved[cand] = move[group]
     basin = torch.bincount(assignment[assignment >= 0], minlength=points.shape[0])
-    radius = spectral_radius(jacobians(model, points, method=method, chunk_size=chunk_size,
-                                       device=device)) if points.shape[0] else empty[:, 0]
+    radius = spectral_radii(model, points, method=method, chunk_size=chunk_size,
+                            device=device) if points.shape[0] else empty[:, 0]
     return FixedPoints(points, residual, radius, basin, assignment, it.z, it.steps,
                        it.converged, moved)

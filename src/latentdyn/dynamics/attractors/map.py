@@ -148,6 +148,7 @@ def jacobians(model, z, method: str = "rev", chunk_size: int = 128, device=None,
     from torch.func import jacfwd, jacrev, vmap
 
     chunk_size = _positive(chunk_size, "chunk_size")
+    _check_room(z, chunk_size)
     dev = _device(model, device)
     transform = jacrev if method == "rev" else jacfwd
     parts = []
@@ -165,11 +166,22 @@ def jacobians(model, z, method: str = "rev", chunk_size: int = 128, device=None,
     return _check_square(torch.cat(parts), z)
 
 
+def _check_room(z: Tensor, chunk_size: int) -> None:
+    """One line, before any work, when full Jacobians would not fit in memory."""
+    from latentdyn.checks import check_memory
+
+    n, nz = z.shape
+    check_memory(4 * nz * nz * (n + 3 * min(n, chunk_size)),
+                 f"full Jacobians of {n} points of {nz} latent units (--method matrix-free "
+                 "needs none)")
+
+
 def jacobians_loop(model, z, device=None, progress: bool = False) -> Tensor:
     """J_F at every row of ``z``, one point at a time with
     ``torch.autograd.functional.jacobian`` (the per-point baseline)."""
     check_model(model)
     z = _points(z)
+    _check_room(z, 1)
     dev = _device(model, device)
     out = []
     with inference_mode(model, device=dev), torch.enable_grad():

@@ -25,14 +25,24 @@
     return out;
   }
 
-  function paint(canvas, pixels, offset, h, w) {
+  // an image shape [H, W] (grey) or [C, H, W] (channels first, as the data set holds
+  // them; C = 3 or 4 shows RGB, any other C its first channel)
+  function planes(shape) {
+    const [h, w] = shape.slice(-2);
+    return { h: h, w: w, c: shape.length === 3 ? shape[0] : 1 };
+  }
+
+  function paint(canvas, pixels, offset, h, w, c) {
     const small = document.createElement("canvas");
     small.width = w; small.height = h;
     const sctx = small.getContext("2d");
     const img = sctx.createImageData(w, h);
-    for (let i = 0; i < h * w; i++) {
+    const rgb = c === 3 || c === 4, n = h * w;
+    for (let i = 0; i < n; i++) {
       const v = pixels[offset + i];
-      img.data[4 * i] = v; img.data[4 * i + 1] = v; img.data[4 * i + 2] = v;
+      img.data[4 * i] = v;
+      img.data[4 * i + 1] = rgb ? pixels[offset + n + i] : v;
+      img.data[4 * i + 2] = rgb ? pixels[offset + 2 * n + i] : v;
       img.data[4 * i + 3] = 255;
     }
     sctx.putImageData(img, 0, 0);
@@ -143,7 +153,7 @@
   }
 
   function drawnPixels() {
-    const [h, w] = state.info.dataset.shape.slice(-2);
+    const { h, w, c } = planes(state.info.dataset.shape);
     const small = document.createElement("canvas");
     small.width = w; small.height = h;
     const ctx = small.getContext("2d");
@@ -151,8 +161,11 @@
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage($("#draw"), 0, 0, w, h);
     const data = ctx.getImageData(0, 0, w, h).data;
-    const out = new Array(h * w);
-    for (let i = 0; i < h * w; i++) out[i] = Math.round(data[4 * i] / 255 * 1000) / 1000;
+    const out = new Array(c * h * w);  // the grey drawing in every channel
+    for (let i = 0; i < h * w; i++) {
+      const v = Math.round(data[4 * i] / 255 * 1000) / 1000;
+      for (let k = 0; k < c; k++) out[k * h * w + i] = v;
+    }
     return out;
   }
 
@@ -277,9 +290,9 @@
   function render() {
     const data = state.result;
     if (!data) return;
-    const shape = data.input.shape.slice(-2);
-    paint($("#clean"), bytes(data.input.clean), 0, shape[0], shape[1]);
-    paint($("#corrupted"), bytes(data.input.corrupted), 0, shape[0], shape[1]);
+    const { h, w, c } = planes(data.input.shape);
+    paint($("#clean"), bytes(data.input.clean), 0, h, w, c);
+    paint($("#corrupted"), bytes(data.input.corrupted), 0, h, w, c);
     for (const panel of state.panels) {
       const res = data.results.find((r) => r.model === panel.model.id);
       panel.result = res || null;
@@ -302,12 +315,12 @@
     $("#t").value = String(t);
     $("#t-value").textContent = "t = " + t;
     if (!data) return;
-    const [h, w] = data.input.shape.slice(-2);
+    const { h, w, c } = planes(data.input.shape);
     for (const panel of state.panels) {
       const res = panel.result;
       if (!res) continue;
       const frame = $(".frame", panel.node);
-      paint(frame, panel.frames, t * h * w, h, w);
+      paint(frame, panel.frames, t * c * h * w, h, w, c);
       frame.dataset.t = String(t);
       $(".frame-caption", panel.node).textContent = "x(" + t + ")";
       for (const lv of LEVELS) $(".v-" + lv, panel.node).textContent = fmt(res.distances[lv][t]);

@@ -25,13 +25,17 @@
     return e;
   }
 
-  function paint(canvas, pixels, offset, h, w) {
+  // pixels: grey (h, w), or RGB (h, w, 3) interleaved when c = 3
+  function paint(canvas, pixels, offset, h, w, c) {
     var small = document.createElement("canvas");
     small.width = w; small.height = h;
     var sctx = small.getContext("2d"), img = sctx.createImageData(w, h);
+    c = c || 1;
     for (var i = 0; i < h * w; i++) {
-      var v = pixels[offset + i];
-      img.data[4 * i] = v; img.data[4 * i + 1] = v; img.data[4 * i + 2] = v;
+      var o = offset + c * i, v = pixels[o];
+      img.data[4 * i] = v;
+      img.data[4 * i + 1] = c === 3 ? pixels[o + 1] : v;
+      img.data[4 * i + 2] = c === 3 ? pixels[o + 2] : v;
       img.data[4 * i + 3] = 255;
     }
     sctx.putImageData(img, 0, 0);
@@ -44,7 +48,8 @@
 
   function build(root, data) {
     var v = { root: root, data: data, k: 0, t: 0, timer: null, frames: null, marker: null,
-              values: {}, h: data.shape[0], w: data.shape[1], T: data.T };
+              values: {}, h: data.shape[0], w: data.shape[1], c: data.shape[2] || 1,
+              T: data.T };
     if (data.title) el("p", "ld-title", root).textContent = data.title;
     var bar = el("div", "ld-bar", root);
     if (data.trajectories.length > 1) {
@@ -116,7 +121,7 @@
     v.slider.value = String(t);
     v.tOut.textContent = "t = " + t;
     for (var i = 0; i < data.steps.length; i++) if (data.steps[i] <= t) k = i;
-    paint(v.canvas, v.frames, k * v.h * v.w, v.h, v.w);
+    paint(v.canvas, v.frames, k * v.h * v.w * v.c, v.h, v.w, v.c);
     v.canvas.setAttribute("data-frame", String(k));
     v.canvas.setAttribute("title", "x(" + data.steps[k] + ")");
     data.curves.forEach(function (c) {

@@ -25,6 +25,7 @@ from latentdyn.studies.attractors.section import (DEFAULT_PS, SUMMARY, Settings,
 from latentdyn.studies.common import Common, out_param
 from latentdyn.studies.driver import Study
 from latentdyn.studies.lifecycle import folder_target
+from latentdyn.studies.models import MODEL_HELP, ModelSource
 from latentdyn.studies.params import param
 
 DEFAULT_P_TEXT = ",".join(f"{p:g}" for p in DEFAULT_PS)
@@ -41,9 +42,8 @@ def noise_levels(text) -> tuple:
 
 
 @dataclass(frozen=True)
-class Params(Common):
-    model: Any = param(None, "A run folder of any model with encode/decode (VAE, VMI VAE, GAN "
-                       "encoder); in Python also a model object.", path="dir", required=True)
+class Params(ModelSource, Common):
+    model: Any = param(None, MODEL_HELP, required=True)
     classifier: str | None = param(None, "A classifier run that reads the digit of x(T) and of "
                                    "the fixed points.", path="dir")
     dataset: str | None = param(None, "Training images [default: the run's dataset].")
@@ -59,7 +59,9 @@ class Params(Common):
     starts: int = param(1000, "Starts of the fixed-point search.")
     tol: float = param(1e-3, "Convergence tolerance, a fraction of the latent scale.")
     max_steps: int = param(500, "Iterations of the fixed-point search.")
-    method: str = param("rev", "Jacobians: rev, fwd (torch.func) or loop.")
+    method: str = param("auto", "Stability: full Jacobians by rev, fwd (torch.func) or loop, "
+                        "or matrix-free (Arnoldi on vector-Jacobian products); auto: rev up "
+                        "to 512 latent units, matrix-free above.")
     out: str | None = out_param(None, "Output folder [default: <run>/attractors].")
     overwrite: bool = param(False, "Replace results already in --out.", group=1)
 
@@ -94,7 +96,7 @@ def _load(p: Params, dev):
     from latentdyn.models.protocol import check_model
     from latentdyn.studies.models import check_fits, check_given_data, given_model
 
-    given = given_model(p.model, dev)
+    given = given_model(p.model, dev, source=p)
     check_model(given.model)
     dataset = p.dataset or getattr(given.config, "dataset", None)
     if dataset is None:

@@ -45,7 +45,7 @@ class Settings:
     starts: int = 1000
     tol: float = 1e-3
     max_steps: int = 500
-    method: str = "rev"
+    method: str = "auto"
     seed: int = 0
 
     def check_memory(self, nz: int, dim: int) -> None:
@@ -58,7 +58,7 @@ class Settings:
                               f"{need / 1e9:.1f} GB per noise level; choose smaller sizes")
 
     def check(self) -> "Settings":
-        from latentdyn.dynamics.attractors import JACOBIAN_METHODS
+        from latentdyn.dynamics.attractors import STABILITY_METHODS
         from latentdyn.studies.common import check_seed
 
         if self.noise not in NOISE_KINDS:
@@ -76,9 +76,9 @@ class Settings:
         if not 0 < self.tol < 1:
             raise ConfigError(f"--tol must lie in (0, 1), a fraction of the latent scale, "
                               f"got {self.tol}")
-        if self.method not in JACOBIAN_METHODS:
+        if self.method not in STABILITY_METHODS:
             raise ConfigError(f"unknown --method {self.method!r}; choose from "
-                              f"{', '.join(JACOBIAN_METHODS)}")
+                              f"{', '.join(STABILITY_METHODS)}")
         check_seed(self.seed, "--seed")
         return self
 

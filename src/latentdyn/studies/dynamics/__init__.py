@@ -20,6 +20,7 @@ from latentdyn.errors import ConfigError
 from latentdyn.studies.common import Common
 from latentdyn.studies.driver import Study
 from latentdyn.studies.lifecycle import files_target
+from latentdyn.studies.models import MODEL_HELP, ModelSource
 from latentdyn.studies.params import param
 
 LEVELS = ("memory", "concept", "abstract")
@@ -38,9 +39,8 @@ def noise_levels(text) -> list[float]:
 
 
 @dataclass(frozen=True)
-class Params(Common):
-    model: Any = param(None, "A run folder (from latentdyn train); in Python also a model "
-                       "object offering encode/decode.", path="dir", required=True)
+class Params(ModelSource, Common):
+    model: Any = param(None, MODEL_HELP, required=True)
     dataset: str | None = param(None, "Training images [default: the run's dataset].")
     data_dir: str | None = param(None, "Folder with downloaded data sets.")
     noise: str = param("swap", f"Corruption: {', '.join(NOISE_KINDS)}.")
@@ -124,7 +124,7 @@ def prepare(p: Params) -> Setup:
         raise ConfigError("--out is needed for a model without a run folder")
     npz = output_paths(Path(p.out) if p.out else Path(p.model) / f"dynamics-{p.noise}.npz")[0]
     dev = resolve_device(p.device)
-    given = given_model(p.model, dev)
+    given = given_model(p.model, dev, source=p)
     model, config = given.model, given.config
     dataset = p.dataset or getattr(config, "dataset", None)
     if dataset is None:
@@ -168,7 +168,8 @@ def stages(run, s: Setup) -> Dynamics:
         bar = tqdm(total=len(s.ps), desc="noise levels", disable=not run.progress)
         result = trajectories_by_noise(s.model, hier, data.train_images, data.train_labels,
                                        s.ps, p.trials, p.noise, p.steps, p.mode, p.seed,
-                                       p.label, progress=lambda k, n: bar.update())
+                                       p.label, progress=lambda k, n: bar.update(),
+                                       channels=data.channels)
         bar.close()
     return Dynamics(hier, result)
 

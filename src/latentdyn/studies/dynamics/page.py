@@ -34,7 +34,7 @@ def _viewer(model, hier, data, result, k: int, settings: dict, n_show: int) -> s
 
     s, p = settings, float(result["ps"][k])
     idx, x0 = corrupted_trials(data.train_images, data.train_labels, s["label"], s["trials"],
-                               s["noise"], p, level_seed(s["seed"], k))
+                               s["noise"], p, level_seed(s["seed"], k), data.channels)
     if not np.array_equal(idx.numpy(), result["memory_index"][k]):
         raise RuntimeError("the report's inputs differ from the trials' (seeds out of step)")
     n = min(n_show, s["trials"])

@@ -20,15 +20,15 @@ import click
 from latentdyn.errors import ConfigError
 from latentdyn.studies.driver import Study
 from latentdyn.studies.lifecycle import files_target
+from latentdyn.studies.models import MODEL_HELP, ModelSource
 from latentdyn.studies.params import param
 
 OUTPUTS = ("basis.safetensors", "lsd.json", "manifest.json")
 
 
 @dataclass(frozen=True)
-class Params:
-    model: Any = param(None, "Run folder of a model with encode/decode (GAN + encoder, VAE, "
-                       "...); in Python also a model object.", path="dir", required=True)
+class Params(ModelSource):
+    model: Any = param(None, MODEL_HELP, required=True)
     classifier: str | None = param(None, "Run folder of the classifier (latentdyn train "
                                    "--model classifier) that labels decoded latents C(G(z)).",
                                    path="dir", required=True)
@@ -93,7 +93,7 @@ def prepare(p: Params) -> Setup:
 
     _check(p)
     dev = resolve_device(p.device)
-    given = given_model(p.model, dev)
+    given = given_model(p.model, dev, source=p)
     clf = given_model(p.classifier, dev, ("classifier",), "--classifier")
     model, classifier = given.model, clf.model
     if not (callable(getattr(model, "encode", None)) and callable(getattr(model, "decode", None))):

@@ -17,13 +17,13 @@ from latentdyn.errors import ConfigError
 from latentdyn.studies.common import Common, check_seed
 from latentdyn.studies.driver import Study
 from latentdyn.studies.lifecycle import files_target
+from latentdyn.studies.models import MODEL_HELP, ModelSource
 from latentdyn.studies.params import param
 
 
 @dataclass(frozen=True)
-class Params(Common):
-    model: Any = param(None, "Run folder of a trained model (any kind offering "
-                       "encode/decode).", path="dir", required=True)
+class Params(ModelSource, Common):
+    model: Any = param(None, MODEL_HELP, required=True)
     codes: str = param("all", "Codes to evaluate: 'all', or e.g. 'cat,0,1' (Gaussian unit "
                        "indices, ranges 0-3, and 'cat' for the categorical unit).")
     source: str = param("prior", "Draw the codes from the prior (exact entropies) or from "
@@ -81,7 +81,7 @@ def prepare(p: Params) -> Setup:
 
     _check(p)
     dev = resolve_device(p.device)
-    given = given_model(p.model, dev)
+    given = given_model(p.model, dev, source=p)
     model, config = given.model, given.config
     images, record, dataset = None, {}, None
     if p.source == "posterior" or not any(

@@ -30,6 +30,7 @@ from latentdyn.studies.common import (
     out_param,
     seed_list,
 )
+from latentdyn.studies.models import MODEL_HELP, ModelSource
 from latentdyn.studies.params import param
 
 DEFAULT_OUT = "results/nagano2017"
@@ -37,14 +38,14 @@ DEFAULT_NZ = 100  # the latent units of the VAE the studies train (paper 001)
 
 
 @dataclass(frozen=True)
-class HierarchyParams(Reproduction):
+class HierarchyParams(ModelSource, Reproduction):
     """The options of both Nagano studies (each study gives ``out`` its own default)."""
 
     dataset: str | None = param(None, "Data set [default: mnist-embedded; paper profile: "
                                 "mnist when present].", group=-1)
     data_dir: str | None = param(None, "Folder with downloaded data sets.", group=-1)
-    model: Any = param(None, "Use this trained run instead of training one (from Python, "
-                       "also a model object).", path="dir", group=-1)
+    model: Any = param(None, "Use this model instead of training one: " + MODEL_HELP,
+                       group=-1)
     noise: str = param("swap", f"Corruption: {', '.join(NOISE_KINDS)}.", group=-1)
     nz: int | None = param(None, f"Latent units of the VAE it trains [default: {DEFAULT_NZ}; "
                            "with --model: the run's].", show_default=False, group=-1)

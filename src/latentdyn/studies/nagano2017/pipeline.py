@@ -106,7 +106,7 @@ def prepare(p: Params) -> Setup:
     dev = resolve_device(p.device)
     given, model = None, None
     if p.given:  # every property of the model from its run; a contradicting option: refused
-        given = given_model(p.model, dev)
+        given = given_model(p.model, dev, source=p)
         model = model_properties(given)
         check_given(p, model, given.path)
     dataset = p.dataset or (model or {}).get("dataset") or default_dataset(p.profile,

@@ -18,7 +18,7 @@ from typing import Any
 
 from latentdyn.errors import ConfigError
 from latentdyn.studies.common import default_dataset, out_param
-from latentdyn.studies.models import GivenModel
+from latentdyn.studies.models import MODEL_HELP, GivenModel
 from latentdyn.studies.nagano2017 import (
     HierarchyParams,
     check_shared,
@@ -40,9 +40,9 @@ class Params(HierarchyParams):
     ``--model`` also taking a nagano2017 result folder."""
 
     out: str | None = out_param(DEFAULT_OUT)
-    model: Any = param(None, "Use this trained VAE run (or a `reproduce nagano2017` result "
-                       "folder, whose model/ it uses) instead of training one (from Python, "
-                       "also a model object).", path="dir", group=-1)
+    model: Any = param(None, "Use this VAE instead of training one: a VAE run (or a `reproduce "
+                       "nagano2017` result folder, whose model/ it uses), or any other form "
+                       "of --model with a Gaussian posterior: " + MODEL_HELP, group=-1)
     trials: int | None = param(None, "Override the trials per digit (Fig. 2b) and per noise "
                                "level (Fig. 3).", group=-1)
 
@@ -97,13 +97,13 @@ def model_folder(model_run: str | Path) -> Path:
     return path
 
 
-def given_vae(spec, device) -> GivenModel:
+def given_vae(spec, device, source=None) -> GivenModel:
     """The ``--model`` VAE: a run folder, a nagano2017 result, or a model object."""
     from latentdyn.studies.models import given_model
 
     if isinstance(spec, (str, Path)):
         spec = model_folder(spec)
-    return given_model(spec, device, kinds=("vae",))
+    return given_model(spec, device, kinds=("vae",), source=source)
 
 
 def check_vae(given: GivenModel, data) -> None:
@@ -130,7 +130,7 @@ def prepare(p: Params) -> Setup:
     dev = resolve_device(p.device)
     given, model = None, None
     if p.given:  # every property of the model from its run; a contradicting option: refused
-        given = given_vae(p.model, dev)
+        given = given_vae(p.model, dev, p)
         model = model_properties(given)
         check_given(p, model, given.path)
     dataset = p.dataset or (model or {}).get("dataset") or default_dataset(p.profile,
