@@ -250,10 +250,10 @@ def test_compare_denoise_bare_smoke_trains_then_reuses(tmp_path, capsys):
     import shutil
 
     two = tmp_path / "two"
-    shutil.copytree(out / "runs", two / "runs")
+    shutil.copytree(out, two)  # a result of --seeds 1: replaced, its runs reused
     assert main(["compare", "denoise", "--profile", "smoke", "--out", str(two), "--noise",
                  "gaussian,swap", "--examples", "1", "--device", "cpu", "--quiet",
-                 "--seeds", "2"]) == 0
+                 "--seeds", "2", "--overwrite"]) == 0
     combined = json.loads((two / "claims.json").read_text())["claims"]
     assert [c["run_value"] for c in combined] == [c["run_value"] for c in card]
     for c in combined:
@@ -317,15 +317,32 @@ def test_a_failing_stage_marks_the_manifest_failed(toy, tmp_path):
     ds, _, _ = toy
 
     class Broken(nn.Module):
+        """Encodes its first ``works`` batches (the check that it fits the data), then
+        breaks."""
+
+        def __init__(self, works):
+            super().__init__()
+            self.works = works
+
         def encode(self, x):
-            raise RuntimeError("broken encoder")
+            self.works -= 1
+            if self.works < 0:
+                raise RuntimeError("broken encoder")
+            return x.flatten(1), torch.zeros_like(x.flatten(1))
 
         def decode(self, z):
             return z
 
+    # broken from the start: refused while the options are checked, nothing written
+    out = tmp_path / "early"
+    with pytest.raises(ConfigError, match="broken encoder"):
+        run("smoke", out, vae=Broken(0), given_only=True, dataset=DATASET, n_test=8,
+            progress=False)
+    assert not (out / "manifest.json").exists()
+    # broken in a stage: the run's manifest says it failed
     out = tmp_path / "out"
     with pytest.raises(ConfigError, match="broken encoder"):
-        run("smoke", out, vae=Broken(), given_only=True, dataset=DATASET, n_test=8,
+        run("smoke", out, vae=Broken(1), given_only=True, dataset=DATASET, n_test=8,
             progress=False)
     assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
 

@@ -45,10 +45,10 @@ def require(module: str, extra: str, what: str) -> Any:
 
 def read_json(path: Path) -> dict | None:
     """A JSON object from ``path``, or None when it is missing or not an object."""
-    import json
+    from latentdyn.io import parse_json
 
-    try:
-        doc = json.loads(path.read_text())
+    try:  # parse_json: JSON nested too deeply is a ValueError, not a RecursionError
+        doc = parse_json(path.read_text())
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
