@@ -139,6 +139,15 @@ def stage_seconds(u: dict, after: bool, every: int) -> dict:
             "classifier": run(u["classifier"], CLF_EPOCHS)}
 
 
+def sweep_evaluate_flops(nz: int, k: int, ll_images: int, n_train: int, d=784) -> float:
+    """The sweep's evaluation of a trained point: the IWAE bound with ``k`` samples of
+    ``ll_images`` test images (their encoding, ``k`` decodings each) and the latent
+    means of the ``n_train`` training images (active units)."""
+    ll = ll_images * (k * vae_eval_flops_per_image(d, nz=nz, samples=1, encoder=False)
+                      + vae_eval_flops_per_image(d, nz=nz, samples=0))
+    return ll + n_train * vae_eval_flops_per_image(d, nz=nz, samples=0)
+
+
 def stage_flops() -> dict:
     """Matrix-product FLOPs of each stage (training, test passes after, evaluations)."""
     vae = EPOCHS * N_TRAIN * vae_train_flops_per_image() + N_TEST * vae_eval_flops_per_image()
@@ -146,8 +155,7 @@ def stage_flops() -> dict:
     for nz in SWEEP_NZ:
         sweep += SWEEP_EPOCHS * N_TRAIN * vae_train_flops_per_image(nz=nz)
         sweep += N_TEST * vae_eval_flops_per_image(nz=nz)
-        sweep += LL_IMAGES * LL_K * vae_eval_flops_per_image(nz=nz, samples=1, encoder=False)
-        sweep += N_TRAIN * vae_eval_flops_per_image(nz=nz, samples=0)
+        sweep += sweep_evaluate_flops(nz, LL_K, LL_IMAGES, N_TRAIN)
     clf = CLF_EPOCHS * N_TRAIN * classifier_flops_per_image(train=True)
     clf += N_TEST * classifier_flops_per_image(train=False)
     return {"train Nz=100": vae, "sweep": sweep, "classifier": clf}
