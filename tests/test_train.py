@@ -491,11 +491,41 @@ def test_ensemble_evaluating_and_checkpointing_less_often_changes_no_number(tmp_
         assert_same_but_cadence(ref, out, ENS["epochs"], f"ensemble {out.name}")
 
 
-def test_the_nagano2017_networks_test_once_and_checkpoint_every_few_epochs():
-    """What the two cadence tests above hold for is what the main job trains with."""
+def test_the_nagano2017_networks_test_once_and_checkpoint_every_few_epochs(monkeypatch):
+    """What the two cadence tests above hold for is what the main job trains with: the
+    VAE, the latent-size sweep and the CNN of the quick profile."""
+    from latentdyn.studies.nagano2017 import latent_size
     from latentdyn.studies.nagano2017.params import HierarchyParams, vae_config
-    from latentdyn.studies.nagano2017.profiles import CHECKPOINT_EVERY
+    from latentdyn.studies.nagano2017.profiles import CHECKPOINT_EVERY, PROFILES
 
-    cfg = vae_config(HierarchyParams(nz=100), 190, "mnist-embedded", "cpu")
-    assert (cfg.eval_every, cfg.checkpoint_every) == (190, CHECKPOINT_EVERY) and \
-        1 < CHECKPOINT_EVERY < 190
+    assert 1 < CHECKPOINT_EVERY
+    quick = PROFILES["quick"]
+    cfg = vae_config(HierarchyParams(nz=100), quick.epochs, "mnist-embedded", "cpu")
+    assert (cfg.eval_every, cfg.checkpoint_every) == (quick.epochs, CHECKPOINT_EVERY)
+    seen = {}
+
+    class Seen(Exception):
+        pass
+
+    def sweep(grid, *a, **k):
+        seen["sweep"] = grid
+        raise Seen
+
+    def trained(config, *a, **k):
+        seen["classifier"] = config
+        raise Seen
+
+    monkeypatch.setattr(latent_size, "run_sweep", sweep)
+    monkeypatch.setattr(latent_size, "ensure_trained", trained)
+    data, prof = load_dataset("mnist-embedded"), quick.latent_size
+    with pytest.raises(Seen):
+        latent_size.sweep_stage(Path("unused"), data, prof, data_dir=None, seed=0,
+                                device="cpu", progress=False)
+    assert (seen["sweep"]["eval_every"], seen["sweep"]["checkpoint_every"]) == (
+        prof.epochs, CHECKPOINT_EVERY)
+    with pytest.raises(Seen):
+        latent_size.classifier_stage(Path("unused"), data, data_dir=None,
+                                     epochs=prof.classifier_epochs, seed=0, device="cpu",
+                                     progress=False)
+    c = seen["classifier"]
+    assert (c.eval_every, c.checkpoint_every) == (prof.classifier_epochs, CHECKPOINT_EVERY)
