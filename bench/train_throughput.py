@@ -11,7 +11,10 @@ layers, ``loss.item()`` every step):
 
 ``latentdyn`` is ``train()`` as the studies run it (the test ELBO after the last epoch,
 a checkpoint at the end: ``eval_every`` and ``checkpoint_every`` of the run); ``latentdyn,
-checkpoint every epoch`` is the command line's default cadence. The allocator setting the
+checkpoint every epoch`` checkpoints as the command line does by default. The epochs'
+seconds are taken through the loop's callbacks (the steps only). ``--clock cpu`` times
+with this process's CPU time: with ``--threads 1`` a busy machine's waiting is not
+counted (docs/benchmarks.md, issue 24). The allocator setting the
 trainer makes (``latentdyn.train.memory``) is made at the start, for every loop alike,
 so the ratios compare the loops. Share of peak divides the matrix-product GFLOP/s by the
 machine's square-matmul peak (``bench/common.py``).
