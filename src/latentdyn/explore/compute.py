@@ -80,6 +80,11 @@ def _model_info(k: int, e: ModelEntry) -> dict:
     hier, m = e.hierarchy, e.map
     n = hier.memories.shape[0]
     sub = torch.linspace(0, n - 1, min(n, MAP_POINTS)).round().long().unique()
+    # each drawn memory's index among the training images of its label (for /api/image)
+    rank = torch.empty(n, dtype=torch.long)
+    for c in hier.classes.tolist():
+        rows = (hier.labels == c).nonzero().flatten()
+        rank[rows] = torch.arange(rows.numel())
     fixed = None
     if e.fixed_points is not None:
         fixed = {"points": _rounded(m.project(e.fixed_points), 4), "info": e.fixed_info}
@@ -87,6 +92,7 @@ def _model_info(k: int, e: ModelEntry) -> dict:
         "id": k, "name": e.name, "kind": e.kind, "nz": e.nz,
         "map": {"explained": _rounded(m.explained, 4),
                 "memories": _rounded(m.points[sub], 4), "labels": hier.labels[sub].tolist(),
+                "rows": sub.tolist(), "index": rank[sub].tolist(),
                 "concepts": _rounded(m.project(hier.concepts), 4),
                 "classes": hier.classes.tolist(),
                 "abstract": _rounded(m.project(hier.abstract), 4), "fixed_points": fixed},
@@ -142,12 +148,14 @@ def _one_model(explorer: Explorer, k: int, x0: Tensor, clean: Tensor, info: dict
         d = distance_to(z, targets[level])
         value, step = min_distance(d)
         distances[level] = _rounded(d[0])
-        minima[level] = {"value": round(float(value[0]), 5), "t": int(step[0])}
+        minima[level] = {"value": round(float(value[0]), 5), "t": int(step[0]),
+                         "final": round(float(d[0, -1]), 5)}
     frames = traj.x[0]
     return {"model": k, "name": e.name, "frames": pixels_b64(frames),
             "distances": distances, "minima": minima,
             "closest": min(LEVELS, key=lambda lv: minima[lv]["value"]),
             "map": _rounded(e.map.project(z[0]), 4), "readings": _readings(explorer, frames),
+            "memory_image": pixels_b64(explorer.data.train_images[targets["memory_row"]]),
             **{key: targets[key] for key in ("memory_row", "memory_source", "label",
                                              "label_source")}}
 
