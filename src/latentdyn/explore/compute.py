@@ -68,10 +68,12 @@ def model_payload(explorer: Explorer) -> dict:
     counts = {s: {str(c): int(explorer.indices(s, c).numel()) for c in explorer.classes}
               for s in ("train", "test")}
     return {
-        "models": [_model_info(k, e) for k, e in enumerate(explorer.models)],
+        "models": [{**_model_info(k, e), "source": (explorer.sources[k] if k < len(
+            explorer.sources) else None)} for k, e in enumerate(explorer.models)],
         "dataset": {"name": data.name, "shape": list(data.image_shape), "dim": data.dim,
                     "classes": explorer.classes, "counts": counts},
-        "classifier": None if explorer.classifier is None else {"name": explorer.classifier_name},
+        "classifier": None if explorer.classifier is None else {
+            "name": explorer.classifier_name, "source": explorer.classifier_source},
         "limits": limits(),
     }
 
