@@ -5,7 +5,7 @@
 * :mod:`~latentdyn.explore.loading` -- :func:`load_explorer` from run folders;
 * :mod:`~latentdyn.explore.schema` -- the typed requests and their validation;
 * :mod:`~latentdyn.explore.compute` -- the payloads of the JSON API (one input);
-* :mod:`~latentdyn.explore.average` -- the averaged view (N trials of a setting);
+* :mod:`~latentdyn.explore.averages` -- the averaged view (N trials of a setting);
 * :mod:`~latentdyn.explore.calls` -- :func:`trajectory` and :func:`average`, the same
   computations as Python calls;
 * :mod:`~latentdyn.explore.app` -- :func:`create_app`, the Starlette app (needs the

@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 
 from latentdyn.errors import LatentdynError
 from latentdyn.io import parse_json
-from latentdyn.explore.average import average_payload
+from latentdyn.explore.averages import average_payload
 from latentdyn.explore.calls import request_shape
 from latentdyn.explore.compute import image_payload, model_payload, trajectory_payload
 from latentdyn.explore.schema import (MAX_BODY_BYTES, BadRequest, parse_average,

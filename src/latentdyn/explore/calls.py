@@ -33,7 +33,7 @@ def trajectory(explorer: Explorer, **fields) -> dict:
 
 def average(explorer: Explorer, **fields) -> dict:
     """N trials of one setting, mean ± SEM and every trace (``/api/average``)."""
-    from latentdyn.explore.average import average_payload
+    from latentdyn.explore.averages import average_payload
     from latentdyn.explore.schema import parse_average
 
     fields = _pixels_as_list(fields)
