@@ -48,7 +48,7 @@
   function frameSize(shape) { const p = planes(shape); return p.c * p.h * p.w; }
 
   function svg(name, attrs, parent) {
-    const el = document.createElementNS("http://www.w3.org/2000/svg", name);
+    const el = document.createElementNS(parent.namespaceURI, name);  // the page's <svg>
     for (const k in attrs) el.setAttribute(k, attrs[k]);
     parent.appendChild(el);
     return el;
