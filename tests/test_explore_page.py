@@ -293,3 +293,37 @@ def test_the_page_fits_400_px(served, page):  # noqa: F811
         page.goto(served.url + query)
         wait_ready(page)
         clean(page)
+
+
+def test_report_viewer_opens_on_the_average(wpage, tmp_path):
+    from latentdyn.reporting.report import Section, render_report
+    from latentdyn.reporting.viewer import trajectory_viewer
+
+    g = np.random.default_rng(1)
+    d = g.random((5, 11))
+    frames = g.random((5, 6, 8, 8))
+    average = {"label": "mean of all 5 trials", "n": 5, "frames": frames.mean(0),
+               "distances": {"concept": d.mean(0)}, "sem": {"concept": d.std(0) / 5 ** 0.5}}
+    fragment = trajectory_viewer(frames[:2], {"concept": d[:2]}, steps=[0, 2, 4, 6, 8, 10],
+                                 title="p = 0.2", average=average)
+    report = tmp_path / "X.html"
+    report.write_text(render_report("viewer", "a test", {}, [
+        Section("p = 0.2", None, "", "", "", extra_html=fragment)], []))
+    wpage.goto(report.as_uri())
+    viewer = wpage.locator(".ld-viewer")
+    assert viewer.locator("select.ld-pick option").first.inner_text() == "mean of all 5 trials"
+    assert viewer.locator("path.ld-band").count() == 1
+    assert "mean x(t) over 5 trials" in viewer.locator(".ld-note").inner_text()
+    assert viewer.locator("li b").first.inner_text() == f"{d.mean(0)[0]:.3f}"
+    assert "distance ‖z(t) − ξ‖" in viewer.locator("svg").inner_html()
+    viewer.locator("select.ld-pick").select_option("2")  # the second trial
+    assert viewer.locator("path.ld-band").count() == 0
+    assert viewer.locator("li b").first.inner_text() == f"{d[1][0]:.3f}"
+    viewer.locator(".ld-play").click()
+    assert viewer.locator(".ld-play").get_attribute("aria-label") == "pause"
+    viewer.locator(".ld-play").click()
+    assert viewer.locator(".ld-play").inner_text() == "play"
+    page_text = wpage.inner_text("body")
+    assert "Claims scorecard" not in page_text and "The paper found" not in page_text
+    assert not wpage.outside and not wpage.errors, (wpage.outside, wpage.errors)
+    assert wpage.evaluate("document.documentElement.scrollWidth") <= wpage.width
