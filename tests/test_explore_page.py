@@ -4,7 +4,6 @@ API, the minima table, a click on a curve, hovering the map, the sticky time bar
 address that restores a view, the exports, the Python call shown on the page (run here),
 in-page validation and stale panels, and the defects the issue lists."""
 
-import base64
 import json
 import struct
 from pathlib import Path
@@ -34,7 +33,7 @@ def served(runs):  # noqa: F811
 
 
 @pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
-def wpage(request, page):  # noqa: F811
+def wpage(request, page):  # noqa: F811 (the fixture imported above)
     page.set_viewport_size({"width": request.param, "height": 900})
     page.width = request.param
     return page
@@ -46,9 +45,9 @@ def post(served, route, **body):
     return httpx.post(served.url + "api/" + route, json=body, timeout=60).json()
 
 
-def clean(page):
-    assert not page.outside and not page.errors, (page.outside, page.errors)
-    assert page.evaluate("document.documentElement.scrollWidth") <= page.width  # no sideways
+def clean(pg):
+    assert not pg.outside and not pg.errors, (pg.outside, pg.errors)
+    assert pg.evaluate("document.documentElement.scrollWidth") <= pg.width  # no sideways
 
 
 def test_average_view_draws_mean_band_and_every_trial_on_shared_axes(served, wpage):
@@ -65,7 +64,7 @@ def test_average_view_draws_mean_band_and_every_trial_on_shared_axes(served, wpa
         assert panel.locator(".f-concept").inner_text() == f"{lv['final']:.3f}"
         assert panel.locator(".v-concept").inner_text() == f"{lv['mean'][0]:.3f}"
         assert "mean of x(0) over 12 trials" in panel.locator(".frame-caption").inner_text()
-        assert f"of 12 trials as 1 at t = 20" in panel.locator(".reading").inner_text()
+        assert "of 12 trials as 1 at t = 20" in panel.locator(".reading").inner_text()
     # one distance axis for both panels, and both models overlaid with a warning
     tops = [panels.nth(k).locator("svg.curves text").nth(7).text_content() for k in (0, 1)]
     assert tops[0] == tops[1]

@@ -7,7 +7,6 @@ import re
 
 import matplotlib
 import numpy as np
-import pytest
 
 from latentdyn.figures import save_figure
 from latentdyn.reporting.claims import Claim

@@ -17,6 +17,7 @@ from latentdyn.analysis.trials import NoiseSweep
 from latentdyn.figures import SavedFigure
 from latentdyn.io import write_json
 from latentdyn.reporting.claims import Claim, one_model_note
+from latentdyn.reporting.prose import listing, timings_text, yes_no
 from latentdyn.reporting.report import Section, write_report
 from latentdyn.reporting.viewer import trajectory_viewer
 from latentdyn.studies.nagano2017 import outputs as O
@@ -46,18 +47,6 @@ def _stages(reading) -> str:
     return ", ".join(f"{w['level']} for p in [{w['p_start']:g}, {w['p_end']:g}] "
                      f"({w['points']} level{'s' if w['points'] > 1 else ''})"
                      for w in reading.widths)
-
-
-def listing(values, none: str = "none") -> str:
-    """``[2, 5, 10]`` as "2, 5 and 10" (``none`` when empty): no Python lists in prose."""
-    items = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
-    if not items:
-        return none
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _yes(value) -> str:
-    return "yes" if bool(value) else "no"
 
 
 def fig1_found(seq: CorruptedSequence) -> str:
@@ -196,8 +185,8 @@ def latent_size_sections(figs: Mapping[str, SavedFigure], scan: LatentSizeScan,
         _section("figB2", "Fig. B.2: digit attribution", figs["figB2"],
                  "193 of 300 trials end as '6'; both curves dip.",
                  f"{attr.n_kept} of {attr.trials} trials end as '{LABEL}'; a dip in all trials: "
-                 f"{_yes(attr.dip_all['has_dip'])}, in the trials kept: "
-                 f"{_yes(attr.dip_kept['has_dip'])}."),
+                 f"{yes_no(attr.dip_all['has_dip'])}, in the trials kept: "
+                 f"{yes_no(attr.dip_kept['has_dip'])}."),
     ]
 
 
@@ -217,9 +206,7 @@ def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, fl
           seeds: Sequence[int] = (), settings: Mapping | None = None) -> list[str]:
     """What the reader needs to know about this run: the model (as its run says, from
     ``settings``), the timings, and every reduction from the paper's settings."""
-    out = [model_note(model_path, settings), "Stage timings: " + ", ".join(
-        f"{name} {secs:,.0f} s" if secs >= 10 else f"{name} {secs:.1f} s"
-        for name, secs in dict(timings).items()) + "."]
+    out = [model_note(model_path, settings), timings_text(timings)]
     if len(seeds) > 1:
         out.append(f"Training seeds: {listing(list(seeds))}, one VAE each (the latent-size sweep too); "
                    "every claim was scored on each; its verdict is the majority of the "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from latentdyn.reporting.prose import timings_text
 from latentdyn.studies.toledo2023 import claims as cl
 from latentdyn.studies.toledo2023.claims import DENOISE_K
 from latentdyn.studies.toledo2023.profiles import PROFILES, Profile
@@ -289,7 +290,7 @@ def notes(data, res, timings: dict) -> list[str]:
         "pixels); see latentdyn.data.corruption.",
         "T2's paired standard error is that of the per-image difference of the judge's "
         "correctness (k = 10 output minus corrupted input) on the same images.",
-        f"Stage timings (s): {timings}.",
+        timings_text(timings),
     ]
     if data.name == "mnist-embedded":
         out.append("Data: the embedded MNIST subset (the first 10 000 training images and "
