@@ -146,3 +146,18 @@ def test_a_foreign_host_gets_a_json_error(setup):
     assert ok.get("/api/model").status_code == 200
     wild = TestClient(create_app(setup[3], allowed_hosts=["*"]), base_url="http://a.example")
     assert wild.get("/api/model").status_code == 200
+
+
+def test_the_end_of_a_trajectory_names_its_nearest_memory(setup):
+    data, a, b, ex = setup
+    got = trajectory(ex, source="train", label=1, index=3, steps=5, seed=1, models=[0])
+    res = got["results"][0]
+    z = run_dynamics(a, corrupt(data.train_images[[int(res["memory_row"])]], kind="swap",
+                                p=0.2, generator=1), steps=5, generator=2).z[0, -1]
+    hier = build_hierarchy(a, data.train_images, data.train_labels)
+    d = torch.linalg.vector_norm(hier.memories - z, dim=1)
+    assert res["end"]["row"] == int(d.argmin())
+    assert res["end"]["distance"] == pytest.approx(float(d.min()), abs=1e-4)
+    assert res["end"]["label"] == int(hier.labels[d.argmin()])
+    many = average(ex, label=2, trials=6, steps=5, models=[0])["results"][0]["end"]
+    assert many["of"] == 6 and 0 <= many["own_memory"] <= 6 and 0 <= many["label"] <= 6

@@ -87,6 +87,8 @@ def test_single_view_shows_each_minimum_its_t_and_final_value(served, wpage):
             assert panel.locator(f".f-{level}").inner_text() == f"{m['final']:.3f}"
         text = panel.locator(".targets").inner_text()  # which memory, and why
         assert f"training image {res['memory_row']}" in text and "no memory of its own" in text
+        assert f"At t = 30, z(t) is nearest to the memory of training image " \
+               f"{res['end']['row']} (label {res['end']['label']}" in text  # where it ends
         shown = panel.locator("canvas.memory-img").evaluate("c => c.toDataURL()")
         assert shown.startswith("data:image/png") and not panel.locator(
             "canvas.memory-img").get_attribute("hidden")

@@ -22,7 +22,7 @@ from latentdyn.analysis.trials import corrupted_trials
 from latentdyn.data import corrupt
 from latentdyn.dynamics import run_dynamics
 from latentdyn.explore.compute import (LEVELS, _rounded, _source, _targets, lookup,
-                                       pixels_b64)
+                                       nearest_memories, pixels_b64)
 from latentdyn.explore.schema import AverageRequest
 from latentdyn.explore.state import Explorer
 from latentdyn.models.inference import predict_proba
@@ -77,7 +77,12 @@ def _one_model(explorer: Explorer, k: int, x0: Tensor, rows: Tensor | None, clea
         targets = _targets(e, clean, info, _drawn_label(explorer, clean, info, b))
     levels = {lv: _level_stats(distance_to(traj.z, targets[lv])) for lv in LEVELS}
     mean_x = traj.x.mean(0)  # (T+1, ...) the mean image over the trials at every t
+    ends = nearest_memories(e, traj.z[:, -1])
+    own = None if rows is None else sum(int(x["row"] == int(r)) for x, r in zip(ends, rows))
+    end = {"own_memory": own, "label": sum(int(x["label"] == targets["label"]) for x in ends),
+           "of": len(ends)}
     return {"model": k, "name": e.name, "frames": pixels_b64(mean_x), "levels": levels,
+            "end": end,
             "map": _rounded(e.map.project(traj.z.mean(0)), 4),
             "reading": _reading(explorer, traj.x[:, -1], targets["label"]),
             **{key: targets[key] for key in ("memory_row", "memory_source", "label",

@@ -130,6 +130,15 @@ def _targets(e: ModelEntry, clean: Tensor, info: dict, drawn_label: int | None) 
             "memory_source": memory_source, "label": int(label), "label_source": label_source}
 
 
+def nearest_memories(e: ModelEntry, z: Tensor) -> list[dict]:
+    """For each latent point of ``z`` (n, nz): the training memory nearest to it (its
+    row, label and distance): where a trajectory ends, which the 2-D map cannot say."""
+    d = torch.cdist(z.double(), e.hierarchy.memories.double())
+    value, row = d.min(1)
+    return [{"row": int(r), "label": int(e.hierarchy.labels[r]), "distance": round(float(v), 5)}
+            for r, v in zip(row, value)]
+
+
 def _readings(explorer: Explorer, frames: Tensor) -> dict | None:
     if explorer.classifier is None:
         return None
@@ -154,6 +163,7 @@ def _one_model(explorer: Explorer, k: int, x0: Tensor, clean: Tensor, info: dict
                          "final": round(float(d[0, -1]), 5)}
     frames = traj.x[0]
     return {"model": k, "name": e.name, "frames": pixels_b64(frames),
+            "end": nearest_memories(e, z[:, -1])[0],
             "distances": distances, "minima": minima,
             "closest": min(LEVELS, key=lambda lv: minima[lv]["value"]),
             "map": _rounded(e.map.project(z[0]), 4), "readings": _readings(explorer, frames),

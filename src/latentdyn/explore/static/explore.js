@@ -246,6 +246,20 @@
       ", concept " + res.label + ", abstract concept.";
   }
 
+  // where z(T) ends: the nearest training memory (the 2-D map cannot say)
+  function endText(res, data) {
+    const e = res.end, T = data.steps;
+    if (!e) return "";
+    if (res.levels) {
+      return "At t = " + T + ", " + (e.own_memory === null ? "" : e.own_memory + " of " + e.of +
+        " trials end nearest to their own memory; ") + e.label + " of " + e.of +
+        " end nearest to a memory of label " + res.label + ".";
+    }
+    return "At t = " + T + ", z(t) is nearest to the memory of training image " + e.row +
+      " (label " + e.label + ", distance " + e.distance.toFixed(3) + ")" +
+      (e.row === res.memory_row ? ": its own memory." : ".");
+  }
+
   function fillNumbers(panel, res) {
     for (const lv of X.LEVELS) {
       const m = res.levels ? { value: res.levels[lv].min, t: res.levels[lv].t,
@@ -254,7 +268,8 @@
       $(".f-" + lv, panel.node).textContent = m.final.toFixed(3);
     }
     $(".now-head", panel.node).textContent = res.levels ? "mean at t" : "at t";
-    $(".targets", panel.node).textContent = targetsText(res, state.result);
+    $(".targets", panel.node).textContent = targetsText(res, state.result) + " " +
+      endText(res, state.result);
     const mem = $(".memory-img", panel.node);
     mem.hidden = !res.memory_image;
     if (res.memory_image) X.paint(mem, X.bytes(res.memory_image), 0, state.result.input.shape);
