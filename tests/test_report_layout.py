@@ -135,3 +135,26 @@ def test_fig1_fig2_and_figA1_findings_are_computed_from_the_results():
                           explained=[0.5, 0.2])
     assert R.figA1_found(emb).startswith("on the 2-D map (explaining 70 % of the memories' "
                                          "variance) 100 % of 100 memories")
+
+
+def test_example_grids_say_what_was_measured_at_their_level():
+    import importlib
+    from types import SimpleNamespace
+
+    D = importlib.import_module("latentdyn.studies.denoise.report")
+    rows = [{"family": "vae", "method": "vae-t5", "noise": "swap", "level": 0.2,
+             "accuracy": 0.8, "psnr": 12.0},
+            {"family": "input", "method": "input", "noise": "swap", "level": 0.2,
+             "accuracy": 0.5, "psnr": 9.0},
+            {"family": "vae", "method": "vae-t5", "noise": "swap", "level": 0.4,
+             "accuracy": 0.1, "psnr": 5.0}]
+    assert D.examples_found(rows, "swap", 0.2).startswith(
+        "measured at this noise and level (accuracy, best first): vae-t5 80.0 %, input 50.0 %")
+    assert "not measured" in D.examples_found(rows, "flip", 0.2)
+    T = importlib.import_module("latentdyn.studies.toledo2023.report")
+    paired = [SimpleNamespace(noise="swap", level=0.2, acc_input=0.5, acc_lsd=0.75,
+                              psnr_input=9.0, psnr_lsd=11.5)]
+    res = SimpleNamespace(denoising=SimpleNamespace(paired=paired))
+    text = T._examples_found(res, "swap", 0.2)
+    assert "50.0 % of the corrupted inputs and 75.0 % after keeping k" in text
+    assert "9.00 → 11.50 dB" in text and "not among" in T._examples_found(res, "swap", 0.4)

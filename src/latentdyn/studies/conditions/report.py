@@ -275,8 +275,9 @@ def write_outputs(out: Path, cells, prof: Profile, settings: Mapping, notes: Seq
                         "for MNIST, 60 000 images, 100 epochs, Nz = 100: a dip for all ten "
                         "labels and the three stages in order.", "\n\n".join(words),
                         data=out / "data" / "cells.csv")]
-    sections += [Section(title, f.png, f.caption, "—", "see the map; every cell's value is "
-                         "printed in it and listed in cells.csv.", data=f.csv)
+    sections += [Section(title, f.png, f.caption, "", "the findings above are computed "
+                         "from these cells; every cell's value is printed in the map and "
+                         "listed in cells.csv.", data=f.csv)
                  for title, f in saved]
     return write_report(out / "report.html", TITLE, INTRO, settings, sections, [],
                         [*notes, timings_text(timings)])
