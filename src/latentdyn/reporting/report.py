@@ -36,11 +36,11 @@ from latentdyn.reporting.claims import (
     format_seeds,
     format_stability,
     format_value,
-    summarise,
     summary_line,
     uncertainty_text,
 )
 from latentdyn.io import write_text
+from latentdyn.reporting.summary import BANNER_NOTES, banner_html, scorecard_html
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
          ".svg": "image/svg+xml", ".gif": "image/gif"}
@@ -152,9 +152,9 @@ def render_report(
         f"<style>{_CSS}</style>",
         "</head><body><main>",
         f"<h1>{_e(title)}</h1>",
-        _banner(settings, banner),
+        banner_html(settings, banner),
         f'<div class="intro">{_text_block(intro_html_or_text)}</div>',
-        _scorecard(claims, tested_in) if claims else "",
+        scorecard_html(claims, tested_in) if claims else "",
         f'<nav id="contents"><h2>Contents</h2><ol>{"".join(toc)}</ol></nav>',
     ]
     for i, sec in enumerate(sections, 1):
@@ -183,73 +183,7 @@ _LEGEND = ("interval: the bootstrap interval of the statistic (over trials or im
            "holds; null / reference: what the statistic is compared with; seeds: how many "
            "independently trained models reproduce the claim.")
 _RESERVED = {"claims", "claims-detail", "contents", "banner", "settings", "notes"}
-BANNER_NOTES = ("Model:", "Data:", "Models:", "Quick profile:", "Smoke profile:",
-                "Reductions:", "Profile:")
-PROFILE_WORDS = {
-    "smoke": "a toy run: tiny models, few trials and steps, made to check that the pipeline "
-             "runs. Its verdicts say nothing about the paper's claims.",
-    "quick": "the paper's settings reduced to run in hours on a CPU (the reductions are "
-             "listed here); read each verdict with them in mind.",
-    "paper": "the paper's settings.",
-}
 FOLD_PX = 900  # a figure taller than this (in its PNG's pixels) is folded
-
-
-def _banner(settings: Mapping[str, Any], lines: Sequence[str]) -> str:
-    """The banner: the profile (what it means), then the model, data and reductions."""
-    profile = settings.get("profile")
-    items = list(lines)
-    if not any(str(x).startswith(("Model", "Models")) for x in items):
-        model = settings.get("model_run") or settings.get("model")
-        if model:
-            items.insert(0, f"Model: {_setting(model)}.")
-    if not any(str(x).startswith("Data") for x in items):
-        data = settings.get("dataset") or settings.get("datasets")
-        if data:
-            items.append(f"Data: {_setting(data)}.")
-    if profile is None and not items:
-        return ""
-    head = ""
-    if profile is not None:
-        words = PROFILE_WORDS.get(str(profile), "")
-        head = (f'<p><b>Profile: {_e(profile)}</b>' + (f" — {_e(words)}" if words else "")
-                + "</p>")
-    cls = f"banner {_e(profile)}" if profile in PROFILE_WORDS else "banner"
-    body = "".join(f"<li>{_e_br(x)}</li>" for x in items)
-    return f'<div id="banner" class="{cls}">{head}' + (f"<ul>{body}</ul>" if body else "") \
-        + "</div>"
-
-
-def _scorecard(claims: Sequence[Claim], tested_in: Mapping[str, list]) -> str:
-    """One line per claim: its verdict, value against the paper's, and its sections."""
-    rows = []
-    for c in claims:
-        cls = _CLS[c.reproduced]
-        text = str(c.claim)
-        short = text if len(text) <= 90 else text[:87].rstrip() + "…"
-        where = ", ".join(f'<a href="#{_e(a)}">{_e(_short_title(t))}</a>'
-                          for a, t in tested_in.get(c.id, []))
-        rows.append(
-            f'<tr class="card {cls}"><td class="id">'
-            f'<a href="#claim-{_e(c.id)}">{_e(c.id)}</a></td>'
-            f'<td title="{_e(text)}">{_e(short)}</td>'
-            f"<td>{_e(format_value(c.run_value))} <span class=\"muted\">(paper "
-            f"{_e(format_value(c.paper_value))})</span></td>"
-            f'<td class="verdict"><span class="v {cls}">{_e(c.verdict)}</span></td>'
-            f"<td>{where}</td></tr>")
-    return ('<section id="claims"><h2>Claims scorecard</h2>'
-            f'<p class="verdicts">{_badges(claims)}</p>'
-            '<table class="card"><thead><tr><th>id</th><th>claim</th><th>this run</th>'
-            '<th>verdict</th><th>figure</th></tr></thead><tbody>' + "".join(rows)
-            + '</tbody></table><p class="legend">Each id links to the claim in detail '
-            "(interval, share of resamples, null, seeds, rule); each figure to its section."
-            "</p></section>")
-
-
-def _short_title(title: str) -> str:
-    return str(title).split(":")[0] if ":" in str(title) else str(title)
-
-
 def _check_anchors(sections: Sequence[Section]) -> None:
     from latentdyn.errors import ConfigError
 
@@ -387,13 +321,6 @@ def _claims_table(claims: Sequence[Claim], tested_in: Mapping[str, list] | None 
             + f'<td class="verdict"><span class="v {cls}">{_e(c.verdict)}</span></td></tr>'
         )
     return f'<table class="claims">{head}<tbody>{"".join(rows)}</tbody></table>'
-
-
-def _badges(claims: Sequence[Claim]) -> str:
-    s = summarise(claims)
-    return (f'<span class="v ok">{s["reproduced"]} reproduced</span> '
-            f'<span class="v fail">{s["not_reproduced"]} NOT reproduced</span> '
-            f'<span class="v na">{s["not_evaluated"]} not evaluated</span>')
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
