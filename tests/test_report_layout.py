@@ -158,3 +158,15 @@ def test_example_grids_say_what_was_measured_at_their_level():
     text = T._examples_found(res, "swap", 0.2)
     assert "50.0 % of the corrupted inputs and 75.0 % after keeping k" in text
     assert "9.00 → 11.50 dB" in text and "not among" in T._examples_found(res, "swap", 0.4)
+
+
+def test_readme_describes_the_quick_profile_as_it_is():
+    from pathlib import Path
+
+    from latentdyn.studies.nagano2017.profiles import PROFILES
+
+    quick = PROFILES["quick"]
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    assert f"quick: {quick.epochs} training epochs" in readme
+    assert f"sweep of {len(quick.latent_size.nz)} Nz values" in readme
+    assert f"for {quick.latent_size.epochs} epochs" in readme
