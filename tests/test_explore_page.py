@@ -328,3 +328,34 @@ def test_report_viewer_opens_on_the_average(wpage, tmp_path):
     assert "Claims scorecard" not in page_text and "The paper found" not in page_text
     assert not wpage.outside and not wpage.errors, (wpage.outside, wpage.errors)
     assert wpage.evaluate("document.documentElement.scrollWidth") <= wpage.width
+
+
+def test_report_banner_and_scorecard_fit_the_first_screens(wpage, tmp_path):
+    from latentdyn.reporting.claims import Claim
+    from latentdyn.reporting.report import Section, render_report
+
+    claims = [Claim(f"C{k}", f"claim number {k}, stated at the length of a real claim "
+                    "with its figure (Fig. 2)", "statistic", "10 of 10", ">= 10",
+                    run_value=f"{k} of 10", reproduced=k % 2 == 0, sections=(f"fig{k}",))
+              for k in range(1, 9)]
+    sections = [Section(f"Fig. {k}: a figure", None, "", "the paper's words", "this run's",
+                        id=f"fig{k}") for k in range(1, 9)]
+    notes = ["Model: runs/vae, Nz = 100, epochs: 2.", "Smoke profile: 2 epochs (paper: 100).",
+             "Stage timings: train 3.0 s."]
+    report = tmp_path / "report.html"
+    report.write_text(render_report("A study", "What it does.", {"profile": "smoke",
+                                                                  "dataset": "mnist"},
+                                    sections, claims, notes))
+    wpage.set_viewport_size({"width": wpage.width, "height": 1000})
+    wpage.goto(report.as_uri())
+    banner = wpage.locator("#banner").bounding_box()
+    assert banner["y"] < 200 and "toy run" in wpage.inner_text("#banner")
+    card = wpage.locator("#claims").bounding_box()
+    assert card["height"] <= 1000  # the scorecard fits one screen
+    wpage.click("#claims a[href='#claim-C3']")
+    assert wpage.evaluate("location.hash") == "#claim-C3"
+    assert wpage.locator("#claim-C3").bounding_box()["y"] < 50  # scrolled to it
+    wpage.click("#contents a[href='#fig5']")
+    assert wpage.evaluate("location.hash") == "#fig5"
+    assert wpage.evaluate("document.documentElement.scrollWidth") <= wpage.width
+    assert not wpage.outside and not wpage.errors, (wpage.outside, wpage.errors)

@@ -404,7 +404,7 @@ figcaption, .caption { color:var(--muted); font-size:.88em; margin-top:.5em; }
 .banner p { margin:.2em 0; }
 .banner ul { margin:.3em 0; padding-left:1.2em; font-size:.93em; }
 table.card td, table.card th { padding:3px 8px; }
-table.card td.verdict { white-space:nowrap; }
+table.card td.verdict, table.card td a { white-space:nowrap; }
 table.card td.id a { font-weight:700; text-decoration:none; }
 .muted { color:var(--muted); font-size:.9em; }
 details.fold summary { cursor:pointer; color:#1a5fb4; margin:.3em 0; }
