@@ -115,15 +115,12 @@
   }
 
   function settings() {
-    const r = request();
-    const b = r.body || {};
     return { source: source(), label: $("#label").value, index: $("#index").value,
              noise: $("#noise").value, p: $("#p").value, mode: $("#mode").value,
              steps: $("#steps").value, seed: $("#seed").value, view: view(),
              trials: view() === "average" ? $("#trials").value : "",
              vary: view() === "average" ? $("#vary").value : "", t: state.t,
-             level: state.info.models.length > 1 ? $("#level").value : "",
-             models: b.models };
+             level: state.info.models.length > 1 ? $("#level").value : "" };
   }
 
   function saveAddress() {

@@ -5,7 +5,7 @@
 (function (X) {
   // the address keys, in order; a drawing is not kept in the address
   const KEYS = ["source", "label", "index", "noise", "p", "mode", "steps", "seed", "view",
-                "trials", "vary", "models", "t", "level"];
+                "trials", "vary", "t", "level"];
 
   function toQuery(settings) {
     const q = new URLSearchParams();
