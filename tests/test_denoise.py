@@ -317,8 +317,15 @@ def test_a_failing_stage_marks_the_manifest_failed(toy, tmp_path):
     ds, _, _ = toy
 
     class Broken(nn.Module):
+        """Passes prepare's one trial encoding (the fit check), then breaks in a stage."""
+
+        calls = 0
+
         def encode(self, x):
-            raise RuntimeError("broken encoder")
+            Broken.calls += 1
+            if Broken.calls > 1:
+                raise RuntimeError("broken encoder")
+            return x
 
         def decode(self, z):
             return z
