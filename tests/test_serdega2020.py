@@ -285,7 +285,7 @@ def test_seeds_2_end_to_end(result, tmp_path):
     import shutil
 
     out = tmp_path / "two"
-    shutil.copytree(result, out)  # a result of --seeds 1: replaced, its runs reused
+    shutil.copytree(result, out)  # a result folder (its manifest says so), not loose runs
     assert main(["reproduce", "serdega2020", "--profile", "smoke", "--out", str(out), "--quiet",
                  "--device", "cpu", "--seeds", "2", "--overwrite"]) == 0
     card = json.loads((out / "claims.json").read_text())["claims"]

@@ -44,10 +44,11 @@ def require(module: str, extra: str, what: str) -> Any:
 
 
 def read_json(path: Path) -> dict | None:
-    """A JSON object from ``path``, or None when it is missing or not an object."""
+    """A JSON object from ``path``, or None when it is missing, not an object, or nested
+    too deeply (:func:`latentdyn.io.parse_json`: never a RecursionError)."""
     from latentdyn.io import parse_json
 
-    try:  # parse_json: JSON nested too deeply is a ValueError, not a RecursionError
+    try:
         doc = parse_json(path.read_text())
     except (OSError, ValueError):
         return None
