@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import numpy as np
+
 from latentdyn.analysis.trials import NoiseSweep
 from latentdyn.figures import SavedFigure
 from latentdyn.io import write_json
@@ -53,9 +55,10 @@ def _fig1_section(saved: SavedFigure, sequence: CorruptedSequence | None) -> Sec
                    "the VAE removes the noise in the first few steps, then drifts toward a "
                    "specific '6'.", "see the sequence: x(0) is the corrupted input.")
     if sequence is not None and sequence.distances:
+        frames = np.asarray(sequence.frames)  # (S, *image_shape): grey or channels first
         sec.extra_html = trajectory_viewer(
-            sequence.frames, sequence.distances, steps=sequence.steps,
-            labels=[f"corrupted '{LABEL}', p = {sequence.p:g}"],
+            frames.reshape(len(frames), -1), sequence.distances, steps=sequence.steps,
+            labels=[f"corrupted '{LABEL}', p = {sequence.p:g}"], image_shape=frames.shape[1:],
             title="Fig. 1, interactive: step through x(t) with its distances")
     return sec
 
