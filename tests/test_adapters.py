@@ -166,6 +166,19 @@ def test_the_explorer_takes_a_factory_with_its_weights(factory):
     assert body["results"][0]["distances"] == body["results"][1]["distances"]
 
 
+def test_lsd_takes_a_factory_with_its_weights(factory, tmp_path):
+    """lsd --model FILE.py:FUNCTION --weights FILE, beside a classifier run."""
+    data = "synthetic:k=10,m=10,side=8,test=3"
+    assert cli("train", "--model", "classifier", "--dataset", data, "--epochs", "1", "--out",
+               tmp_path / "clf", "--quiet", "--device", "cpu") == 0
+    assert cli("lsd", "--model", factory["spec"], "--weights", factory["root"] / "w.pt",
+               "--classifier", tmp_path / "clf", "--dataset", data, "--out", tmp_path / "lsd",
+               "--prior-samples", "50", "--no-progress", "--device", "cpu") == 0
+    summary = json.loads((tmp_path / "lsd" / "lsd.json").read_text())
+    assert summary["model"] == factory["spec"] and 0 <= summary["test"]["lsd_accuracy"] <= 1
+    assert (tmp_path / "lsd" / "basis.safetensors").is_file()
+
+
 def test_the_sampling_study_takes_a_colour_factory(factory, tmp_path):
     """The --model of a reproduction from a factory, on colour images: the study runs
     end to end and its Fig. 2a holds the chain in RGB (row, column and channel)."""
