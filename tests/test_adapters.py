@@ -242,6 +242,22 @@ def test_unknown_folders_snapshots_and_misplaced_weights_are_one_line(factory, t
     assert "--weights loads a state dict into the model a factory builds" in one_error(capsys)
 
 
+def test_model_folders_with_json_nested_too_deeply_are_one_line(tmp_path, capsys):
+    """Detecting a folder's kind reads its JSON with the depth limit of latentdyn.io:
+    a config nested 100 000 deep is one line, not Python's RecursionError."""
+    deep = "[" * 100_000 + "]" * 100_000
+    for folder, config, other in (("d", "config.json", "diffusion_pytorch_model.safetensors"),
+                                  ("p", "model_config.json", "model.pt")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / config).write_text('{"_class_name": "AutoencoderKL", '
+                                                '"name": "VAEConfig", "x": ' + deep + "}")
+        (tmp_path / folder / other).write_bytes(b"")
+        for kind in ([], ["--model-kind", "diffusers" if folder == "d" else "pythae"]):
+            assert cli("dynamics", "--model", tmp_path / folder, *kind, "--dataset", DATA,
+                       *SMALL) == 2
+            assert "internal error" not in one_error(capsys)
+
+
 def test_a_missing_library_names_its_extra(tmp_path, capsys, monkeypatch):
     folder = tmp_path / "p"
     folder.mkdir()
