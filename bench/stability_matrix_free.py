@@ -11,7 +11,8 @@ Two latents, measured in the same run:
   torch convolutional autoencoder of the same latent shape (the output says which).
 
 For each: the full method (``spectral_radius(jacobians(method="rev"))``, vmap(jacrev)
-over ``--chunk`` points at once, so its time per point is the batch's over its size)
+over up to ``--chunk`` points at once, so its time per point is the batch's over its
+size; the row-by-row loop where one point's batched passes would not fit in memory)
 against ``spectral_radii(method="matrix-free")`` (one point at a time), best of
 ``--rounds``, and the largest relative difference of the two radii.
 
@@ -36,6 +37,7 @@ from common import _sync, machine  # noqa: E402
 
 from latentdyn.data import load_dataset  # noqa: E402
 from latentdyn.dynamics.attractors import jacobians, spectral_radii, spectral_radius  # noqa: E402
+from latentdyn.dynamics.attractors.map import _points_per_call  # noqa: E402
 from latentdyn.models.inference import encode_all  # noqa: E402
 
 
@@ -94,16 +96,22 @@ def big_model(device):
 
 
 def compare(name, model, z, device, rounds, chunk) -> None:
-    jacobians(model, z[:1], chunk_size=chunk)  # warm up
+    with torch.enable_grad():
+        per_call = _points_per_call(model, z[:1], chunk, device)
+    if per_call:  # warm up (the row-by-row loop has nothing to warm: its first row does)
+        jacobians(model, z[:1], chunk_size=chunk)
     spectral_radii(model, z[:1], method="matrix-free")
     t_full, full = timed(lambda: spectral_radius(jacobians(model, z, method="rev",
                                                            chunk_size=chunk)), device, rounds)
     t_free, free = timed(lambda: spectral_radii(model, z, method="matrix-free"), device,
                          rounds)
     n = z.shape[0]
+    how = (f"vmap(jacrev), {per_call} points per call" if per_call else
+           "row-by-row loop: one point's batched passes would not fit in memory")
     rel = float(((free.double() - full.double()).abs() / full.double().abs()).max())
     print(f"{name}: nz = {z.shape[1]}, {n} points")
-    print(f"  full Jacobian (vmap(jacrev)) + eigvals: {t_full / n * 1e3:9.1f} ms per point")
+    print(f"  full Jacobian + eigvals:                {t_full / n * 1e3:9.1f} ms per point "
+          f"({how})")
     print(f"  matrix-free (Arnoldi on vjp):           {t_free / n * 1e3:9.1f} ms per point "
           f"-> {t_full / t_free:.2f}x the full method's speed")
     print(f"  radii {[round(float(r), 4) for r in full]}; largest relative difference "

@@ -60,6 +60,11 @@ FACTORY = textwrap.dedent('''
         return TinyVAE(nz=5)
 
 
+    def make_colour():  # 8 x 8 RGB images
+        torch.manual_seed(0)
+        return TinyVAE(d=192, nz=3)
+
+
     def make_nothing():
         return {"encode": "not a method"}
 
@@ -145,6 +150,56 @@ def test_a_factory_runs_through_the_commands(factory, tmp_path, monkeypatch):
     assert json.loads((tmp_path / "mi.json").read_text())
 
 
+def test_the_explorer_takes_a_factory_with_its_weights(factory):
+    """explore --model FILE.py:FUNCTION --weights FILE: the factory's model with those
+    weights, through the explorer's API."""
+    from latentdyn.explore import create_app, load_explorer
+
+    root = factory["root"]
+    explorer = load_explorer([factory["spec"], factory["spec"]], dataset=DATA,
+                             weights=[str(root / "w.safetensors"), str(root / "w.pt")])
+    assert [m.kind for m in explorer.models] == ["factory", "factory"]
+    for m in explorer.models:
+        assert torch.equal(m.model.enc.weight, factory["trained"].enc.weight)
+    body = _trajectory(create_app(explorer))
+    assert len(body["results"]) == 2
+    assert body["results"][0]["distances"] == body["results"][1]["distances"]
+
+
+def test_lsd_takes_a_factory_with_its_weights(factory, tmp_path):
+    """lsd --model FILE.py:FUNCTION --weights FILE, beside a classifier run."""
+    data = "synthetic:k=10,m=10,side=8,test=3"
+    assert cli("train", "--model", "classifier", "--dataset", data, "--epochs", "1", "--out",
+               tmp_path / "clf", "--quiet", "--device", "cpu") == 0
+    assert cli("lsd", "--model", factory["spec"], "--weights", factory["root"] / "w.pt",
+               "--classifier", tmp_path / "clf", "--dataset", data, "--out", tmp_path / "lsd",
+               "--prior-samples", "50", "--no-progress", "--device", "cpu") == 0
+    summary = json.loads((tmp_path / "lsd" / "lsd.json").read_text())
+    assert summary["model"] == factory["spec"] and 0 <= summary["test"]["lsd_accuracy"] <= 1
+    assert (tmp_path / "lsd" / "basis.safetensors").is_file()
+
+
+def test_the_sampling_study_takes_a_colour_factory(factory, tmp_path):
+    """The --model of a reproduction from a factory, on colour images: the study runs
+    end to end and its Fig. 2a holds the chain in RGB (row, column and channel)."""
+    ds = load_dataset("synthetic:k=10,m=6,side=8,test=2")  # the study reads a '6'
+    x = np.concatenate([ds.train_images, ds.test_images]).reshape(-1, 8, 8, 1)
+    y = np.concatenate([ds.train_labels, ds.test_labels])
+    tint = np.random.default_rng(0).uniform(0.2, 1.0, (10, 3))[y][:, None, None, :]
+    n = len(ds.train_labels)
+    np.savez(tmp_path / "c.npz", images=(x * tint)[:n].astype(np.float32), labels=y[:n],
+             test_images=(x * tint)[n:].astype(np.float32), test_labels=y[n:])
+    out = tmp_path / "sampling"
+    assert cli("reproduce", "nagano2017-sampling", "--profile", "smoke", "--model",
+               f"{factory['root'] / 'usermodels.py'}:make_colour", "--dataset",
+               f"npz:{tmp_path / 'c.npz'}", "--out", out, "--quiet", "--device", "cpu") == 0
+    assert (out / "report.html").is_file()
+    header = (out / "data" / "fig2a_sequence.csv").read_text().splitlines()[0].split(",")
+    assert header[:4] == ["pixel_row", "pixel_col", "channel", "x_t0"]
+    rows = (out / "data" / "fig2a_sequence.csv").read_text().splitlines()[1:]
+    assert len(rows) == 3 * 8 * 8
+
+
 @pytest.mark.parametrize("args, message", [
     (["{root}/usermodels.py:make_nothing"], "returned dict lacks encode and decode"),
     (["{root}/usermodels.py:make_broken"], "RuntimeError while building the model: needs a GPU"),
@@ -185,6 +240,22 @@ def test_unknown_folders_snapshots_and_misplaced_weights_are_one_line(factory, t
     assert cli("dynamics", "--model", odd, "--weights", factory["root"] / "w.pt",
                "--dataset", DATA, *SMALL) == 2
     assert "--weights loads a state dict into the model a factory builds" in one_error(capsys)
+
+
+def test_model_folders_with_json_nested_too_deeply_are_one_line(tmp_path, capsys):
+    """Detecting a folder's kind reads its JSON with the depth limit of latentdyn.io:
+    a config nested 100 000 deep is one line, not Python's RecursionError."""
+    deep = "[" * 100_000 + "]" * 100_000
+    for folder, config, other in (("d", "config.json", "diffusion_pytorch_model.safetensors"),
+                                  ("p", "model_config.json", "model.pt")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / config).write_text('{"_class_name": "AutoencoderKL", '
+                                                '"name": "VAEConfig", "x": ' + deep + "}")
+        (tmp_path / folder / other).write_bytes(b"")
+        for kind in ([], ["--model-kind", "diffusers" if folder == "d" else "pythae"]):
+            assert cli("dynamics", "--model", tmp_path / folder, *kind, "--dataset", DATA,
+                       *SMALL) == 2
+            assert "internal error" not in one_error(capsys)
 
 
 def test_a_missing_library_names_its_extra(tmp_path, capsys, monkeypatch):
@@ -378,7 +449,12 @@ def test_python_api_takes_model_objects(factory, tmp_path):
                  ps="0.2", report_trials=0, quiet=True, device="cpu")
     attractors.run(model=model, dataset=DATA, out=tmp_path / "a", ps="0,0.5", trials=3,
                    steps=4, memories=3, starts=6, max_steps=20, quiet=True, device="cpu")
+    mi.run(model=model, dataset=DATA, out=tmp_path / "mi.json", codes="0-1",
+           source="posterior", n_fits=1, steps=5, n_train=40, n_test=20, batch_size=20,
+           quiet=True, device="cpu")
     assert (tmp_path / "d.npz").is_file() and (tmp_path / "a" / "attractors.json").is_file()
+    assert json.loads((tmp_path / "mi.json").read_text())
     with pytest.raises(ConfigError, match="lacks encode"):
         dynamics.run(model=object(), dataset=DATA, out=tmp_path / "x.npz", quiet=True)
-    del mi
+    with pytest.raises(ConfigError, match="lacks encode"):
+        mi.run(model=object(), dataset=DATA, out=tmp_path / "y.json", quiet=True)

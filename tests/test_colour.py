@@ -140,3 +140,49 @@ def test_viewer_shows_colour_frames():
     html = trajectory_viewer(frames, {"d": np.ones((2, 3))}, image_shape=(3, 2, 2))
     payload = html.split('class="ld-viewer-data">')[1].split("</script>")[0]
     assert json.loads(payload)["shape"] == [2, 2, 3] and "c === 3" in html
+
+
+@pytest.mark.parametrize("which", ["fig1", "fig2a"])
+def test_the_sequence_figures_show_colour(which):
+    """Fig. 1 (nagano2017) and Fig. 2a (nagano2017-sampling) take frames channels
+    first, as the studies fold a colour data set's rows, and show them in RGB; their CSV
+    names each value by row, column and channel."""
+    from latentdyn.figures.style import figure_data
+    from latentdyn.studies.nagano2017.figures import fig1_sequence
+    from latentdyn.studies.nagano2017_sampling.figures import fig2a_sampled_sequence
+
+    rng = np.random.default_rng(2)
+    frames, means, concept = rng.random((3, 3, 4, 5)), rng.random((3, 3, 4, 5)), rng.random(
+        (3, 4, 5))  # (S, C, H, W) and (C, H, W)
+    fig = (fig1_sequence(frames, [0, 1, 2], concept, 6) if which == "fig1" else
+           fig2a_sampled_sequence(frames, means, [0, 1, 2], concept, 6))
+    shown = [im.get_array() for ax in fig.axes for im in ax.get_images()]
+    assert [a.shape[-1] for a in shown] == [3, 3]  # the sequence and the concept, RGB
+    np.testing.assert_allclose(shown[1], np.moveaxis(concept, 0, -1))
+    data = figure_data(fig)
+    assert data["pixel_row"].size == 4 * 5 * 3
+    assert data["channel"][:4].tolist() == [0, 1, 2, 0]
+    np.testing.assert_allclose(data["x_t1"], np.moveaxis(frames[1], 0, -1).reshape(-1))
+    grey = (fig1_sequence(frames[:, 0], [0, 1, 2], concept[0], 6) if which == "fig1" else
+            fig2a_sampled_sequence(frames[:, 0], means[:, 0], [0, 1, 2], concept[0], 6))
+    assert "channel" not in figure_data(grey)
+    assert all(im.get_array().ndim == 2 for ax in grey.axes for im in ax.get_images())
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (3, 4, 5)])
+def test_the_fig1_viewer_shows_the_sequence_in_its_colours(shape):
+    """nagano2017's report steps through Fig. 1's frames as they are: grey (S, H, W) or
+    colour channels first (S, C, H, W), never a colour image read as grey rows."""
+    from latentdyn.figures import SavedFigure
+    from latentdyn.studies.nagano2017.report import _fig1_section
+    from latentdyn.studies.nagano2017.stages import CorruptedSequence
+
+    frames = np.random.default_rng(3).random((3, *shape))
+    seq = CorruptedSequence(frames, [0, 1, 2], frames[0], 0.2, {"concept": np.ones(3)})
+    html = _fig1_section(SavedFigure("a.png", "a.pdf", None, "c"), seq).extra_html
+    data = json.loads(html.split('class="ld-viewer-data">')[1].split("</script>")[0])
+    shown = (4, 5) if len(shape) == 2 else (4, 5, 3)
+    assert data["shape"] == list(shown)
+    got = np.frombuffer(base64.b64decode(data["trajectories"][0]["frames"]), dtype=np.uint8)
+    expect = frames if len(shape) == 2 else np.moveaxis(frames, 1, -1)
+    np.testing.assert_array_equal(got, np.round(expect * 255).astype(np.uint8).reshape(-1))

@@ -126,3 +126,29 @@ def test_matrix_free_newton_finds_a_repelling_fixed_point():
                                 method="matrix-free")
     assert fixed.n == 1 and not bool(fixed.stable[0])
     np.testing.assert_allclose(fixed.radius.numpy(), 1.4, rtol=RTOL)
+
+
+@pytest.mark.parametrize("share, batched", [(1e-12, False), (0.25, True)])
+def test_full_jacobians_too_large_to_batch_go_one_row_at_a_time(monkeypatch, share, batched):
+    """vmap(jacrev) runs nz derivative passes per point at once: where those of one point
+    would not fit in the memory share, the Jacobians come from the row-by-row loop (the
+    same matrices); where they fit, the batched method runs, at most as many points per
+    call as fit."""
+    from latentdyn.dynamics.attractors import map as M
+
+    model = Small(gain=1.5)
+    z = torch.randn(5, 12, generator=torch.Generator().manual_seed(4)) * 0.5
+    expect = M.jacobians_loop(model, z)
+    looped = []
+    monkeypatch.setattr(M, "jacobians_loop",
+                        lambda *a, **k: looped.append(1) or expect.clone())
+    monkeypatch.setattr(M, "JACOBIAN_MEMORY_SHARE", share)
+    J = A.jacobians(model, z)
+    assert bool(looped) is not batched
+    np.testing.assert_allclose(J.numpy(), expect.numpy(), rtol=1e-5, atol=1e-6)
+    saved = M._saved_bytes(model, z[:1])
+    assert saved >= 4 * (12 + 30)  # at least the decoder's input and output, float32
+    per_point = 12 * (M.PASS_FACTOR * saved + 8 * 12)
+    monkeypatch.setattr("latentdyn.checks.available_memory", lambda: 4 * 2 * per_point)
+    monkeypatch.setattr(M, "JACOBIAN_MEMORY_SHARE", 0.25)
+    assert M._points_per_call(model, z[:1], 128, torch.device("cpu")) == 2

@@ -131,6 +131,45 @@ def _grid_images(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def image_stack(images: Any, what: str = "images") -> np.ndarray:
+    """A stack of images to show: ``(S, H, W)`` grey, ``(S, H, W, 3)`` RGB, or
+    ``(S, C, H, W)`` channels first as data sets hold them (``C`` ≤ 4, unfolded by
+    :func:`latentdyn.data.images.display_images`); returned as ``(S, H, W)`` or
+    ``(S, H, W, 3)``. One image (no ``S``) goes through as a stack of one:
+    ``image_stack(x[None])[0]``."""
+    arr = np.asarray(images, dtype=float)
+    if arr.ndim == 4 and arr.shape[-1] != 3 and 1 <= arr.shape[1] <= 4:
+        arr = _grid_images(arr[None])[0]
+    if arr.ndim != 3 and not (arr.ndim == 4 and arr.shape[-1] == 3):
+        raise FigureDataError(f"{what} must be (S, H, W), (S, H, W, 3) or (S, C, H, W), got "
+                              f"{arr.shape}")
+    return arr
+
+
+def show_images(ax, tiled: np.ndarray, cmap: str = CMAP_IMAGE, vmin: float = 0.0,
+                vmax: float = 1.0) -> None:
+    """``imshow`` of tiled images: ``(H, W)`` grey through ``cmap``, or ``(H, W, 3)`` RGB
+    clipped to [0, 1]; NaN (the gaps of :func:`mosaic`) white in both."""
+    if tiled.ndim == 3:
+        ax.imshow(np.nan_to_num(np.clip(tiled, 0, 1), nan=1.0), interpolation="nearest")
+    else:
+        colormap = mpl.colormaps[cmap].with_extremes(bad="white")
+        ax.imshow(tiled, cmap=colormap, vmin=vmin, vmax=vmax, interpolation="nearest")
+
+
+def pixel_columns(shape: Sequence[int]) -> dict[str, np.ndarray]:
+    """CSV columns naming each value of an image of ``shape`` (``(H, W)`` or ``(H, W,
+    3)``) in the order of ``image.reshape(-1)``: ``pixel_row``, ``pixel_col`` (and
+    ``channel`` 0-2 for RGB)."""
+    h, w = shape[:2]
+    k = int(np.prod(shape[2:], dtype=int))
+    columns = {"pixel_row": np.repeat(np.arange(h), w * k),
+               "pixel_col": np.tile(np.repeat(np.arange(w), k), h)}
+    if len(shape) == 3:
+        columns["channel"] = np.tile(np.arange(k), h * w)
+    return columns
+
+
 def image_grid(
     images: Any,
     caption: str = "",
@@ -165,11 +204,7 @@ def image_grid(
     height += 0.3 if col_title else 0
     fig = new_figure(width, max(height, 1.2))
     ax = fig.add_subplot()
-    if arr.ndim == 5:
-        ax.imshow(np.nan_to_num(np.clip(tiled, 0, 1), nan=1.0), interpolation="nearest")
-    else:
-        colormap = mpl.colormaps[cmap].with_extremes(bad="white")
-        ax.imshow(tiled, cmap=colormap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    show_images(ax, tiled, cmap, vmin, vmax)
     for side in ax.spines.values():
         side.set_visible(False)
     ax.tick_params(length=0, labelsize=FONT_SMALL)

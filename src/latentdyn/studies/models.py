@@ -76,14 +76,20 @@ def given_model(spec, device, kinds: tuple[str, ...] | None = None,
     ``encode``/``decode``. ``source``: the study's ``Params`` (its ``--weights``,
     ``--model-kind`` and ``--trust-pickles``)."""
     from latentdyn.models.protocol import check_model
-    from latentdyn.train.runs import load_run_of_kind
+    from latentdyn.train.runs import load_run_of_kind, run_kind
     from latentdyn.train.sources import open_model
 
     if isinstance(spec, (str, Path)):
         if kinds and "classifier" in kinds:
             run = load_run_of_kind(spec, kinds, option, device)
             return GivenModel(run.model, run.config, str(spec))
-        opened = open_model(spec, device, option=option, **source_options(source))
+        options = source_options(source)
+        if kinds and options["kind"] in (None, "run") and (Path(spec) / "config.json").is_file():
+            recorded = run_kind(spec, option)  # before its weights are read
+            if recorded not in kinds:
+                raise ConfigError(f"{spec}: is a {recorded!r} run; {option} needs a run "
+                                  f"trained with --model {' or '.join(kinds)}")
+        opened = open_model(spec, device, option=option, **options)
         if kinds and opened.config is not None and opened.kind not in kinds:
             raise ConfigError(f"{spec}: is a {opened.kind!r} run; {option} needs a run trained "
                               f"with --model {' or '.join(kinds)}")

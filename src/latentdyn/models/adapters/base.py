@@ -44,8 +44,8 @@ def require(module: str, extra: str, what: str) -> Any:
 
 
 def read_json(path: Path) -> dict | None:
-    """A JSON object from ``path``, or None when it is missing, not an object, or nested
-    too deeply (:func:`latentdyn.io.parse_json`: never a RecursionError)."""
+    """A JSON object from ``path``, or None when it is missing, not an object or nested
+    too deeply to parse (:func:`latentdyn.io.parse_json`)."""
     from latentdyn.io import parse_json
 
     try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -37,7 +36,7 @@ from latentdyn.figures.style import (
     plain,
     sub,
 )
-from latentdyn.figures.generic import mosaic
+from latentdyn.figures.generic import image_stack, mosaic, pixel_columns, show_images
 from latentdyn.figures.nagano import DEFAULT_LEVEL_LABELS, ROMAN, number_text
 
 
@@ -56,27 +55,26 @@ def fig1_sequence(
     """x(t) from a corrupted digit as an image sequence (left to right, one row after
     the other), beside the decoded concept E_p[x | ξ̄_label].
 
-    ``frames`` (S, H, W) in [0, 1], ``steps`` (S,) the t of each frame,
-    ``concept_image`` (H, W).
+    ``frames`` (S, H, W) in [0, 1] (colour: (S, H, W, 3) or (S, C, H, W), see
+    :func:`~latentdyn.figures.generic.image_stack`), ``steps`` (S,) the t of each frame,
+    ``concept_image`` one image of the same shape.
     """
-    frames = np.asarray(frames, dtype=float)
-    if frames.ndim != 3:
-        raise FigureDataError(f"frames must be (S, H, W), got shape {frames.shape}")
-    s, h, w = frames.shape
+    frames = image_stack(frames, "frames")
+    s, h, w = frames.shape[:3]
     steps = as_1d("steps", steps, s)
-    concept = np.asarray(concept_image, dtype=float)
-    if concept.shape != (h, w):
-        raise FigureDataError(f"concept_image has shape {concept.shape}, frames are {(h, w)}")
+    concept = image_stack(np.asarray(concept_image, dtype=float)[None], "concept_image")[0]
+    if concept.shape != frames.shape[1:]:
+        raise FigureDataError(f"concept_image has shape {concept.shape}, frames are "
+                              f"{frames.shape[1:]}")
     ncols = int(ncols or min(s, 10))
     nrows = math.ceil(s / ncols)
 
-    padded = np.full((nrows * ncols, h, w), np.nan)
+    padded = np.full((nrows * ncols, *frames.shape[1:]), np.nan)
     padded[:s] = frames
     gap = max(1, round(0.08 * max(h, w)))
     gap_y = max(gap, round(0.3 * h))  # room for the "t = …" under each frame
-    tiled = mosaic(padded.reshape(nrows, ncols, h, w), gap=gap, gap_y=gap_y)
+    tiled = mosaic(padded.reshape(nrows, ncols, *frames.shape[1:]), gap=gap, gap_y=gap_y)
     tiled = np.vstack([tiled, np.full((gap_y - gap,) + tiled.shape[1:], np.nan)])
-    colormap = mpl.colormaps[cmap].with_extremes(bad="white")
 
     cell = 0.6
     concept_cells = min(max(nrows, 2), 3)
@@ -84,7 +82,7 @@ def fig1_sequence(
     left, right = fig.subfigures(1, 2, width_ratios=[ncols, concept_cells + 0.4], wspace=0.02)
 
     ax = left.add_subplot()
-    ax.imshow(tiled, cmap=colormap, vmin=0, vmax=1, interpolation="nearest")
+    show_images(ax, tiled, cmap)
     ax.set_axis_off()
     for k in range(s):
         i, j = divmod(k, ncols)
@@ -94,7 +92,7 @@ def fig1_sequence(
                   fontsize=FONT_TITLE)
 
     axc = right.add_subplot()
-    axc.imshow(concept, cmap=colormap, vmin=0, vmax=1, interpolation="nearest")
+    show_images(axc, concept, cmap)
     axc.set_xticks([])
     axc.set_yticks([])
     for side in axc.spines.values():
@@ -104,10 +102,7 @@ def fig1_sequence(
     right.suptitle(" ", fontsize=FONT_TITLE)  # keeps the two panels' tops aligned
     add_caption(fig, caption)
 
-    columns: dict[str, np.ndarray] = {
-        "pixel_row": np.repeat(np.arange(h), w),
-        "pixel_col": np.tile(np.arange(w), h),
-    }
+    columns: dict[str, np.ndarray] = pixel_columns(frames.shape[1:])
     for k in range(s):
         columns[f"x_t{number_text(steps[k])}"] = frames[k].reshape(-1)
     columns[f"concept_{label}"] = concept.reshape(-1)

@@ -112,9 +112,10 @@ def _fig1_section(saved: SavedFigure, sequence: CorruptedSequence | None) -> Sec
                    "specific '6'.", fig1_found(sequence) if sequence is not None else
                    "the sequence was not computed in this run.")
     if sequence is not None and sequence.distances:
+        frames = np.asarray(sequence.frames)  # (S, *image_shape): grey or channels first
         sec.extra_html = trajectory_viewer(
-            sequence.frames, sequence.distances, steps=sequence.steps,
-            labels=[f"corrupted '{LABEL}', p = {sequence.p:g}"],
+            frames.reshape(len(frames), -1), sequence.distances, steps=sequence.steps,
+            labels=[f"corrupted '{LABEL}', p = {sequence.p:g}"], image_shape=frames.shape[1:],
             title="Fig. 1, interactive: step through x(t) with its distances")
     return sec
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from latentdyn.analysis.sampling import READINGS
 from latentdyn.figures.style import (
-    CMAP_IMAGE,
     FONT,
     FONT_SMALL,
     FONT_TINY,
@@ -37,7 +35,7 @@ from latentdyn.figures.style import (
     plain,
     sub,
 )
-from latentdyn.figures.generic import mosaic
+from latentdyn.figures.generic import image_stack, mosaic, pixel_columns, show_images
 from latentdyn.figures.nagano import DEFAULT_LEVEL_LABELS, ROMAN
 
 # what each reading measures, as axis text (mathtext)
@@ -62,24 +60,26 @@ def fig2a_sampled_sequence(frames: Any, means: Any, steps: Any, concept_image: A
                            label: Any, caption: str = "") -> Figure:
     """A sampled chain from a corrupted digit: the binary samples x(t) (top row) and
     the decoded posterior means E_p[x | μ(x(t))] (bottom row), beside the decoded
-    concept E_p[x | ξ̄_label]. ``frames``, ``means`` (S, H, W); ``steps`` (S,)."""
-    frames, means = np.asarray(frames, dtype=float), np.asarray(means, dtype=float)
-    if frames.ndim != 3 or means.shape != frames.shape:
-        raise FigureDataError(f"frames and means must be (S, H, W) alike, got {frames.shape} "
+    concept E_p[x | ξ̄_label]. ``frames``, ``means`` (S, H, W) (colour: (S, H, W, 3) or
+    (S, C, H, W), see :func:`~latentdyn.figures.generic.image_stack`); ``steps`` (S,);
+    ``concept_image`` one image of the same shape."""
+    frames, means = image_stack(frames, "frames"), image_stack(means, "means")
+    if means.shape != frames.shape:
+        raise FigureDataError(f"frames and means must be images alike, got {frames.shape} "
                               f"and {means.shape}")
-    s, h, w = frames.shape
+    s, h, w = frames.shape[:3]
     steps = as_1d("steps", steps, s)
-    concept = np.asarray(concept_image, dtype=float)
-    if concept.shape != (h, w):
-        raise FigureDataError(f"concept_image has shape {concept.shape}, frames are {(h, w)}")
+    concept = image_stack(np.asarray(concept_image, dtype=float)[None], "concept_image")[0]
+    if concept.shape != frames.shape[1:]:
+        raise FigureDataError(f"concept_image has shape {concept.shape}, frames are "
+                              f"{frames.shape[1:]}")
     gap = max(1, round(0.08 * max(h, w)))
     tiled = mosaic(np.stack([frames, means]), gap=gap)
-    colormap = mpl.colormaps[CMAP_IMAGE].with_extremes(bad="white")
     cell = 0.5
     fig = new_figure(min(FULL_WIDTH + 2, s * cell + 2.2), 2 * cell + 1.1)
     left, right = fig.subfigures(1, 2, width_ratios=[s, 2.6], wspace=0.02)
     ax = left.add_subplot()
-    ax.imshow(tiled, cmap=colormap, vmin=0, vmax=1, interpolation="nearest")
+    show_images(ax, tiled)
     ax.set_xticks([j * (w + gap) + (w - 1) / 2 for j in range(s)],
                   [f"{float(v):g}" for v in steps], fontsize=FONT_TINY)
     ax.set_yticks([(h - 1) / 2, h + gap + (h - 1) / 2],
@@ -90,14 +90,13 @@ def fig2a_sampled_sequence(frames: Any, means: Any, steps: Any, concept_image: A
     ax.set_xlabel("sampling step t", fontsize=FONT_SMALL)
     left.suptitle(f"sampling dynamics from a corrupted '{plain(label)}'", fontsize=FONT_TITLE)
     axc = right.add_subplot()
-    axc.imshow(concept, cmap=colormap, vmin=0, vmax=1, interpolation="nearest")
+    show_images(axc, concept)
     axc.set_xticks([])
     axc.set_yticks([])
     axc.set_title(rf"concept $E_p[x\,|\,\bar{{\xi}}_{sub(label)}]$", fontsize=FONT)
     right.suptitle(" ", fontsize=FONT_TITLE)
     add_caption(fig, caption)
-    columns: dict[str, np.ndarray] = {"pixel_row": np.repeat(np.arange(h), w),
-                                      "pixel_col": np.tile(np.arange(w), h)}
+    columns: dict[str, np.ndarray] = pixel_columns(frames.shape[1:])
     for k in range(s):
         columns[f"x_t{float(steps[k]):g}"] = frames[k].reshape(-1)
         columns[f"mean_t{float(steps[k]):g}"] = means[k].reshape(-1)
