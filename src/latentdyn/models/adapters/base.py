@@ -44,11 +44,12 @@ def require(module: str, extra: str, what: str) -> Any:
 
 
 def read_json(path: Path) -> dict | None:
-    """A JSON object from ``path``, or None when it is missing or not an object."""
-    import json
+    """A JSON object from ``path``, or None when it is missing, not an object, or nested
+    too deeply to be one of the files read here."""
+    from latentdyn.io import parse_json
 
     try:
-        doc = json.loads(path.read_text())
+        doc = parse_json(path.read_text())
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
