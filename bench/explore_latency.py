@@ -1,4 +1,5 @@
-"""Response time of the explorer's ``POST /api/trajectory`` (issue 13: target 300 ms).
+"""Response time of the explorer's ``POST /api/trajectory`` (issue 13: target 300 ms)
+and of its averaged view ``POST /api/average`` (issue 23: 50 trials, target 300 ms).
 
 The paper VAE (784-1024-100, tanh; random init unless --model RUN, since the time does
 not depend on the weights) on the embedded MNIST, served by uvicorn on 127.0.0.1 in a
@@ -8,7 +9,9 @@ map and, by default, the paper CNN classifier's reading of all 81 frames. Prints
 median, 90th percentile and worst of ``--repeats`` requests after ``--warmup`` ones,
 for each case (with and without the classifier, one model and two side by side), the
 server's own compute time, and the start-up time (hierarchy and PCA map of the 10 000
-training memories).
+training memories). The averaged cases ask for ``--trials`` (50) corrupted training
+images of the label, T = 80, with the classifier's reading of every trial's last frame,
+the mean image at every step and every single distance trace.
 
     python bench/explore_latency.py [--repeats 30] [--steps 80] [--threads 2]
                                     [--model RUN] [--classifier RUN]
@@ -58,17 +61,20 @@ def models(args):
     return vae, clf
 
 
-def measure(url: str, body: dict, warmup: int, repeats: int) -> dict:
+def measure(url: str, body: dict, warmup: int, repeats: int,
+            route: str = "/api/trajectory") -> dict:
     import httpx
 
     with httpx.Client(base_url=url, timeout=60) as client:
         for _ in range(warmup):
-            client.post("/api/trajectory", json=body).raise_for_status()
+            client.post(route, json=body).raise_for_status()
         wall, server = [], []
         for k in range(repeats):
-            b = {**body, "seed": k, "index": k % 50}  # a fresh input each time
+            b = {**body, "seed": k}  # a fresh input each time
+            if route == "/api/trajectory":
+                b["index"] = k % 50
             t0 = time.perf_counter()
-            r = client.post("/api/trajectory", json=b)
+            r = client.post(route, json=b)
             wall.append((time.perf_counter() - t0) * 1000)
             r.raise_for_status()
             server.append(r.json()["elapsed_ms"])
@@ -93,6 +99,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--steps", type=int, default=80)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--trials", type=int, default=50, help="trials of the averaged cases")
     ap.add_argument("--dataset", default="mnist-embedded")
     ap.add_argument("--model", default=None, help="a trained run instead of the random VAE")
     ap.add_argument("--classifier", default=None, help="a classifier run (default: random CNN)")
@@ -104,27 +111,33 @@ def main() -> None:
     vae, clf = models(args)
     body = {"source": "train", "label": 6, "noise": "swap", "p": 0.2, "mode": "deterministic",
             "steps": args.steps}
-    cases = [("1 model + classifier", [vae], clf), ("1 model, no classifier", [vae], None),
-             ("2 models + classifier", [vae, vae], clf)]
-    print(f"POST /api/trajectory, T = {args.steps}, {args.repeats} requests after "
-          f"{args.warmup} warm-up (ms; target {TARGET_MS:.0f} ms for the first case)")
+    avg = {**body, "trials": args.trials, "vary": "images"}
+    cases = [("1 model + classifier", [vae], clf, body, "/api/trajectory"),
+             ("1 model, no classifier", [vae], None, body, "/api/trajectory"),
+             ("2 models + classifier", [vae, vae], clf, body, "/api/trajectory"),
+             (f"average {args.trials} + clf", [vae], clf, avg, "/api/average"),
+             (f"average {args.trials}, 2 models", [vae, vae], clf, avg, "/api/average")]
+    print(f"POST /api/trajectory and /api/average, T = {args.steps}, {args.repeats} requests "
+          f"after {args.warmup} warm-up (ms; target {TARGET_MS:.0f} ms for the first case "
+          "and for the first average)")
     print(f"{'case':<24} {'start-up s':>10} {'median':>8} {'p90':>8} {'max':>8} "
           f"{'server':>8} {'kB':>6}")
-    for name, ms, c in cases:
+    for name, ms, c, b, route in cases:
         t0 = time.perf_counter()
         explorer = build_explorer([(f"vae{k}", "vae", m) for k, m in enumerate(ms)], data, c,
                                   None if c is None else "cnn")
         startup = time.perf_counter() - t0
         server, thread, url = serve(explorer)
         try:
-            r = measure(url, body, args.warmup, args.repeats)
+            r = measure(url, b, args.warmup, args.repeats, route)
         finally:
             server.should_exit = True
             thread.join()
         print(f"{name:<24} {startup:>10.2f} {r['median']:>8.1f} {r['p90']:>8.1f} "
               f"{r['max']:>8.1f} {r['server']:>8.1f} {r['bytes'] / 1e3:>6.0f}"
               + (f"   target met: {'yes' if r['median'] <= TARGET_MS else 'NO'}"
-                 if name.startswith("1 model +") else ""))
+                 if name.startswith(("1 model +", "average")) and "2 models" not in name
+                 else ""))
 
 
 if __name__ == "__main__":

@@ -106,7 +106,7 @@ def test_the_explorer_paints_colour(served, page):
     import httpx
 
     page.goto(served)
-    page.wait_for_function("document.body.dataset.state === 'ready'", timeout=30_000)
+    page.wait_for_function("() => document.body.dataset.state === 'ready'", timeout=30_000)
     want = httpx.post(served + "api/trajectory", timeout=30,
                       json={"source": "train", "label": 0, "index": 0, "p": 0.2, "steps": 80,
                             "seed": 0}).json()

@@ -250,10 +250,10 @@ def test_compare_denoise_bare_smoke_trains_then_reuses(tmp_path, capsys):
     import shutil
 
     two = tmp_path / "two"
-    shutil.copytree(out / "runs", two / "runs")
+    shutil.copytree(out, two)  # the result folder (loose runs in a new --out are refused)
     assert main(["compare", "denoise", "--profile", "smoke", "--out", str(two), "--noise",
                  "gaussian,swap", "--examples", "1", "--device", "cpu", "--quiet",
-                 "--seeds", "2"]) == 0
+                 "--seeds", "2", "--overwrite"]) == 0
     combined = json.loads((two / "claims.json").read_text())["claims"]
     assert [c["run_value"] for c in combined] == [c["run_value"] for c in card]
     for c in combined:
@@ -317,8 +317,15 @@ def test_a_failing_stage_marks_the_manifest_failed(toy, tmp_path):
     ds, _, _ = toy
 
     class Broken(nn.Module):
+        """Passes prepare's one trial encoding (the fit check), then breaks in a stage."""
+
+        calls = 0
+
         def encode(self, x):
-            raise RuntimeError("broken encoder")
+            Broken.calls += 1
+            if Broken.calls > 1:
+                raise RuntimeError("broken encoder")
+            return x
 
         def decode(self, z):
             return z

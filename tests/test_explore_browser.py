@@ -216,12 +216,13 @@ def test_play_drawing_and_errors(served, page):
     seq = wait_ready(page, seq)
     assert "(classifier)" in page.locator(".panel .targets").first.inner_text()
     assert "nearest memory" in page.locator(".panel .targets").first.inner_text()
-    page.fill("#steps", "999")
+    page.fill("#steps", "999")  # refused by the page itself, before any request
     page.dispatch_event("#steps", "change")
     page.wait_for_function("() => document.body.dataset.state === 'error'", timeout=10_000)
-    assert page.inner_text("#status") == "error: steps must be in 0..200, got 999"
-    assert not page.outside, page.outside
-    assert len(page.errors) == 1 and "status of 422" in page.errors[0], page.errors  # T = 999
+    assert page.inner_text("#status") == "error: T must be an integer in 0..200, got 999"
+    assert not page.outside and not page.errors, (page.outside, page.errors)
+    r = api(served, source="train", label=0, steps=999)  # the server refuses it too
+    assert r == {"error": "steps must be in 0..200, got 999"}
 
 
 def test_report_viewer_works_from_a_file_url(page, tmp_path):

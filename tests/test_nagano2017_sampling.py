@@ -4,7 +4,6 @@ hand-built results, and `latentdyn reproduce nagano2017-sampling` end to end."""
 
 import json
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -467,10 +466,11 @@ def test_reproduce_bad_options(tmp_path, capsys, args, message):
 
 
 def test_reproduce_refuses_another_kind_and_other_settings(smoke, tmp_path, capsys):
-    other = tmp_path / "clf"
-    shutil.copytree(smoke / "model", other)
-    config = json.loads((other / "config.json").read_text())
-    (other / "config.json").write_text(json.dumps({**config, "model": "classifier"}))
+    other = tmp_path / "clf"  # a real run of another kind (a VAE's weights under a
+    # classifier's config are refused earlier, as damaged)
+    assert cli("classifier", "train", "--dataset", DATA, "--epochs", 1, "--batch-size", 16,
+               "--option", "conv1=2", "--option", "conv2=2", "--option", "dense=4",
+               "--device", "cpu", "--quiet", "--out", other) == 0
     assert cli("reproduce", "nagano2017-sampling", "--profile", "smoke", "--dataset", DATA,
                "--model", other, "--out", tmp_path / "y", "--quiet") == 2
     assert "'classifier' run" in capsys.readouterr().err and not (tmp_path / "y").exists()

@@ -143,3 +143,40 @@ def test_dynamics_without_a_report_and_refusals(run, tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("error:") and words in err and err.count("\n") == 1
         assert not list(tmp_path.glob("x.*"))
+
+
+def test_dynamics_report_opens_on_the_average_of_all_trials_without_leftovers(run, tmp_path):
+    out = tmp_path / "d.npz"
+    assert cli("dynamics", "--model", run, "--trials", 6, "--steps", 4, "--p", "0.2",
+               "--seed", 1, "--report-trials", 2, "--out", out, "--quiet") == 0
+    page = (tmp_path / "d.html").read_text()
+    for leftover in ("No claims were evaluated", "Claims scorecard", "The paper found",
+                     "no paper", "trajectories: d.npz"):
+        assert leftover not in page, leftover
+    assert "d.npz (trajectories)" in page and "mean of all 6 trials" in page
+    view = json.loads(re.findall(r'class="ld-viewer-data">(.*?)</script>', page, re.S)[0])
+    avg = view["average"]
+    assert avg["n"] == 6 and len(view["trajectories"]) == 2
+    with np.load(out) as npz:
+        d = npz["d_concept"][0]  # (6, T+1): every trial's distance to its concept
+        np.testing.assert_allclose(avg["distances"]["concept"], d.mean(0), atol=1e-5)
+        np.testing.assert_allclose(avg["sem"]["concept"], d.std(0, ddof=1) / np.sqrt(6),
+                                   atol=1e-5)
+    mean_x = np.frombuffer(base64.b64decode(avg["frames"]), np.uint8).reshape(5, 64)
+    assert mean_x.std() > 0
+
+
+def test_viewer_refuses_an_average_that_does_not_fit():
+    from latentdyn.errors import ConfigError
+
+    frames = np.zeros((2, 3, 4, 4))
+    curves = {"concept": np.ones((2, 3))}
+    good = {"label": "mean", "n": 2, "frames": np.zeros((3, 4, 4)),
+            "distances": {"concept": np.ones(3)}, "sem": {"concept": np.zeros(3)}}
+    assert "ld-viewer" in trajectory_viewer(frames, curves, average=good)
+    for bad, words in [({**good, "frames": np.zeros((2, 4, 4))}, "one per frame step"),
+                       ({**good, "distances": {"memory": np.ones(3)}}, "same curves"),
+                       ({**good, "sem": {"concept": np.zeros(5)}}, "has 5 steps"),
+                       ({"label": "x"}, "must be a mapping")]:
+        with pytest.raises(ConfigError, match=words):
+            trajectory_viewer(frames, curves, average=bad)

@@ -285,9 +285,9 @@ def test_seeds_2_end_to_end(result, tmp_path):
     import shutil
 
     out = tmp_path / "two"
-    shutil.copytree(result / "runs", out / "runs")
+    shutil.copytree(result, out)  # a result folder (its manifest says so), not loose runs
     assert main(["reproduce", "serdega2020", "--profile", "smoke", "--out", str(out), "--quiet",
-                 "--device", "cpu", "--seeds", "2"]) == 0
+                 "--device", "cpu", "--seeds", "2", "--overwrite"]) == 0
     card = json.loads((out / "claims.json").read_text())["claims"]
     for c in card:
         assert c["seeds"]["of"] == 2 and c["seeds"]["seeds"] == [0, 1]
@@ -300,9 +300,9 @@ def test_seeds_2_end_to_end(result, tmp_path):
                           for lam in (0, study.PROFILES["smoke"].lam_joint))
     # the explicit list still works: --seeds 1, (one seed) reuses seed 1's runs
     one = tmp_path / "one"
-    shutil.copytree(out / "runs", one / "runs")
+    shutil.copytree(out, one)
     assert main(["reproduce", "serdega2020", "--profile", "smoke", "--out", str(one), "--quiet",
-                 "--device", "cpu", "--seeds", "1,"]) == 0
+                 "--device", "cpu", "--seeds", "1,", "--overwrite"]) == 0
     manifest = json.loads((one / "manifest.json").read_text())
     assert manifest["config"]["seeds"] == [1] and manifest["seed"] == 1  # the first trained
     assert json.loads((one / "claims.json").read_text())["claims"][0]["seeds"] is None

@@ -267,9 +267,9 @@ def test_seeds_2_end_to_end(result, tmp_path):
     given runs cannot be combined with it. (Seed 0's runs are copied from the module's
     run, which the command reuses: only seed 1 is trained.)"""
     out = tmp_path / "two"
-    shutil.copytree(result / "runs", out / "runs")
+    shutil.copytree(result, out)  # the result folder (loose runs in a new --out are refused)
     assert cli("reproduce", "toledo2023", "--profile", "smoke", "--out", out, "--quiet",
-               "--device", "cpu", "--seeds", "2") == 0
+               "--device", "cpu", "--seeds", "2", "--overwrite") == 0
     card = json.loads((out / "claims.json").read_text())["claims"]
     assert [c["id"] for c in card] == ["T1", "T2", "T3", "T4", "T5"]
     for c in card:

@@ -446,3 +446,86 @@ def test_keeping_freed_memory_changes_no_weight(tmp_path):
     if sys.platform.startswith("linux") and said[True] == "False":
         pytest.skip("not glibc: nothing to compare")
     assert_same_run(tmp_path / "False", tmp_path / "True", "memory kept or not")
+
+
+# --- cadence: how often a run evaluates and checkpoints changes no number (issue 24) -------
+def assert_same_but_cadence(ref: Path, run: Path, epochs: int, what: str) -> None:
+    """``run`` (tested after its last epoch only) equals ``ref`` (tested every epoch) bit
+    for bit: weights, the final checkpoint, every training metric and the last test."""
+    assert_same_weights(ref, run)
+    a, b = checkpoint_state(ref), checkpoint_state(run)
+    assert a.keys() == b.keys(), what
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{what}: {k}"
+    rows_ref, rows = read_metrics(ref), read_metrics(run)
+    assert [r["epoch"] for r in rows] == list(range(1, epochs + 1)), what
+    tests = [k for k in rows_ref[-1] if k.startswith("test_")]
+    assert tests, what  # the reference evaluates every epoch; this run only at the end
+    for r_ref, r in zip(rows_ref, rows):
+        mine = {k: v for k, v in r.items() if k != "seconds" and v not in ("", None)}
+        assert not set(tests) & set(mine) or r["epoch"] == epochs, what
+        assert mine == {k: v for k, v in r_ref.items() if k in mine}, what
+    assert {k: rows[-1][k] for k in tests} == {k: rows_ref[-1][k] for k in tests}, what
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_evaluating_and_checkpointing_less_often_changes_no_number(kind, family_inputs,
+                                                                    tmp_path):
+    """The studies test once after the last epoch and checkpoint every few epochs
+    (nagano2017: every 10) instead of both after every epoch: the run is the same bit
+    for bit (evaluation draws from its own generator, a checkpoint reads the state)."""
+    cfg = family_config(kind, family_inputs)
+    ref = train(cfg, tmp_path / "ref", progress=False)
+    run = train(replace(cfg, eval_every=cfg.epochs, checkpoint_every=2), tmp_path / "run",
+                progress=False)
+    assert_same_but_cadence(ref, run, cfg.epochs, kind)
+
+
+def test_ensemble_evaluating_and_checkpointing_less_often_changes_no_number(tmp_path):
+    refs = [tmp_path / "ref" / str(i) for i in range(3)]
+    outs = [tmp_path / "run" / str(i) for i in range(3)]
+    train_ensemble(ensemble_configs(), refs)
+    train_ensemble([replace(c, eval_every=c.epochs, checkpoint_every=3)
+                    for c in ensemble_configs()], outs)
+    for ref, out in zip(refs, outs):
+        assert_same_but_cadence(ref, out, ENS["epochs"], f"ensemble {out.name}")
+
+
+def test_the_nagano2017_networks_test_once_and_checkpoint_every_few_epochs(monkeypatch):
+    """What the two cadence tests above hold for is what the main job trains with: the
+    VAE, the latent-size sweep and the CNN of the quick profile."""
+    from latentdyn.studies.nagano2017 import latent_size
+    from latentdyn.studies.nagano2017.params import HierarchyParams, vae_config
+    from latentdyn.studies.nagano2017.profiles import CHECKPOINT_EVERY, PROFILES
+
+    assert 1 < CHECKPOINT_EVERY
+    quick = PROFILES["quick"]
+    cfg = vae_config(HierarchyParams(nz=100), quick.epochs, "mnist-embedded", "cpu")
+    assert (cfg.eval_every, cfg.checkpoint_every) == (quick.epochs, CHECKPOINT_EVERY)
+    seen = {}
+
+    class Seen(Exception):
+        pass
+
+    def sweep(grid, *a, **k):
+        seen["sweep"] = grid
+        raise Seen
+
+    def trained(config, *a, **k):
+        seen["classifier"] = config
+        raise Seen
+
+    monkeypatch.setattr(latent_size, "run_sweep", sweep)
+    monkeypatch.setattr(latent_size, "ensure_trained", trained)
+    data, prof = load_dataset("mnist-embedded"), quick.latent_size
+    with pytest.raises(Seen):
+        latent_size.sweep_stage(Path("unused"), data, prof, data_dir=None, seed=0,
+                                device="cpu", progress=False)
+    assert (seen["sweep"]["eval_every"], seen["sweep"]["checkpoint_every"]) == (
+        prof.epochs, CHECKPOINT_EVERY)
+    with pytest.raises(Seen):
+        latent_size.classifier_stage(Path("unused"), data, data_dir=None,
+                                     epochs=prof.classifier_epochs, seed=0, device="cpu",
+                                     progress=False)
+    c = seen["classifier"]
+    assert (c.eval_every, c.checkpoint_every) == (prof.classifier_epochs, CHECKPOINT_EVERY)

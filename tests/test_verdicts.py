@@ -489,6 +489,31 @@ def test_random_concepts_keep_the_offset_and_norms():
         random_concepts(cov[:3, :3], concepts)
 
 
+def test_random_concepts_draw_their_normals_once_per_seed_and_never_change_them():
+    """C4's null in every bootstrap resample reuses the seed's normals (drawn once): the
+    draws equal those of freshly drawn normals, for any covariance, in any order."""
+    from latentdyn.analysis.geometry import _normals, random_concepts, within_class_covariance
+
+    hier = _concept_model(np.random.default_rng(4))
+    cov, concepts = within_class_covariance(hier.memories, hier.labels)
+
+    def fresh(cov, seed):
+        lam, vec = torch.linalg.eigh((cov + cov.T) / 2)
+        gen = torch.Generator().manual_seed(seed)
+        delta = torch.randn(30, 10, 20, generator=gen, dtype=torch.float64) @ (
+            vec * lam.clamp(min=0).sqrt()).T
+        delta = delta - delta.mean(1, keepdim=True)
+        off = concepts.mean(0)
+        norms = torch.linalg.vector_norm(concepts - off, dim=1)
+        return off + delta * (norms / torch.linalg.vector_norm(delta, dim=2))[..., None]
+
+    _normals.cache_clear()
+    for scale, seed in ((1.0, 5), (3.0, 5), (1.0, 6), (0.5, 5)):
+        got = random_concepts(scale * cov, concepts, draws=30, seed=seed)
+        assert torch.allclose(got, fresh(scale * cov, seed), rtol=1e-12, atol=1e-12)
+    assert _normals.cache_info().hits == 2 and _normals.cache_info().misses == 2
+
+
 # ------------------------------------------------------------------- issue 19: seeds
 def _seed_card(seed, verdicts):
     from latentdyn.reporting.claims import Claim

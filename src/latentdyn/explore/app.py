@@ -4,7 +4,8 @@
   the package: the page needs no network);
 * ``GET /api/model`` -- the models, their memory maps, the data set and the limits;
 * ``GET /api/image?split=train&label=6&index=0`` -- one image of the data set;
-* ``POST /api/trajectory`` -- repeated inference for one input in the chosen models.
+* ``POST /api/trajectory`` -- repeated inference for one input in the chosen models;
+* ``POST /api/average`` -- N trials of one setting: mean ± SEM and every trace.
 
 Every error is JSON ``{"error": "one line"}`` with a 4xx status (5xx only for a bug).
 The app reads no path from a request and writes no file. Only the ``Host`` names in
@@ -22,7 +23,6 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
@@ -30,9 +30,11 @@ from starlette.staticfiles import StaticFiles
 
 from latentdyn.errors import LatentdynError
 from latentdyn.io import parse_json
+from latentdyn.explore.averages import average_payload
+from latentdyn.explore.calls import request_shape
 from latentdyn.explore.compute import image_payload, model_payload, trajectory_payload
-from latentdyn.explore.schema import (MAX_BODY_BYTES, BadRequest, parse_image_query,
-                                      parse_trajectory)
+from latentdyn.explore.schema import (MAX_BODY_BYTES, BadRequest, parse_average,
+                                      parse_image_query, parse_trajectory)
 from latentdyn.explore.state import Explorer
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -68,6 +70,27 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class HostCheck:
+    """Pure ASGI middleware serving only the ``Host`` names in ``hosts`` (``"*"``: any);
+    any other gets the JSON error every other refusal gets (status 400)."""
+
+    def __init__(self, app, hosts: Sequence[str]):
+        self.app, self.hosts = app, [h.lower() for h in hosts]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or "*" in self.hosts:
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        name = host[1:].split("]")[0] if host.startswith("[") else host.rsplit(":", 1)[0] \
+            if host.count(":") == 1 else host
+        if name in self.hosts:
+            return await self.app(scope, receive, send)
+        response = error(f"this server answers only requests for {', '.join(self.hosts)} "
+                         f"(the Host header says {host[:60]!r})", 400)
+        await response(scope, receive, send)
+
+
 def error(message: str, status: int) -> JSONResponse:
     line = (str(message).strip().splitlines() or ["error"])[0]
     return JSONResponse({"error": line}, status_code=status)
@@ -98,9 +121,7 @@ def _raise(message: str):
 def create_app(explorer: Explorer, *, allowed_hosts: Sequence[str] | None = None) -> Starlette:
     """The ASGI app serving ``explorer``. ``allowed_hosts``: the ``Host`` names served
     (default: 127.0.0.1 and localhost; ``["*"]`` serves any)."""
-    data = explorer.data
-    shape = {"n_models": len(explorer.models), "dim": data.dim, "shape": data.image_shape,
-             "classes": explorer.classes}
+    shape = request_shape(explorer)
     model_info = model_payload(explorer)  # fixed while the app lives: computed once
 
     async def index(request: Request):
@@ -117,6 +138,10 @@ def create_app(explorer: Explorer, *, allowed_hosts: Sequence[str] | None = None
         req = parse_trajectory(await _json_body(request), **shape)
         return JSONResponse(await run_in_threadpool(trajectory_payload, explorer, req))
 
+    async def average(request: Request):
+        req = parse_average(await _json_body(request), **shape)
+        return JSONResponse(await run_in_threadpool(average_payload, explorer, req))
+
     async def bad_request(request: Request, exc: BadRequest):
         return error(str(exc), exc.status)
 
@@ -132,10 +157,11 @@ def create_app(explorer: Explorer, *, allowed_hosts: Sequence[str] | None = None
 
     routes = [Route("/", index), Route("/api/model", model), Route("/api/image", image),
               Route("/api/trajectory", trajectory, methods=["POST"]),
+              Route("/api/average", average, methods=["POST"]),
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
     hosts = list(allowed_hosts) if allowed_hosts is not None else list(LOCAL_HOSTS)
     return Starlette(routes=routes,
                      middleware=[Middleware(SecurityHeaders),
-                                 Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+                                 Middleware(HostCheck, hosts=hosts)],
                      exception_handlers={BadRequest: bad_request, LatentdynError: refused,
                                          HTTPException: http_error, Exception: bug})

@@ -68,10 +68,12 @@ def model_payload(explorer: Explorer) -> dict:
     counts = {s: {str(c): int(explorer.indices(s, c).numel()) for c in explorer.classes}
               for s in ("train", "test")}
     return {
-        "models": [_model_info(k, e) for k, e in enumerate(explorer.models)],
+        "models": [{**_model_info(k, e), "source": (explorer.sources[k] if k < len(
+            explorer.sources) else None)} for k, e in enumerate(explorer.models)],
         "dataset": {"name": data.name, "shape": list(data.image_shape), "dim": data.dim,
                     "classes": explorer.classes, "counts": counts},
-        "classifier": None if explorer.classifier is None else {"name": explorer.classifier_name},
+        "classifier": None if explorer.classifier is None else {
+            "name": explorer.classifier_name, "source": explorer.classifier_source},
         "limits": limits(),
     }
 
@@ -80,6 +82,11 @@ def _model_info(k: int, e: ModelEntry) -> dict:
     hier, m = e.hierarchy, e.map
     n = hier.memories.shape[0]
     sub = torch.linspace(0, n - 1, min(n, MAP_POINTS)).round().long().unique()
+    # each drawn memory's index among the training images of its label (for /api/image)
+    rank = torch.empty(n, dtype=torch.long)
+    for c in hier.classes.tolist():
+        rows = (hier.labels == c).nonzero().flatten()
+        rank[rows] = torch.arange(rows.numel())
     fixed = None
     if e.fixed_points is not None:
         fixed = {"points": _rounded(m.project(e.fixed_points), 4), "info": e.fixed_info}
@@ -87,6 +94,7 @@ def _model_info(k: int, e: ModelEntry) -> dict:
         "id": k, "name": e.name, "kind": e.kind, "nz": e.nz,
         "map": {"explained": _rounded(m.explained, 4),
                 "memories": _rounded(m.points[sub], 4), "labels": hier.labels[sub].tolist(),
+                "rows": sub.tolist(), "index": rank[sub].tolist(),
                 "concepts": _rounded(m.project(hier.concepts), 4),
                 "classes": hier.classes.tolist(),
                 "abstract": _rounded(m.project(hier.abstract), 4), "fixed_points": fixed},
@@ -122,6 +130,15 @@ def _targets(e: ModelEntry, clean: Tensor, info: dict, drawn_label: int | None) 
             "memory_source": memory_source, "label": int(label), "label_source": label_source}
 
 
+def nearest_memories(e: ModelEntry, z: Tensor) -> list[dict]:
+    """For each latent point of ``z`` (n, nz): the training memory nearest to it (its
+    row, label and distance): where a trajectory ends, which the 2-D map cannot say."""
+    d = torch.cdist(z.double(), e.hierarchy.memories.double())
+    value, row = d.min(1)
+    return [{"row": int(r), "label": int(e.hierarchy.labels[r]), "distance": round(float(v), 5)}
+            for r, v in zip(row, value)]
+
+
 def _readings(explorer: Explorer, frames: Tensor) -> dict | None:
     if explorer.classifier is None:
         return None
@@ -142,12 +159,15 @@ def _one_model(explorer: Explorer, k: int, x0: Tensor, clean: Tensor, info: dict
         d = distance_to(z, targets[level])
         value, step = min_distance(d)
         distances[level] = _rounded(d[0])
-        minima[level] = {"value": round(float(value[0]), 5), "t": int(step[0])}
+        minima[level] = {"value": round(float(value[0]), 5), "t": int(step[0]),
+                         "final": round(float(d[0, -1]), 5)}
     frames = traj.x[0]
     return {"model": k, "name": e.name, "frames": pixels_b64(frames),
+            "end": nearest_memories(e, z[:, -1])[0],
             "distances": distances, "minima": minima,
             "closest": min(LEVELS, key=lambda lv: minima[lv]["value"]),
             "map": _rounded(e.map.project(z[0]), 4), "readings": _readings(explorer, frames),
+            "memory_image": pixels_b64(explorer.data.train_images[targets["memory_row"]]),
             **{key: targets[key] for key in ("memory_row", "memory_source", "label",
                                              "label_source")}}
 

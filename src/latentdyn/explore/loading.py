@@ -159,9 +159,12 @@ def load_explorer(model_paths: Sequence, classifier_path: str | Path | None = No
     for k, path in enumerate(attractor_paths):  # in the space the dynamics run in
         nz = encode_all(loaded[k][2], data.train_images[:2]).shape[1]
         fixed.append(read_fixed_points(path, nz))
-    return build_explorer([(n, kind, m) for n, (_, kind, m, _) in zip(names, loaded)], data,
-                          classifier, None if classifier_path is None else
-                          (Path(classifier_path).name or str(classifier_path)), fixed)
+    explorer = build_explorer([(n, kind, m) for n, (_, kind, m, _) in zip(names, loaded)],
+                              data, classifier, None if classifier_path is None else
+                              (Path(classifier_path).name or str(classifier_path)), fixed)
+    explorer.sources = [str(p) if isinstance(p, (str, Path)) else None for p in model_paths]
+    explorer.classifier_source = None if classifier_path is None else str(classifier_path)
+    return explorer
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -183,4 +183,41 @@ def parse_trajectory(body: Any, *, n_models: int, dim: int, shape: tuple[int, ..
 def limits() -> dict:
     """What ``/api/model`` tells the page about the requests it may make."""
     return {"max_steps": MAX_STEPS, "max_seed": MAX_SEED, "noise_kinds": list(NOISE_KINDS),
-            "modes": list(MODES), "defaults": dict(DEFAULTS), "sources": list(SOURCES)}
+            "modes": list(MODES), "defaults": dict(DEFAULTS), "sources": list(SOURCES),
+            "max_trials": MAX_TRIALS, "vary": list(VARY),
+            "average_defaults": dict(AVERAGE_DEFAULTS)}
+
+
+MAX_TRIALS = 200  # the most trials one averaged request may ask for
+VARY = ("images", "noise")
+AVERAGE_DEFAULTS = {"trials": 50, "vary": "images"}
+
+
+@dataclass(frozen=True)
+class AverageRequest:
+    """N trials of one setting (``POST /api/average``): ``vary="images"`` starts them
+    from ``trials`` training images of ``label`` drawn with ``seed`` (exactly the trials
+    of ``latentdyn dynamics --label``), ``vary="noise"`` from the one chosen input under
+    ``trials`` independent corruptions."""
+
+    base: TrajectoryRequest
+    trials: int
+    vary: str
+
+
+def parse_average(body: Any, **shape) -> AverageRequest:
+    """Validate the JSON body of ``POST /api/average``: the fields of
+    ``/api/trajectory`` plus ``trials`` (2..MAX_TRIALS) and ``vary``."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object", 400)
+    rest = {k: v for k, v in body.items() if k not in AVERAGE_DEFAULTS}
+    b = {**AVERAGE_DEFAULTS, **body}
+    trials = _int(b["trials"], "trials", 2, MAX_TRIALS)
+    vary = _choice(b["vary"], "vary", VARY)
+    if vary == "images":
+        if rest.get("source", "train") != "train":
+            raise BadRequest("vary 'images' draws training images; for a test or drawn "
+                             "image use vary 'noise'", 400)
+        rest.setdefault("index", 0)
+    base = parse_trajectory(rest, **shape)
+    return AverageRequest(base, trials, vary)

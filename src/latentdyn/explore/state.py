@@ -79,6 +79,8 @@ class Explorer:
     data: Dataset
     classifier: Any | None = None
     classifier_name: str | None = None
+    sources: list = field(default_factory=list)  # how each model was given (for the page's
+    classifier_source: str | None = None  # command and Python call), when known
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

@@ -5,8 +5,13 @@ be mailed or archived alone: no external resources, and no JavaScript except the
 inline script of an interactive trajectory viewer (:mod:`latentdyn.reporting.viewer`)
 that a section may carry in ``extra_html``. All text is escaped; only :class:`RawHTML` values and ``Section.extra_html`` pass through as HTML.
 
-The page opens with the claims scorecard (statistic, interval, stability, null, seeds,
-verdict), then the figures, then the settings and notes. A figure's section shows the
+The page opens with a banner (the profile -- a smoke run says it is a toy run --, its
+reductions, the model and the data), a compact scorecard (one line per claim, linked
+to its row in "Claims in detail" and to the sections that test it) and a table of
+contents; then the figures (a figure taller than :data:`FOLD_PX` is folded in a
+``<details>``; its caption, already drawn in the PNG, is not printed again), the
+claims in detail (statistic, interval, stability, null, seeds, verdict), the settings
+and the notes. A figure's section shows the
 verdicts of the claims that test it: those whose ``Claim.sections`` names the section's
 ``id`` or its exact ``title``, and those listed in ``Section.claims``; each claim's row
 in the scorecard links to those sections, and each section's verdict to its row.
@@ -31,11 +36,11 @@ from latentdyn.reporting.claims import (
     format_seeds,
     format_stability,
     format_value,
-    summarise,
     summary_line,
     uncertainty_text,
 )
 from latentdyn.io import write_text
+from latentdyn.reporting.summary import BANNER_NOTES, banner_html, scorecard_html
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
          ".svg": "image/svg+xml", ".gif": "image/gif"}
@@ -89,17 +94,22 @@ def write_report(
     *,
     generated_at: _dt.datetime | None = None,
     max_data_bytes: int = 2_000_000,
+    banner: Sequence[str] | None = None,
 ) -> Path:
     """Write the report to ``path`` atomically and return ``path``.
 
     ``intro_html_or_text``: plain text (escaped; blank lines separate paragraphs) or a
     :class:`RawHTML`. ``settings``: name -> value, nested mappings flattened to dotted
     names (put the profile and every reduced setting here). CSV files larger than
-    ``max_data_bytes`` are named, not embedded.
+    ``max_data_bytes`` are named, not embedded. ``banner``: lines for the banner at the
+    top (the model, the data, the reductions); by default the notes that begin with
+    one of :data:`BANNER_NOTES` (moved there from the notes) and the settings' profile,
+    model and data set.
     """
     path = Path(path)
     page = render_report(title, intro_html_or_text, settings, sections, claims, notes,
-                         generated_at=generated_at, max_data_bytes=max_data_bytes)
+                         generated_at=generated_at, max_data_bytes=max_data_bytes,
+                         banner=banner)
     write_text(path, page)
     return path
 
@@ -114,14 +124,20 @@ def render_report(
     *,
     generated_at: _dt.datetime | None = None,
     max_data_bytes: int = 2_000_000,
+    banner: Sequence[str] | None = None,
 ) -> str:
     """The report page as a string (see :func:`write_report`)."""
     when = generated_at or _dt.datetime.now(_dt.timezone.utc)
-    notes = [n for n in notes if str(n).strip()]
+    notes = [str(n) for n in notes if str(n).strip()]
+    if banner is None:
+        banner = [n for n in notes if n.startswith(BANNER_NOTES)]
+        notes = [n for n in notes if not n.startswith(BANNER_NOTES)]
     _check_anchors(sections)
-    toc = ['<li><a href="#claims">Claims scorecard</a></li>']
+    toc = ['<li><a href="#claims">Claims scorecard</a></li>'] if claims else []
     toc += [f'<li><a href="#{_e(s.anchor(i))}">{_e(s.title)}</a></li>'
             for i, s in enumerate(sections, 1)]
+    if claims:
+        toc.append('<li><a href="#claims-detail">Claims in detail</a></li>')
     toc.append('<li><a href="#settings">Settings</a></li>')
     if notes:
         toc.append('<li><a href="#notes">Notes</a></li>')
@@ -136,17 +152,18 @@ def render_report(
         f"<style>{_CSS}</style>",
         "</head><body><main>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="verdicts">{_badges(claims)}</p>' if claims else "",
+        banner_html(settings, banner),
         f'<div class="intro">{_text_block(intro_html_or_text)}</div>',
-        '<section id="claims"><h2>Claims scorecard</h2>',
-        f"<p>{_e(summary_line(claims))}. Each rule was fixed in code before the run.</p>"
-        if claims else "<p>No claims were evaluated.</p>",
-        _claims_table(claims, tested_in) if claims else "",
-        f'<p class="legend">{_e(_LEGEND)}</p>' if claims else "", "</section>",
-        f'<nav><ol>{"".join(toc)}</ol></nav>',
+        scorecard_html(claims, tested_in) if claims else "",
+        f'<nav id="contents"><h2>Contents</h2><ol>{"".join(toc)}</ol></nav>',
     ]
     for i, sec in enumerate(sections, 1):
         parts.append(_section(i, sec, max_data_bytes, claims_of(sec, i, claims)))
+    if claims:
+        parts += ['<section id="claims-detail"><h2>Claims in detail</h2>',
+                  f"<p>{_e(summary_line(claims))}. Each rule was fixed in code before the "
+                  "run.</p>", _claims_table(claims, tested_in),
+                  f'<p class="legend">{_e(_LEGEND)}</p></section>']
     parts += ['<section id="settings"><h2>Settings</h2>', _settings_table(settings),
               "</section>"]
     if notes:
@@ -165,9 +182,8 @@ _LEGEND = ("interval: the bootstrap interval of the statistic (over trials or im
            "seeded); holds: the share of bootstrap resamples in which the claim's rule "
            "holds; null / reference: what the statistic is compared with; seeds: how many "
            "independently trained models reproduce the claim.")
-_RESERVED = {"claims", "settings", "notes"}
-
-
+_RESERVED = {"claims", "claims-detail", "contents", "banner", "settings", "notes"}
+FOLD_PX = 900  # a figure taller than this (in its PNG's pixels) is folded
 def _check_anchors(sections: Sequence[Section]) -> None:
     from latentdyn.errors import ConfigError
 
@@ -186,10 +202,13 @@ def _section(i: int, sec: Section, max_data_bytes: int, tested: Sequence[Claim] 
         out.append(_figure(Path(sec.figure), sec.caption))
     elif sec.caption:
         out.append(f'<p class="caption">{_e_br(sec.caption)}</p>')
-    out.append('<div class="findings">')
-    out.append(f'<p><span class="who">The paper found:</span> {_e_br(sec.paper_found)}</p>')
-    out.append(f'<p><span class="who">This run found:</span> {_e_br(sec.run_found)}</p>')
-    out.append("</div>")
+    found = [(who, text) for who, text in (("The paper found:", sec.paper_found),
+                                           ("This run found:", sec.run_found))
+             if str(text).strip() not in _EMPTY]
+    if found:
+        out.append('<div class="findings">' + "".join(
+            f'<p><span class="who">{who}</span> {_e_br(text)}</p>' for who, text in found)
+            + "</div>")
     if tested:
         out.append(_tested_here(tested))
     if sec.data is not None:
@@ -198,6 +217,9 @@ def _section(i: int, sec: Section, max_data_bytes: int, tested: Sequence[Claim] 
         out.append(f'<div class="extra">{sec.extra_html}</div>')
     out.append("</section>")
     return "\n".join(out)
+
+
+_EMPTY = ("", "-", "—", "n/a")
 
 
 def _tested_here(claims: Sequence[Claim]) -> str:
@@ -216,17 +238,32 @@ def _tested_here(claims: Sequence[Claim]) -> str:
 
 
 def _figure(path: Path, caption: str) -> str:
+    """The figure embedded; its caption (drawn in the image) only as the image's alt
+    text, or printed when the image is missing. A tall figure is folded."""
     image = path
     if path.suffix.lower() not in _MIME and path.with_suffix(".png").exists():
         image = path.with_suffix(".png")  # e.g. a PDF with its PNG beside it
-    cap = f"<figcaption>{_e_br(caption)}</figcaption>" if caption else ""
     mime = _MIME.get(image.suffix.lower())
     if mime is None or not image.is_file():
         why = "not found" if not image.exists() else "not an image the page can embed"
+        cap = f"<figcaption>{_e_br(caption)}</figcaption>" if caption else ""
         return (f'<figure><p class="missing">Figure {_e(path.name)}: {why}.</p>{cap}</figure>')
-    b64 = base64.b64encode(image.read_bytes()).decode("ascii")
-    return (f'<figure><img src="data:{mime};base64,{b64}" alt="{_e(path.stem)}">'
-            f"{cap}</figure>")
+    raw = image.read_bytes()
+    b64 = base64.b64encode(raw).decode("ascii")
+    alt = _e(caption or path.stem)
+    tag = f'<figure><img src="data:{mime};base64,{b64}" alt="{alt}"></figure>'
+    size = png_size(raw) if mime == "image/png" else None
+    if size and size[1] > FOLD_PX:
+        return (f'<details class="fold"><summary>Show the figure ({size[0]} × {size[1]} px, '
+                f"folded for its length)</summary>{tag}</details>")
+    return tag
+
+
+def png_size(raw: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's header, or None for anything else."""
+    if raw[:8] != b"\x89PNG\r\n\x1a\n" or len(raw) < 24:
+        return None
+    return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
 
 
 def _data_link(path: Path, max_bytes: int) -> str:
@@ -284,13 +321,6 @@ def _claims_table(claims: Sequence[Claim], tested_in: Mapping[str, list] | None 
             + f'<td class="verdict"><span class="v {cls}">{_e(c.verdict)}</span></td></tr>'
         )
     return f'<table class="claims">{head}<tbody>{"".join(rows)}</tbody></table>'
-
-
-def _badges(claims: Sequence[Claim]) -> str:
-    s = summarise(claims)
-    return (f'<span class="v ok">{s["reproduced"]} reproduced</span> '
-            f'<span class="v fail">{s["not_reproduced"]} NOT reproduced</span> '
-            f'<span class="v na">{s["not_evaluated"]} not evaluated</span>')
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -367,6 +397,18 @@ figcaption, .caption { color:var(--muted); font-size:.88em; margin-top:.5em; }
 .tested p { margin:.3em 0; font-weight:600; }
 .tested ul { margin:.2em 0 .4em; padding-left:1.2em; }
 .legend { color:var(--muted); font-size:.85em; }
+.banner { border:1px solid #c9d3df; border-left:5px solid #1a5fb4; background:#f3f7fc;
+          padding:.5em 1em; margin:.6em 0 1em; }
+.banner.smoke { border-left-color:var(--fail); background:#fdf1ef; }
+.banner.quick { border-left-color:#b8860b; background:#fdf8ec; }
+.banner p { margin:.2em 0; }
+.banner ul { margin:.3em 0; padding-left:1.2em; font-size:.93em; }
+table.card td, table.card th { padding:3px 8px; }
+table.card td.verdict, table.card td a { white-space:nowrap; }
+table.card td.id a { font-weight:700; text-decoration:none; }
+.muted { color:var(--muted); font-size:.9em; }
+details.fold summary { cursor:pointer; color:#1a5fb4; margin:.3em 0; }
+nav h2 { margin-top:1em; }
 details.more summary { color:var(--muted); font-size:.85em; cursor:pointer; }
 .missing { color:var(--fail); font-style:italic; }
 footer { margin-top:3em; padding-top:.8em; border-top:1px solid var(--line);

@@ -5,7 +5,8 @@ the precomputed frames x(t) and distance curves embedded as JSON, and the packag
 own small script (``reporting/static/viewer.js``) and style inline: no network, no
 external file, so the page works from a ``file://`` URL and can be mailed alone. A
 time slider (and play/pause) steps through the frames with the current step marked
-on the curves; a menu picks one of several trajectories.
+on the curves; a menu picks one of several trajectories or, when given, the average
+over all the trials (mean ± SEM of each curve, and the mean image at every step).
 
 The same inputs give the same bytes (the fragment's id is a hash of its data).
 """
@@ -87,8 +88,31 @@ def _steps(steps, n_frames: int, n_times: int | None) -> list[int]:
     return steps
 
 
+def _average(average, image_shape, n_times: int | None, n_frames: int) -> dict | None:
+    """The checked ``average`` of :func:`trajectory_viewer`, as the viewer embeds it."""
+    if average is None:
+        return None
+    keys = {"label", "n", "frames", "distances"}
+    if not isinstance(average, Mapping) or not keys <= set(average):
+        raise ConfigError(f"average must be a mapping with {', '.join(sorted(keys))} "
+                          "(and optionally sem)")
+    a, _ = _frames(average["frames"], image_shape)
+    if a.shape[0] != 1 or a.shape[1] != n_frames:
+        raise ConfigError(f"average frames must be {n_frames} images, one per frame step")
+    mean = _curves(average["distances"], 1)
+    sem = _curves(average.get("sem") or {}, 1)
+    for name, d in {**mean, **sem}.items():
+        if n_times is not None and d.shape[1] != n_times:
+            raise ConfigError(f"average curve {name!r} has {d.shape[1]} steps, not {n_times}")
+    u8 = np.round(a[0] * 255).astype(np.uint8)
+    return {"label": str(average["label"]), "n": int(average["n"]), "average": True,
+            "frames": base64.b64encode(np.ascontiguousarray(u8).tobytes()).decode(),
+            "distances": {c: np.round(d[0], 5).tolist() for c, d in mean.items()},
+            "sem": {c: np.round(d[0], 5).tolist() for c, d in sem.items()}}
+
+
 def viewer_data(frames, distances=None, steps=None, labels=None, *, image_shape=None,
-                readings=None, title: str = "", caption: str = "") -> dict:
+                readings=None, title: str = "", caption: str = "", average=None) -> dict:
     """The checked JSON data a viewer embeds (see :func:`trajectory_viewer`)."""
     a, shape = _frames(frames, image_shape)
     n, n_frames = a.shape[:2]
@@ -114,8 +138,11 @@ def viewer_data(frames, distances=None, steps=None, labels=None, *, image_shape=
         if reads is not None:
             item["readings"] = [str(r) for r in reads[k].tolist()]
         trajectories.append(item)
+    avg = _average(average, image_shape, n_times, n_frames)
+    if avg is not None and set(avg["distances"]) != set(curves):
+        raise ConfigError("the average must have the same curves as the trajectories")
     return {"title": str(title), "caption": str(caption), "shape": list(shape),
-            "steps": step_list,
+            "steps": step_list, "average": avg,
             "T": (n_times - 1) if n_times is not None else step_list[-1],
             "curves": list(curves), "trajectories": trajectories}
 
@@ -123,7 +150,8 @@ def viewer_data(frames, distances=None, steps=None, labels=None, *, image_shape=
 def trajectory_viewer(frames, distances: Mapping[str, object] | None = None,
                       steps: Sequence[int] | None = None, labels: Sequence[str] | None = None,
                       *, image_shape: Sequence[int] | None = None, readings=None,
-                      title: str = "", caption: str = "", max_bytes: int = MAX_BYTES) -> str:
+                      title: str = "", caption: str = "", max_bytes: int = MAX_BYTES,
+                      average: Mapping | None = None) -> str:
     """An HTML fragment: an interactive viewer of precomputed trajectories.
 
     ``frames``: x(t) images in [0, 1], ``(n, F, H, W)`` for n trajectories of F frames
@@ -134,11 +162,14 @@ def trajectory_viewer(frames, distances: Mapping[str, object] | None = None,
     e.g. ``{"own memory": ..., "concept": ..., "abstract concept": ...}``.
     ``steps``: the t of each frame (default 0..F-1); at step t the viewer shows the
     last frame at or before t. ``labels``: a name per trajectory. ``readings``:
-    ``(n, F)`` a classifier's reading of each frame. Raises ``ConfigError`` for
-    inconsistent shapes, NaN, or more than ``max_bytes`` of data.
+    ``(n, F)`` a classifier's reading of each frame. ``average``: the average over all
+    the trials (of which the n shown are a few): ``{"label", "n", "frames" (F images, the
+    mean x(t)), "distances" (curve -> (T+1,) means), "sem" (curve -> (T+1,))}``; the
+    viewer opens on it. Raises ``ConfigError`` for inconsistent shapes, NaN, or more
+    than ``max_bytes`` of data.
     """
     data = viewer_data(frames, distances, steps, labels, image_shape=image_shape,
-                       readings=readings, title=title, caption=caption)
+                       readings=readings, title=title, caption=caption, average=average)
     payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
     if len(payload) > max_bytes:
         raise ConfigError(f"the viewer would embed {len(payload) / 1e6:.1f} MB (more than "

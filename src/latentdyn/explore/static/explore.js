@@ -1,15 +1,12 @@
-/* latentdyn explore: the page's script. Plain JavaScript, canvas and SVG; it talks
-   only to the server that served it (/api/model, /api/image, /api/trajectory). */
+/* latentdyn explore: the page's controls, requests and rendering. Plain JavaScript,
+   canvas and SVG (plot.js draws, share.js keeps and shares); it talks only to the
+   server that served it (/api/model, /api/image, /api/trajectory, /api/average). */
 "use strict";
-(function () {
-  const LEVELS = ["memory", "concept", "abstract"];
-  const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                   "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+(function (X) {
   const $ = (sel, root) => (root || document).querySelector(sel);
   const state = { info: null, result: null, t: 0, timer: null, controller: null,
-                  debounce: null, seq: 0, drawn: false, panels: [] };
+                  debounce: null, seq: 0, drawn: false, panels: [], ymax: 1, pendingT: null };
 
-  // ------------------------------------------------------------------ helpers
   async function api(path, options) {
     const response = await fetch(path, options);
     let body;
@@ -18,57 +15,30 @@
     return body;
   }
 
-  function bytes(b64) {
-    const raw = atob(b64);
-    const out = new Uint8Array(raw.length);
-    for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-    return out;
-  }
-
-  // an image shape [H, W] (grey) or [C, H, W] (channels first, as the data set holds
-  // them; C = 3 or 4 shows RGB, any other C its first channel)
-  function planes(shape) {
-    const [h, w] = shape.slice(-2);
-    return { h: h, w: w, c: shape.length === 3 ? shape[0] : 1 };
-  }
-
-  function paint(canvas, pixels, offset, h, w, c) {
-    const small = document.createElement("canvas");
-    small.width = w; small.height = h;
-    const sctx = small.getContext("2d");
-    const img = sctx.createImageData(w, h);
-    const rgb = c === 3 || c === 4, n = h * w;
-    for (let i = 0; i < n; i++) {
-      const v = pixels[offset + i];
-      img.data[4 * i] = v;
-      img.data[4 * i + 1] = rgb ? pixels[offset + n + i] : v;
-      img.data[4 * i + 2] = rgb ? pixels[offset + 2 * n + i] : v;
-      img.data[4 * i + 3] = 255;
-    }
-    sctx.putImageData(img, 0, 0);
-    const ctx = canvas.getContext("2d");
-    ctx.imageSmoothingEnabled = false;
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
-  }
-
-  function svg(name, attrs, parent) {
-    const el = document.createElementNS(parent.namespaceURI, name);  // the page's <svg>
-    for (const k in attrs) el.setAttribute(k, attrs[k]);
-    parent.appendChild(el);
-    return el;
-  }
-
-  function fmt(v) { return v.toFixed(3); }
-
   function setStatus(text, kind) {
     const el = $("#status");
     el.textContent = text;
     el.className = kind || "";
   }
 
+  // the shown result no longer matches the controls: grey it and say why
+  function markStale(why) {
+    if (!state.result) return;
+    document.body.classList.add("stale");
+    const n = $("#notice");
+    n.hidden = false;
+    n.className = "stale-note";
+    n.textContent = "Greyed: the panels still show the previous result (" + why + ").";
+  }
+
+  function clearStale() {
+    document.body.classList.remove("stale");
+    $("#notice").hidden = true;
+  }
+
   // ------------------------------------------------------------------ controls
-  function source() { return $("input[name=source]:checked").value; }
+  const source = () => $("input[name=source]:checked").value;
+  const view = () => $("input[name=view]:checked").value;
 
   function fillSelect(select, values, chosen) {
     select.innerHTML = "";
@@ -84,8 +54,7 @@
     const classes = state.info.dataset.classes;
     const select = $("#label");
     const keep = select.value;
-    const known = keep !== "" && classes.includes(Number(keep));
-    fillSelect(select, classes, known ? keep : classes[0]);
+    fillSelect(select, classes, keep !== "" && classes.includes(Number(keep)) ? keep : classes[0]);
     if (source() === "drawn") {
       const o = document.createElement("option");
       o.value = ""; o.textContent = "unknown";
@@ -96,30 +65,66 @@
 
   function count() {
     const s = source();
-    if (s === "drawn") return 0;
-    return state.info.dataset.counts[s][$("#label").value] || 0;
+    return s === "drawn" ? 0 : state.info.dataset.counts[s][$("#label").value] || 0;
   }
 
   function updatePick() {
-    const drawn = source() === "drawn";
-    $("#pick").hidden = drawn;
+    const drawn = source() === "drawn", avg = view() === "average";
+    const byImages = avg && $("#vary").value === "images";
+    $("#pick").hidden = drawn || byImages;
     $("#draw-panel").hidden = !drawn;
+    $("#average-options").hidden = !avg;
+    $("#vary option[value=images]").disabled = source() !== "train";
+    if (avg && source() !== "train") $("#vary").value = "noise";
     const n = count();
-    const index = $("#index");
-    index.max = String(Math.max(0, n - 1));
+    $("#index").max = String(Math.max(0, n - 1));
     $("#index-count").textContent = drawn ? "" : "of " + n + " (0.." + (n - 1) + ")";
   }
 
+  // an integer field: its value, or an error line (a blank field is an error, never 0)
+  function integer(id, name, lo, hi) {
+    const raw = $(id).value.trim();
+    if (raw === "") return { error: name + " is blank: enter an integer in " + lo + ".." + hi };
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < lo || v > hi) {
+      return { error: name + " must be an integer in " + lo + ".." + hi + ", got " + raw };
+    }
+    return { value: v };
+  }
+
+  // the request the controls describe, or {error}
   function request() {
-    const s = source();
+    const lim = state.info.limits, s = source(), avg = view() === "average";
     const body = { source: s, noise: $("#noise").value, p: Number($("#p").value),
-                   mode: $("#mode").value, steps: Number($("#steps").value),
-                   seed: Number($("#seed").value) };
+                   mode: $("#mode").value };
+    const fields = [["#steps", "steps", "T", 0, lim.max_steps],
+                    ["#seed", "seed", "seed", 0, lim.max_seed]];
+    if (avg) fields.push(["#trials", "trials", "N", 2, lim.max_trials]);
+    const byImages = avg && $("#vary").value === "images";
+    if (s !== "drawn" && !byImages) fields.push(["#index", "index", "index", 0, count() - 1]);
+    for (const [id, key, name, lo, hi] of fields) {
+      const r = integer(id, name, lo, hi);
+      if (r.error) return { error: r.error };
+      body[key] = r.value;
+    }
     const label = $("#label").value;
     if (label !== "") body.label = Number(label);
     if (s === "drawn") body.pixels = drawnPixels();
-    else body.index = Number($("#index").value);
-    return body;
+    if (avg) body.vary = $("#vary").value;
+    return { body: body, average: avg };
+  }
+
+  function settings() {
+    return { source: source(), label: $("#label").value, index: $("#index").value,
+             noise: $("#noise").value, p: $("#p").value, mode: $("#mode").value,
+             steps: $("#steps").value, seed: $("#seed").value, view: view(),
+             trials: view() === "average" ? $("#trials").value : "",
+             vary: view() === "average" ? $("#vary").value : "", t: state.t,
+             level: state.info.models.length > 1 ? $("#level").value : "" };
+  }
+
+  function saveAddress() {
+    history.replaceState(null, "", X.toQuery(settings()));
   }
 
   // ------------------------------------------------------------------ drawing
@@ -149,11 +154,13 @@
       ctx.lineWidth = canvas.width / 11;
       ctx.beginPath(); ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); ctx.stroke();
     }
-    $("#clear").addEventListener("click", () => { clear(); state.drawn = false; schedule(); });
+    $("#clear").addEventListener("click", () => {
+      clear(); state.drawn = false; markStale("the drawing was cleared"); schedule();
+    });
   }
 
   function drawnPixels() {
-    const { h, w, c } = planes(state.info.dataset.shape);
+    const { h, w, c } = X.planes(state.info.dataset.shape);
     const small = document.createElement("canvas");
     small.width = w; small.height = h;
     const ctx = small.getContext("2d");
@@ -178,134 +185,70 @@
       node.dataset.model = String(m.id);
       $(".name", node).textContent = m.name + " (" + m.kind + ", Nz = " + m.nz + ")";
       const ex = m.map.explained.map((r) => (100 * r).toFixed(1) + " %").join(", ");
-      $(".map-caption", node).textContent = "PCA of the memories (explained " + ex +
-        "): dots are memories by label, circles the concepts, the black square the " +
-        "abstract concept" + (m.map.fixed_points ? ", diamonds the fixed points" : "") +
+      const total = (100 * (m.map.explained[0] + m.map.explained[1])).toFixed(0);
+      $(".map-caption", node).textContent = "PCA of the memories: the two axes explain " + ex +
+        " (" + total + " % together" + (total < 50 ? "; positions on this map are only a " +
+        "rough guide, the distances above are exact" : "") + "). Dots are memories by label " +
+        "(hover one to see its image), circles the concepts, the black square the abstract " +
+        "concept" + (m.map.fixed_points ? ", diamonds the fixed points" : "") +
         "; the line is z(t), the red dot z(t) at the current step.";
       root.appendChild(node);
-      return { node, model: m };
+      const panel = { node, model: m, spots: [] };
+      $(".curves", node).addEventListener("click", (e) => {
+        if (panel.plot) showStep(panel.plot.tAt(e.clientX));
+      });
+      X.setupHover(panel);
+      return panel;
     });
+    $("#overlay-box").hidden = state.panels.length < 2;
   }
 
-  function drawCurves(panel, res) {
-    const el = $(".curves", panel.node);
-    el.innerHTML = "";
-    const W = 420, H = 200, L = 42, R = 10, T = 10, B = 26;
-    const steps = res.distances.memory.length - 1;
-    let top = 0;
-    for (const lv of LEVELS) for (const v of res.distances[lv]) top = Math.max(top, v);
-    top = top > 0 ? top * 1.05 : 1;
-    const x = (t) => L + (W - L - R) * (steps > 0 ? t / steps : 0);
-    const y = (v) => T + (H - T - B) * (1 - v / top);
-    svg("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }, el);
-    svg("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }, el);
-    for (const t of [0, Math.round(steps / 2), steps]) {
-      svg("text", { class: "tick", x: x(t), y: H - B + 14, "text-anchor": "middle" }, el)
-        .textContent = String(t);
-    }
-    for (const v of [0, top / 2, top]) {
-      svg("text", { class: "tick", x: L - 4, y: y(v) + 3, "text-anchor": "end" }, el)
-        .textContent = v.toPrecision(2);
-    }
-    svg("text", { class: "tick", x: W - R, y: H - 4, "text-anchor": "end" }, el).textContent = "t";
-    for (const lv of LEVELS) {
-      const d = res.distances[lv].map((v, t) => (t ? "L" : "M") + x(t).toFixed(1) + " " +
-                                      y(v).toFixed(1)).join(" ");
-      svg("path", { class: "curve curve-" + lv, d: d, "data-level": lv }, el);
-    }
-    panel.marker = svg("line", { class: "marker", y1: T, y2: H - B, x1: x(0), x2: x(0) }, el);
-    panel.x = x;
-  }
-
-  function drawReadings(panel, res, label) {
-    const el = $(".readings", panel.node);
-    el.innerHTML = "";
-    panel.cells = [];
-    if (!res.readings) { el.hidden = true; return; }
-    el.hidden = false;
-    res.readings.labels.forEach((c, t) => {
-      const s = document.createElement("span");
-      s.textContent = String(c);
-      s.title = "t = " + t + ": " + c + " (" + res.readings.confidence[t].toFixed(2) + ")";
-      if (c !== label) s.className = "other";
-      el.appendChild(s);
-      panel.cells.push(s);
-    });
-  }
-
-  function mapBounds(m, path) {
-    const pts = m.memories.concat(m.concepts, [m.abstract], path || [],
-                                  m.fixed_points ? m.fixed_points.points : []);
-    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-    for (const [a, b] of pts) {
-      x0 = Math.min(x0, a); x1 = Math.max(x1, a); y0 = Math.min(y0, b); y1 = Math.max(y1, b);
-    }
-    const pad = 0.05 * Math.max(x1 - x0, y1 - y0, 1e-6);
-    return [x0 - pad, x1 + pad, y0 - pad, y1 + pad];
-  }
-
-  function drawMap(panel, t) {
-    const m = panel.model.map;
-    const res = panel.result;
-    const path = res ? res.map : null;
-    const canvas = $(".map", panel.node);
-    const ctx = canvas.getContext("2d");
-    const [x0, x1, y0, y1] = mapBounds(m, path);
-    const sx = (a) => (a - x0) / (x1 - x0) * canvas.width;
-    const sy = (b) => canvas.height - (b - y0) / (y1 - y0) * canvas.height;
-    const color = (c) => PALETTE[((m.classes.indexOf(c) % 10) + 10) % 10];
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    ctx.globalAlpha = 0.3;
-    m.memories.forEach(([a, b], i) => {
-      ctx.fillStyle = color(m.labels[i]);
-      ctx.fillRect(sx(a) - 1, sy(b) - 1, 2.5, 2.5);
-    });
-    ctx.globalAlpha = 1;
-    ctx.font = "bold 11px sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
-    m.concepts.forEach(([a, b], k) => {
-      ctx.fillStyle = "#fff"; ctx.strokeStyle = color(m.classes[k]); ctx.lineWidth = 2;
-      ctx.beginPath(); ctx.arc(sx(a), sy(b), 8, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
-      ctx.fillStyle = "#000"; ctx.fillText(String(m.classes[k]), sx(a), sy(b));
-    });
-    ctx.fillStyle = "#000";
-    ctx.fillRect(sx(m.abstract[0]) - 5, sy(m.abstract[1]) - 5, 10, 10);
-    if (m.fixed_points) {
-      ctx.strokeStyle = "#000"; ctx.lineWidth = 1.5;
-      for (const [a, b] of m.fixed_points.points) {
-        ctx.beginPath(); ctx.moveTo(sx(a), sy(b) - 7); ctx.lineTo(sx(a) + 7, sy(b));
-        ctx.lineTo(sx(a), sy(b) + 7); ctx.lineTo(sx(a) - 7, sy(b)); ctx.closePath(); ctx.stroke();
-      }
-    }
-    if (!path) return;
-    ctx.strokeStyle = "#222"; ctx.lineWidth = 1.2;
-    ctx.beginPath();
-    path.forEach(([a, b], i) => (i ? ctx.lineTo(sx(a), sy(b)) : ctx.moveTo(sx(a), sy(b))));
-    ctx.stroke();
-    const now = path[Math.min(t, path.length - 1)];
-    ctx.fillStyle = "#c0392b";
-    ctx.beginPath(); ctx.arc(sx(now[0]), sy(now[1]), 5, 0, 2 * Math.PI); ctx.fill();
+  function drawOverlay() {
+    const data = state.result;
+    if (state.panels.length < 2 || !data) return;
+    const lv = $("#level").value;
+    const list = data.results.map((res, k) => Object.assign(X.series(res, [lv])[0],
+      { key: res.name, color: X.MODEL_COLORS[k % X.MODEL_COLORS.length] }));
+    state.overlay = X.drawCurves($("#overlay"), list, data.steps, X.top(list),
+                                 "distance to " + lv);
+    $("#overlay-legend").textContent = data.results.map((r, k) => r.name + ": " +
+      ["blue", "red", "green", "purple", "ochre", "grey"][k % 6]).join(", ") +
+      ". Each model's distances are in its own latent space: compare the shapes and t*, " +
+      "not the heights.";
   }
 
   // ------------------------------------------------------------------ rendering
   function render() {
     const data = state.result;
-    if (!data) return;
-    const { h, w, c } = planes(data.input.shape);
-    paint($("#clean"), bytes(data.input.clean), 0, h, w, c);
-    paint($("#corrupted"), bytes(data.input.corrupted), 0, h, w, c);
+    const avg = !!data.trials;
+    X.paint($("#corrupted"), X.bytes(data.input.corrupted), 0, data.input.shape);
+    $("#corrupted-caption").textContent = avg ? "x(0) of trial 1" : "x(0), corrupted";
+    if (data.input.clean) X.paint($("#clean"), X.bytes(data.input.clean), 0, data.input.shape);
+    $("#clean").parentNode.hidden = !data.input.clean;
+    const lists = data.results.map((res) => X.series(res, X.LEVELS));
+    state.ymax = Math.max(...lists.map(X.top));  // one distance axis for every panel
     for (const panel of state.panels) {
-      const res = data.results.find((r) => r.model === panel.model.id);
-      panel.result = res || null;
-      panel.frames = res ? bytes(res.frames) : null;
-      if (!res) continue;
-      drawCurves(panel, res);
-      drawReadings(panel, res, res.label);
-      const mem = res.memory_source === "own" ? "its own memory" :
-        "nearest memory (training image " + res.memory_row + ")";
-      $(".targets", panel.node).textContent = "label " + res.label + " (" + res.label_source +
-        "); distances to " + mem + ", concept " + res.label + ", abstract concept; " +
-        "closest: " + res.closest + ".";
+      const k = data.results.findIndex((r) => r.model === panel.model.id);
+      panel.result = k < 0 ? null : data.results[k];
+      panel.node.hidden = k < 0;
+      if (k < 0) continue;
+      const res = panel.result;
+      panel.frames = X.bytes(res.frames);
+      panel.plot = X.drawCurves($(".curves", panel.node), lists[k], data.steps, state.ymax,
+                                "distance ‖z(t) − ξ‖");
+      X.fillNumbers(panel, res, data);
+      if (avg) {
+        $(".readings", panel.node).hidden = true;
+        panel.cells = [];
+        const r = res.reading;
+        $(".reading", panel.node).textContent = r ? "classifier reads " + r.as_label + " of " +
+          r.of + " trials as " + r.label + " at t = " + data.steps + " (most often " + r.most +
+          ")" : "";
+      } else {
+        X.drawReadings(panel, res);
+      }
     }
+    drawOverlay();
     showStep(Math.min(state.t, data.steps));
   }
 
@@ -315,22 +258,34 @@
     $("#t").value = String(t);
     $("#t-value").textContent = "t = " + t;
     if (!data) return;
-    const { h, w, c } = planes(data.input.shape);
+    const size = X.frameSize(data.input.shape);
     for (const panel of state.panels) {
       const res = panel.result;
       if (!res) continue;
       const frame = $(".frame", panel.node);
-      paint(frame, panel.frames, t * c * h * w, h, w, c);
+      X.paint(frame, panel.frames, t * size, data.input.shape);
       frame.dataset.t = String(t);
-      $(".frame-caption", panel.node).textContent = "x(" + t + ")";
-      for (const lv of LEVELS) $(".v-" + lv, panel.node).textContent = fmt(res.distances[lv][t]);
-      const x = panel.x(t);
-      panel.marker.setAttribute("x1", x); panel.marker.setAttribute("x2", x);
-      $(".reading", panel.node).textContent = res.readings ? "classifier reads " +
-        res.readings.labels[t] + " (" + res.readings.confidence[t].toFixed(2) + ")" : "";
-      panel.cells.forEach((c, k) => c.classList.toggle("now", k === t));
-      drawMap(panel, t);
+      $(".frame-caption", panel.node).textContent = res.levels
+        ? "mean of x(" + t + ") over " + data.trials + " trials" : "x(" + t + ")";
+      for (const lv of X.LEVELS) {
+        const v = res.levels ? res.levels[lv].mean[t] : res.distances[lv][t];
+        $(".v-" + lv, panel.node).textContent = v.toFixed(3);
+      }
+      const x = panel.plot.x(t);
+      panel.plot.marker.setAttribute("x1", x); panel.plot.marker.setAttribute("x2", x);
+      if (res.readings) {
+        $(".reading", panel.node).textContent = "classifier reads " + res.readings.labels[t] +
+          " (" + res.readings.confidence[t].toFixed(2) + ")";
+      }
+      (panel.cells || []).forEach((c, k) => c.classList.toggle("now", k === t));
+      panel.spots = X.drawMap($(".map", panel.node), panel.model.map, res.map, t);
     }
+    if (state.overlay) {
+      state.overlay.marker.setAttribute("x1", state.overlay.x(t));
+      state.overlay.marker.setAttribute("x2", state.overlay.x(t));
+    }
+    clearTimeout(state.saveT);
+    state.saveT = setTimeout(saveAddress, 200);
   }
 
   // ------------------------------------------------------------------ requests
@@ -345,95 +300,66 @@
     const controller = new AbortController();
     state.controller = controller;
     const seq = ++state.seq;
+    updatePick();
     if (source() === "drawn" && !state.drawn) {
       setStatus("draw a digit on the black square");
       document.body.dataset.state = "ready";
       return;
     }
+    const req = request();
+    if (req.error) {
+      setStatus("error: " + req.error, "error");
+      markStale("an input is not valid");
+      document.body.dataset.state = "error";
+      return;
+    }
+    saveAddress();
+    showCommands(req);
     document.body.dataset.state = "busy";
     setStatus("computing…");
     try {
-      const data = await api("/api/trajectory", {
+      const data = await api(req.average ? "/api/average" : "/api/trajectory", {
         method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(request()), signal: controller.signal });
+        body: JSON.stringify(req.body), signal: controller.signal });
       if (seq !== state.seq) return;
       state.result = data;
       $("#t").max = String(data.steps);
+      if (state.pendingT !== null) { state.t = state.pendingT; state.pendingT = null; }
+      clearStale();
       render();
-      setStatus("T = " + data.steps + " computed in " + data.elapsed_ms + " ms");
+      setStatus((data.trials ? data.trials + " trials, " : "") + "T = " + data.steps +
+                " computed in " + data.elapsed_ms + " ms");
       document.body.dataset.seq = String(seq);
       document.body.dataset.state = "ready";
     } catch (err) {
       if (err.name === "AbortError" || seq !== state.seq) return;
       setStatus("error: " + err.message, "error");
+      markStale("the last request failed");
       document.body.dataset.state = "error";
     }
   }
 
+  function showCommands(req) {
+    const c = X.commands(state.info, req.body.models ? req.body : Object.assign(
+      { models: state.info.models.map((m) => m.id) }, req.body), req.average);
+    $("#cmd-cli").textContent = c.cli;
+    $("#cmd-py").textContent = c.py;
+    $("#cmd-serve").textContent = c.serve;
+  }
+
   function togglePlay() {
     const button = $("#play");
-    if (state.timer) {
-      clearInterval(state.timer); state.timer = null; button.textContent = "play";
-      return;
-    }
+    const label = (text) => { button.textContent = text; button.setAttribute("aria-label", text); };
+    if (state.timer) { clearInterval(state.timer); state.timer = null; label("play"); return; }
     if (!state.result) return;
     if (state.t >= state.result.steps) showStep(0);
-    button.textContent = "pause";
+    label("pause");
     state.timer = setInterval(() => {
       if (!state.result || state.t >= state.result.steps) { togglePlay(); return; }
       showStep(state.t + 1);
     }, 90);
   }
 
-  // ------------------------------------------------------------------ start
-  function onSource() {
-    labelOptions();
-    updatePick();
-    schedule();
-  }
-
-  async function start() {
-    try {
-      state.info = await api("/api/model");
-    } catch (err) {
-      setStatus("error: " + err.message, "error");
-      document.body.dataset.state = "error";
-      return;
-    }
-    const info = state.info, lim = info.limits;
-    $("#summary").textContent = info.models.map((m) => m.name).join(" vs ") + " on " +
-      info.dataset.name + (info.classifier ? "; classifier " + info.classifier.name : "");
-    fillSelect($("#noise"), lim.noise_kinds, lim.defaults.noise);
-    fillSelect($("#mode"), lim.modes, lim.defaults.mode);
-    $("#steps").max = String(lim.max_steps);
-    $("#steps").value = String(lim.defaults.steps);
-    $("#seed").max = String(lim.max_seed);
-    $("#p").value = String(lim.defaults.p);
-    $("#p-value").textContent = Number(lim.defaults.p).toFixed(2);
-    labelOptions();
-    updatePick();
-    buildPanels();
-    setupDrawing();
-    for (const r of document.querySelectorAll("input[name=source]")) {
-      r.addEventListener("change", onSource);
-    }
-    $("#label").addEventListener("change", () => { updatePick(); schedule(); });
-    for (const id of ["#index", "#noise", "#mode", "#steps", "#seed"]) {
-      $(id).addEventListener("change", schedule);
-    }
-    $("#p").addEventListener("input", () => {
-      $("#p-value").textContent = Number($("#p").value).toFixed(2);
-      schedule();
-    });
-    $("#random").addEventListener("click", () => {
-      $("#index").value = String(Math.floor(Math.random() * count()));
-      schedule();
-    });
-    $("#t").addEventListener("input", () => showStep(Number($("#t").value)));
-    $("#play").addEventListener("click", togglePlay);
-    for (const panel of state.panels) drawMap(panel, 0);
-    run();
-  }
-
-  document.addEventListener("DOMContentLoaded", start);
-})();
+  X.main = { state, api, setStatus, fillSelect, labelOptions, updatePick, buildPanels,
+             setupDrawing, schedule, run, showStep, togglePlay, drawOverlay, markStale };
+})(window.LDX = window.LDX || {});

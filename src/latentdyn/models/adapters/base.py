@@ -45,7 +45,7 @@ def require(module: str, extra: str, what: str) -> Any:
 
 def read_json(path: Path) -> dict | None:
     """A JSON object from ``path``, or None when it is missing, not an object, or nested
-    too deeply to be one of the files read here."""
+    too deeply (:func:`latentdyn.io.parse_json`: never a RecursionError)."""
     from latentdyn.io import parse_json
 
     try:

@@ -44,9 +44,10 @@
     ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
   }
 
-  var W = 400, H = 180, L = 40, R = 8, TOP = 8, B = 24;
+  var W = 400, H = 190, L = 44, R = 8, TOP = 8, B = 30;
 
   function build(root, data) {
+    if (data.average) data.trajectories.unshift(data.average);  // the viewer opens on it
     var v = { root: root, data: data, k: 0, t: 0, timer: null, frames: null, marker: null,
               values: {}, h: data.shape[0], w: data.shape[1], c: data.shape[2] || 1,
               T: data.T };
@@ -70,10 +71,11 @@
     v.canvas.width = v.w * scale; v.canvas.height = v.h * scale;
     var side = el("div", "ld-side", body);
     var holder = el("div", null, side);
-    holder.innerHTML = '<svg class="ld-curves" viewBox="0 0 400 180" role="img"></svg>';
+    holder.innerHTML = '<svg class="ld-curves" viewBox="0 0 400 190" role="img"></svg>';
     v.svg = holder.firstChild;
     v.legend = el("ul", "ld-legend", side);
     v.reading = el("p", "ld-reading", side);
+    v.frameNote = el("p", "ld-note", side);
     if (data.caption) el("p", "ld-caption", root).textContent = data.caption;
     return v;
   }
@@ -85,12 +87,20 @@
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     v.legend.innerHTML = "";
     v.data.curves.forEach(function (c) {
-      tr.distances[c].forEach(function (d) { top = Math.max(top, d); });
+      tr.distances[c].forEach(function (d, t) {
+        top = Math.max(top, d + (tr.sem && tr.sem[c] ? tr.sem[c][t] : 0));
+      });
     });
     top = top > 0 ? top * 1.05 : 1;
     var y = function (d) { return TOP + (H - TOP - B) * (1 - d / top); };
     svgChild(svg, "line", { "class": "ld-axis", x1: L, y1: H - B, x2: W - R, y2: H - B });
     svgChild(svg, "line", { "class": "ld-axis", x1: L, y1: TOP, x2: L, y2: H - B });
+    svgChild(svg, "text", { "class": "ld-tick", x: (L + W - R) / 2, y: H - 2,
+                            "text-anchor": "middle" }).textContent = "inference step t";
+    svgChild(svg, "text", { "class": "ld-tick", x: 10, y: (TOP + H - B) / 2,
+                            "text-anchor": "middle",
+                            transform: "rotate(-90 10 " + (TOP + H - B) / 2 + ")" })
+      .textContent = "distance ‖z(t) − ξ‖";
     [0, Math.round(v.T / 2), v.T].forEach(function (t) {
       svgChild(svg, "text", { "class": "ld-tick", x: xOf(v, t), y: H - B + 13,
                               "text-anchor": "middle" }).textContent = String(t);
@@ -104,6 +114,15 @@
         return (t ? "L" : "M") + xOf(v, t).toFixed(1) + " " + y(d).toFixed(1);
       }).join(" ");
       var color = COLORS[i % COLORS.length];
+      if (tr.sem && tr.sem[c]) {  // mean ± SEM over the trials
+        var m = tr.distances[c], e = tr.sem[c], up = [], down = [];
+        m.forEach(function (d, t) {
+          up.push(xOf(v, t).toFixed(1) + " " + y(d + e[t]).toFixed(1));
+          down.unshift(xOf(v, t).toFixed(1) + " " + y(d - e[t]).toFixed(1));
+        });
+        svgChild(svg, "path", { "class": "ld-band", d: "M" + up.concat(down).join(" L") + " Z",
+                                fill: color, "fill-opacity": 0.25, "data-curve": c });
+      }
       svgChild(svg, "path", { "class": "ld-curve", d: path, stroke: color, "data-curve": c });
       var li = el("li", null, v.legend);
       el("span", null, li).style.background = color;
@@ -123,7 +142,10 @@
     for (var i = 0; i < data.steps.length; i++) if (data.steps[i] <= t) k = i;
     paint(v.canvas, v.frames, k * v.h * v.w * v.c, v.h, v.w, v.c);
     v.canvas.setAttribute("data-frame", String(k));
-    v.canvas.setAttribute("title", "x(" + data.steps[k] + ")");
+    v.canvas.setAttribute("title", (tr.average ? "mean of " + tr.n + " trials' x(" :
+                                     "x(") + data.steps[k] + ")");
+    v.frameNote.textContent = tr.average ? "mean x(t) over " + tr.n + " trials; curves: " +
+      "mean ± SEM" : "";
     data.curves.forEach(function (c) {
       var d = tr.distances[c];
       v.values[c].textContent = d[Math.min(t, d.length - 1)].toFixed(3);
@@ -132,7 +154,9 @@
     v.reading.textContent = tr.readings ? "classifier reads " + tr.readings[k] : "";
   }
 
-  function stop(v) { clearInterval(v.timer); v.timer = null; v.play.textContent = "play"; }
+  function label(v, text) { v.play.textContent = text; v.play.setAttribute("aria-label", text); }
+
+  function stop(v) { clearInterval(v.timer); v.timer = null; label(v, "play"); }
 
   function init(root) {
     root.setAttribute("data-ready", "1");
@@ -141,7 +165,7 @@
     v.play.addEventListener("click", function () {
       if (v.timer) { stop(v); return; }
       if (v.t >= v.T) show(v, 0);
-      v.play.textContent = "pause";
+      label(v, "pause");
       v.timer = setInterval(function () {
         if (v.t >= v.T) { stop(v); return; }
         show(v, v.t + 1);

@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from latentdyn.analysis.stages import STAGE_MARGIN_SEM
+from latentdyn.reporting.prose import listing, timings_text
 from latentdyn.studies.conditions.profiles import AXES, MODEL_AXES, Profile
 
 # name, short label, description, vmin, vmax, format, depends on the evaluation axes
@@ -239,12 +240,13 @@ INTRO = ("A phase diagram of the phenomena of Nagano, Karakida & Okada (2017) ov
 
 
 def _grid_text(prof: Profile, settings: Mapping) -> str:
-    return (f"Profile {prof.name}: data sets {settings['datasets_used']}; sizes "
-            f"{list(prof.sizes)}; training {list(prof.trainings)}; Nz {list(prof.nz)}; seeds "
-            f"{list(prof.seeds)}; noise {list(prof.noises)}; modes {list(prof.modes)}. Each "
-            f"cell: {prof.trials} trials per label at p = {prof.p_dip} for the dip and the "
-            f"fates, {prof.trials_stages} trials per label and noise level at p = "
-            f"{list(prof.ps)} for the stages, T = {prof.steps}, the Jacobian at "
+    return (f"Profile {prof.name}: data sets {listing(settings['datasets_used'])}; sizes "
+            f"{listing(prof.sizes)}; training {listing(prof.trainings)}; Nz "
+            f"{listing(prof.nz)}; seeds {listing(prof.seeds)}; noise {listing(prof.noises)}; "
+            f"modes {listing(prof.modes)}. Each cell: {prof.trials} trials per label at p = "
+            f"{prof.p_dip} for the dip and the fates, {prof.trials_stages} trials per label and "
+            f"noise level at p = {listing(prof.ps)} for the stages, T = {prof.steps}, the "
+            "Jacobian at "
             f"{prof.memories} memories.")
 
 
@@ -273,11 +275,12 @@ def write_outputs(out: Path, cells, prof: Profile, settings: Mapping, notes: Seq
                         "for MNIST, 60 000 images, 100 epochs, Nz = 100: a dip for all ten "
                         "labels and the three stages in order.", "\n\n".join(words),
                         data=out / "data" / "cells.csv")]
-    sections += [Section(title, f.png, f.caption, "—", "see the map; every cell's value is "
-                         "printed in it and listed in cells.csv.", data=f.csv)
+    sections += [Section(title, f.png, f.caption, "", "the findings above are computed "
+                         "from these cells; every cell's value is printed in the map and "
+                         "listed in cells.csv.", data=f.csv)
                  for title, f in saved]
     return write_report(out / "report.html", TITLE, INTRO, settings, sections, [],
-                        [*notes, f"Stage timings (s): {dict(timings)}."])
+                        [*notes, timings_text(timings)])
 
 
 def report(run, s, results, claims) -> None:

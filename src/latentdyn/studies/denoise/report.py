@@ -78,8 +78,23 @@ def sections(res, outputs: Outputs) -> list:
         run_found=finding(res.rows), extra_html=html_tables(res.rows), data=curves.csv)]
     for noise, level, saved in outputs.examples:
         out.append(Section(title=f"Examples: {noise} noise, p = {level:g}", figure=saved.png,
-                           caption=saved.caption, paper_found="—", run_found="See the images."))
+                           caption=saved.caption, paper_found="",
+                           run_found=examples_found(res.rows, noise, level)))
     return out
+
+
+def examples_found(rows: Sequence[dict], noise: str, level) -> str:
+    """The measured numbers behind one grid of examples: each method's score at that
+    noise and level, best first."""
+    at = [r for r in rows if r["family"] != "clean" and r["noise"] == noise
+          and float(r["level"]) == float(level)]
+    if not at:
+        return f"examples at {noise} {level:g}; this level was not measured."
+    metric = "accuracy" if any(not math.isnan(r["accuracy"]) for r in at) else "psnr"
+    ranked = sorted(at, key=lambda r: r[metric], reverse=True)
+    return (f"measured at this noise and level ({metric}, best first): "
+            + ", ".join(f"{r['method']} {_show(metric, r[metric])}" for r in ranked)
+            + ". The grid shows a few of those test images.")
 
 
 def finding(rows: Sequence[dict]) -> str:

@@ -1,6 +1,7 @@
 """The report page of ``latentdyn dynamics`` (``X.html``): one section per noise level,
-each with an interactive viewer of its first trials (x(t) and the distances of z(t) to
-the trial's own memory, its concept and the abstract concept)."""
+each with an interactive viewer that opens on the average over all its trials (mean ±
+SEM of the distances of z(t) to each trial's own memory, its concept and the abstract
+concept, and the mean image x̄(t)) and offers its first trials one by one."""
 
 from __future__ import annotations
 
@@ -38,22 +39,30 @@ def _viewer(model, hier, data, result, k: int, settings: dict, n_show: int) -> s
     if not np.array_equal(idx.numpy(), result["memory_index"][k]):
         raise RuntimeError("the report's inputs differ from the trials' (seeds out of step)")
     n = min(n_show, s["trials"])
-    z = torch.as_tensor(result["z"][k, :n])
+    z = torch.as_tensor(result["z"][k])  # every trial
     steps, nz = z.shape[1] - 1, z.shape[2]
-    frames = x0[:n, None]
+    frames = x0[:, None]
     if steps:  # x(t) for t >= 1, decoded from the saved z(t - 1)
-        later = decode_all(model, z[:, :-1].reshape(-1, nz)).reshape(n, steps, -1)
+        later = decode_all(model, z[:, :-1].reshape(-1, nz)).reshape(len(z), steps, -1)
         frames = torch.cat([frames, later.to(x0.dtype)], 1)
-    distances = {"own memory": distance_to(z, hier.memories[idx[:n]]),
-                 "concept": result["d_concept"][k, :n],
-                 "abstract concept": distance_to(z, hier.abstract)}
+    every = {"own memory": distance_to(z, hier.memories[idx]),
+             "concept": torch.as_tensor(result["d_concept"][k]),
+             "abstract concept": distance_to(z, hier.abstract)}
+    distances = {name: d[:n] for name, d in every.items()}
+    average = None
+    if len(z) >= 2:
+        average = {"label": f"mean of all {len(z)} trials", "n": len(z),
+                   "frames": frames.mean(0).numpy(),
+                   "distances": {c: d.mean(0).numpy() for c, d in every.items()},
+                   "sem": {c: (d.std(0) / len(d) ** 0.5).numpy() for c, d in every.items()}}
+    frames = frames[:n]
     names = [f"trial {i + 1}: label {int(result['labels'][k, i])}, training image "
              f"{int(idx[i])}" for i in range(n)]
     how = ("x(t) for t >= 1 are the decoded means E_p[x | z(t-1)] of the distributions the "
            "sampled states were drawn from" if s["mode"] == "sampling" else
            "x(t + 1) = E_p[x | z(t)]")
     return trajectory_viewer(frames.numpy(), distances, labels=names,
-                             image_shape=data.image_shape, title=f"p = {p:g}",
+                             image_shape=data.image_shape, title=f"p = {p:g}", average=average,
                              caption=f"x(0) is the corrupted training image; {how}. Distances "
                                      "are ||z(t) - xi|| to the trial's own memory, its concept "
                                      "and the abstract concept.")
@@ -64,21 +73,24 @@ def report_page(model, hier, data, result, settings: dict, n_show: int, outputs:
     from latentdyn.reporting.report import Section, render_report
 
     sections = []
+    trials = settings["trials"]
     for k, p in enumerate(result["ps"]):
         mins = ", ".join(f"{lv} {result[f'min_{lv}_mean'][k]:.3f}"
                          for lv in ("memory", "concept", "abstract"))
+        shown = min(n_show, trials)
         sections.append(Section(
             f"Noise level p = {p:g}", None,
-            f"{min(n_show, settings['trials'])} of {settings['trials']} trials shown.",
-            "— (no paper: a latentdyn dynamics run)",
-            f"closest level: {result['closest'][k]}; mean min_t distance to the {mins}.",
+            f"The viewer opens on the mean of all {trials} trials; its menu also shows the "
+            f"first {shown} one by one." if trials >= 2 else "One trial.", "",
+            f"averaged over the {trials} trials, z(t) comes closest to the "
+            f"{result['closest'][k]} (mean of each trial's minimum distance over t: {mins}).",
             extra_html=_viewer(model, hier, data, result, k, settings, n_show)))
+    files = [f"{v} ({k})" for k, v in outputs.items()]
     return render_report(
         f"latentdyn dynamics: {settings['model']}",
         "Repeated inference from corrupted training images: step through x(t) with the "
         "slider and watch the distances to each trial's own memory, its concept and the "
-        "abstract concept. Trajectories: "
-        + ", ".join(f"{k}: {v}" for k, v in outputs.items()) + ".",
+        "abstract concept. The numbers are in " + " and ".join(files) + ", beside this page.",
         settings, sections, [])
 
 

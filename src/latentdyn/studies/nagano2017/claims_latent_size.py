@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from latentdyn.reporting.claims import Claim
+from latentdyn.reporting.prose import listing, yes_no
 from latentdyn.studies.nagano2017.latent_size import Attribution, ElboCurve, LatentSizeScan
 from latentdyn.studies.nagano2017.profiles import FIG6_NZ, LABEL
 from latentdyn.studies.nagano2017.rules import (
@@ -80,12 +81,14 @@ def claim_latent_size(scan: LatentSizeScan, boot=None, epochs: int | None = None
         f"dip exactly for Nz in {DIP_PRESENT_NZ} of {FIG6_NZ}, rho <= {ORTHOGONALITY_RHO} and "
         f"Nz = {max(FIG6_NZ)} below its null's 5 % quantile (evaluated on a sweep of >= "
         f"{SWEEP_MIN_EPOCHS} epochs)",
-        f"dip for Nz = {[nz for nz in FIG6_NZ if nz in dips and dips[nz]['has_dip']]}; "
-        f"rho = {scan.relative_rho:.2f}", result,
+        f"dip for Nz = {listing([nz for nz in FIG6_NZ if nz in dips and dips[nz]['has_dip']])}"
+        f"; rho = {scan.relative_rho:.2f}", result,
         (reason + "; the rule would say " + verdict(dip_ok and ortho_ok) + "; " if reason
          else "") + f"{ortho_txt}; old rule (issue 11: the dip chosen and tested on the same "
-        f"trials, rho of the raw cosines {rho:.2f}): dip for Nz = {scan.old_dip_nz}, "
-        f"{verdict(old_ok)}; dip from Nz = {scan.first_dip} on (scan {sorted(dips)})",
+        f"trials, rho of the raw cosines {rho:.2f}): dip for Nz = {listing(scan.old_dip_nz)}, "
+        f"{verdict(old_ok)}; dip from Nz = "
+        f"{'none' if scan.first_dip is None else scan.first_dip} on (scan "
+        f"{listing(sorted(dips))})",
         sections=("fig6",),
         boundary=[to_boundary("Nz of Fig. 6 with the paper's dip status minus all of them",
                             matches - len(FIG6_NZ), "Nz"),
@@ -184,10 +187,11 @@ def claim_attribution(attr: Attribution, boot=None, power: float | None = None) 
         "the kept trials", f"{PAPER_KEPT} of {PAPER_TRIALS}; dip in both",
         f"kept share >= {PAPER_KEPT}/{PAPER_TRIALS}/{FACTOR:g} = {KEPT_MIN_SHARE:.3f} (at "
         f"least {math.ceil(min_kept)} of {attr.trials}), and a dip in both curves",
-        f"{attr.n_kept} of {attr.trials}; dip all: {dip_all}, kept: {dip_kept}",
+        f"{attr.n_kept} of {attr.trials}; dip in all trials: {yes_no(dip_all)}, in the kept: "
+        f"{yes_no(dip_kept)}",
         bool(kept_ok and dip_all and dip_kept),
-        f"old rule (issue 11: the dip chosen and tested on the same trials): dip all: "
-        f"{old_all}, kept: {old_kept}, {verdict(kept_ok and old_all and old_kept)}; first "
+        f"old rule (issue 11: the dip chosen and tested on the same trials): dip in all "
+        f"trials: {yes_no(old_all)}, in the kept: {yes_no(old_kept)}, {verdict(kept_ok and old_all and old_kept)}; first "
         f"rule (dip in both curves, the count not thresholded): "
         f"{verdict(old_all and old_kept)}{power_txt}; " + _classifier_text(attr, min_kept),
         null={"paper": f"{PAPER_KEPT} of {PAPER_TRIALS}",

@@ -11,10 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import numpy as np
+
 from latentdyn.analysis.trials import NoiseSweep
 from latentdyn.figures import SavedFigure
 from latentdyn.io import write_json
 from latentdyn.reporting.claims import Claim, one_model_note
+from latentdyn.reporting.prose import listing, timings_text, yes_no
 from latentdyn.reporting.report import Section, write_report
 from latentdyn.reporting.viewer import trajectory_viewer
 from latentdyn.studies.nagano2017 import outputs as O
@@ -46,12 +49,68 @@ def _stages(reading) -> str:
                      for w in reading.widths)
 
 
+def fig1_found(seq: CorruptedSequence) -> str:
+    """What the one trial of Fig. 1 did, from its numbers: how x(t)'s intensity and its
+    likeness to the decoded concept change, and which level z(T) ends closest to."""
+    frames = seq.frames.reshape(len(seq.frames), -1).astype(float)
+    concept = np.asarray(seq.concept_image, float).reshape(-1)
+    steps = list(seq.steps)
+    intensity = frames.mean(1)
+    likeness = [float(np.corrcoef(f, concept)[0, 1]) if f.std() > 0 else float("nan")
+                for f in frames]
+    picks = sorted({0, min(range(len(steps)), key=lambda k: abs(steps[k] - 5)), len(steps) - 1})
+    trend = ", ".join(f"{intensity[k]:.3f} at t = {steps[k]}" for k in picks)
+    kept = intensity[-1] / intensity[0] if intensity[0] > 0 else float("nan")
+    text = (f"x(t)'s mean intensity is {trend} ({100 * kept:.0f} % of the corrupted input's); "
+            f"its correlation with the decoded concept of '{LABEL}' goes from "
+            f"{likeness[0]:.2f} at t = 0 to {likeness[-1]:.2f} at t = {steps[-1]}.")
+    if seq.distances:
+        end = {name: float(d[-1]) for name, d in seq.distances.items()}
+        closest = min(end, key=end.get)
+        text += (f" At t = {steps[-1]} z(t) is closest to the {closest} (distances: "
+                 + ", ".join(f"{n} {v:.2f}" for n, v in end.items()) + ").")
+    return text
+
+
+def fig2_found(courses: ConceptCourses) -> str:
+    """Which labels dip significantly (they count for C1), with t* and depth, and which
+    do not."""
+    dips, n = courses.dips, len(courses.classes)
+    yes = [c for c, d in dips.items() if d["has_dip"]]
+    no = [c for c, d in dips.items() if not d["has_dip"]]
+    shown = ", ".join(f"'{c}' (t* = {dips[c]['t_star']}, depth "
+                      f"{100 * dips[c].get('relative_depth', 0):.1f} % of d(0))" for c in yes)
+    text = f"{len(yes)} of {n} labels show a significant dip"
+    text += f": {shown}" if yes else ""
+    if no:
+        text += "; no significant dip for " + listing([f"'{c}'" for c in no])
+    return text + "."
+
+
+def figA1_found(emb) -> str:
+    """How well the 2-D embedding separates the labels: the share of memories whose
+    nearest label centre on the map is their own, against the largest label's share."""
+    if emb is None:
+        return "the embedding was not computed in this run."
+    pts, labels = np.asarray(emb.embedding, float), np.asarray(emb.labels)
+    classes = np.unique(labels)
+    centres = np.stack([pts[labels == c].mean(0) for c in classes])
+    nearest = classes[((pts[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)]
+    share = float((nearest == labels).mean())
+    chance = max(float((labels == c).mean()) for c in classes)
+    ex = sum(float(v) for v in emb.explained[:2])
+    return (f"on the 2-D map (explaining {100 * ex:.0f} % of the memories' variance) "
+            f"{100 * share:.0f} % of {len(labels)} memories lie nearest to their own label's "
+            f"centre (the largest label alone: {100 * chance:.0f} %).")
+
+
 def _fig1_section(saved: SavedFigure, sequence: CorruptedSequence | None) -> Section:
     """Fig. 1, with the interactive viewer of the same trial (its x(t) and its distances
     to its own memory, the concept and the abstract concept) below the still figure."""
     sec = _section("fig1", "Fig. 1: repeated inference from a corrupted '6'", saved,
                    "the VAE removes the noise in the first few steps, then drifts toward a "
-                   "specific '6'.", "see the sequence: x(0) is the corrupted input.")
+                   "specific '6'.", fig1_found(sequence) if sequence is not None else
+                   "the sequence was not computed in this run.")
     if sequence is not None and sequence.distances:
         sec.extra_html = trajectory_viewer(
             sequence.frames, sequence.distances, steps=sequence.steps,
@@ -62,12 +121,11 @@ def _fig1_section(saved: SavedFigure, sequence: CorruptedSequence | None) -> Sec
 
 def hierarchy_sections(figs: Mapping[str, SavedFigure], courses: ConceptCourses,
                        geometry: ConceptGeometry, sweep: NoiseSweep,
-                       sequence: CorruptedSequence | None = None) -> list[Section]:
+                       sequence: CorruptedSequence | None = None,
+                       embedding=None) -> list[Section]:
     """The sections of figures 1-4 and A.1 (Fig. 1 with its viewer when ``sequence``
     is given)."""
-    g, n = geometry, len(courses.classes)
-    dip_txt = ", ".join(f"'{c}': t*={d['t_star']}, depth {100 * d.get('relative_depth', 0):.1f} "
-                        "% of d(0)" for c, d in courses.dips.items())
+    g = geometry
     sens = ", ".join(f"{k}: {v}" for k, v in g.sensitivity.items())
     pcs = ", ".join(f"{k}: {v}" for k, v in g.pc_sensitivity.items())
     fig4 = "closest level per p: " + ", ".join(f"{p:g}: {c}" for p, c in
@@ -82,7 +140,7 @@ def hierarchy_sections(figs: Mapping[str, SavedFigure], courses: ConceptCourses,
         _fig1_section(figs["fig1"], sequence),
         _section("fig2", "Fig. 2: distance to the concept", figs["fig2"],
                  "for all labels the distance falls fast, then rises slowly (a dip).",
-                 f"{courses.n_dip} of {n} labels show a significant dip ({dip_txt})."),
+                 fig2_found(courses)),
         _section("fig3a", "Fig. 3a: concepts", figs["fig3a"], "14 of 100 units active.",
                  f"{g.n_active} of {g.nz} units active (Var > 0.01); other criteria: {sens}."),
         _section("fig3b", "Fig. 3b: PCA of the memories", figs["fig3b"],
@@ -101,7 +159,7 @@ def hierarchy_sections(figs: Mapping[str, SavedFigure], courses: ConceptCourses,
                  "stage I (low noise) closest to the own memory, stage II to the concept, "
                  "stage III (high noise) to the abstract concept.", fig4),
         _section("figA1", "Fig. A.1: PCA embedding of the memories", figs["figA1"],
-                 "ten visible clusters.", "see the embedding."),
+                 "ten visible clusters.", figA1_found(embedding)),
     ]
 
 
@@ -112,8 +170,10 @@ def latent_size_sections(figs: Mapping[str, SavedFigure], scan: LatentSizeScan,
         _section("fig6", "Fig. 6: latent size and the dip", figs["fig6"],
                  "no approach to the concept for Nz = 2, 5; approach from Nz ≈ 6; "
                  "orthogonality grows with Nz.",
-                 f"dip for Nz = {scan.dip_nz}; from Nz = {scan.first_dip} on every larger Nz "
-                 f"dips; Spearman rho(Nz, |off-diag| / its null's mean) = "
+                 (f"dip for Nz = {listing(scan.dip_nz)}; " if scan.dip_nz else "no Nz dips; ")
+                 + (f"from Nz = {scan.first_dip} on every larger Nz dips; "
+                    if scan.first_dip is not None else "")
+                 + f"Spearman rho(Nz, |off-diag| / its null's mean) = "
                  f"{scan.relative_rho:.2f} (of the raw |off-diag|: "
                  f"{scan.orthogonality_rho:.2f}, which random directions give too)."),
         _section("fig7", "Fig. 7: test ELBO against Nz", figs["fig7"],
@@ -124,8 +184,9 @@ def latent_size_sections(figs: Mapping[str, SavedFigure], scan: LatentSizeScan,
                  f"{max(curve.nz) if curve.nz else '-'}."),
         _section("figB2", "Fig. B.2: digit attribution", figs["figB2"],
                  "193 of 300 trials end as '6'; both curves dip.",
-                 f"{attr.n_kept} of {attr.trials} trials end as '{LABEL}'; dip in all trials: "
-                 f"{attr.dip_all['has_dip']}, in kept trials: {attr.dip_kept['has_dip']}."),
+                 f"{attr.n_kept} of {attr.trials} trials end as '{LABEL}'; a dip in all trials: "
+                 f"{yes_no(attr.dip_all['has_dip'])}, in the trials kept: "
+                 f"{yes_no(attr.dip_kept['has_dip'])}."),
     ]
 
 
@@ -145,9 +206,9 @@ def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, fl
           seeds: Sequence[int] = (), settings: Mapping | None = None) -> list[str]:
     """What the reader needs to know about this run: the model (as its run says, from
     ``settings``), the timings, and every reduction from the paper's settings."""
-    out = [model_note(model_path, settings), f"Stage timings (s): {dict(timings)}."]
+    out = [model_note(model_path, settings), timings_text(timings)]
     if len(seeds) > 1:
-        out.append(f"Training seeds: {list(seeds)}, one VAE each (the latent-size sweep too); "
+        out.append(f"Training seeds: {listing(list(seeds))}, one VAE each (the latent-size sweep too); "
                    "every claim was scored on each; its verdict is the majority of the "
                    "seeds' (a rule fixed in code), each seed's verdict, value, interval and "
                    "share of resamples listed beside it. Figures and values are those of "
@@ -166,10 +227,18 @@ def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, fl
         out.append(
             f"Quick profile: {trained}, Fig. 4 uses {prof.trials_fig4} trials per noise "
             f"level (paper: {paper.trials_fig4}); the latent-size sweep trains {len(ls.nz)} Nz "
-            f"for {ls.epochs} epochs with lr {list(ls.lr)} and batch {list(ls.batch)} (paper: "
-            f"{paper.latent_size.epochs} epochs, lr {list(paper.latent_size.lr)} x batch "
-            f"{list(paper.latent_size.batch)}); the CNN trains {ls.classifier_epochs} epochs; "
+            f"({listing(list(ls.nz))}) for {ls.epochs} epochs with lr {listing(list(ls.lr))} "
+            f"and batch {listing(list(ls.batch))} (paper: {len(paper.latent_size.nz)} Nz for "
+            f"{paper.latent_size.epochs} epochs, lr {listing(list(paper.latent_size.lr))} x "
+            f"batch {listing(list(paper.latent_size.batch))}); the CNN trains {ls.classifier_epochs} epochs; "
             f"the IWAE bound uses k = {ls.ll_k} on {ls.ll_images} test images.")
+    if prof.name == "smoke":
+        out.append(f"Smoke profile: {prof.epochs} training epochs (paper: {paper.epochs}), "
+                   f"{prof.trials_fig2} trials per label for Fig. 2 (paper: "
+                   f"{paper.trials_fig2}), {prof.trials_fig4} per noise level for Fig. 4 "
+                   f"(paper: {paper.trials_fig4}), T = {prof.steps} (paper: {paper.steps}); "
+                   f"the latent-size sweep trains Nz = {listing(list(ls.nz))} for {ls.epochs} "
+                   "epoch(s).")
     if ls.epochs < SWEEP_MIN_EPOCHS:
         out.append(f"C6 and C7 are not evaluated: the latent-size sweep trains {ls.epochs} "
                    f"epochs, fewer than the {SWEEP_MIN_EPOCHS} at which the pilot's first phase "
@@ -237,7 +306,7 @@ def report(run, s, results, claims: Sequence[Claim]) -> None:
     p, main, extra, out = s.params, results.main, results.latent_size, run.out
     figs = hierarchy_figures(main, s.prof, s.nz, s.data.name, out)
     sections = hierarchy_sections(figs, main.courses, main.geometry, main.sweep,
-                                  main.sequence)
+                                  main.sequence, main.embedding)
     with run.stage("attractors"):
         sections += attractor_sections(main, s.data, s.prof, p.noise, p.seed, out, s.device)
     if extra is not None:

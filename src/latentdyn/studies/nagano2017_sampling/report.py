@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 from latentdyn.analysis.sampling import READINGS
 from latentdyn.figures import SavedFigure
 from latentdyn.reporting.claims import Claim
+from latentdyn.reporting.prose import timings_text
 from latentdyn.reporting.report import Section, write_report
 from latentdyn.studies.nagano2017_sampling import outputs as O
 from latentdyn.studies.nagano2017_sampling.profiles import LABEL, PROFILES, Profile
@@ -111,7 +112,7 @@ def notes(prof: Profile, dataset: str, model_path: str, timings: Mapping[str, fl
     from latentdyn.studies.nagano2017.report import model_note
 
     given = bool(settings and settings.get("model_run"))
-    out = [model_note(model_path, settings), f"Stage timings (s): {dict(timings)}.",
+    out = [model_note(model_path, settings), timings_text(timings),
            "What paper 002 adds over paper 001: the sampling form of the dynamics (eqs. "
            "2-3) instead of the deterministic means, with 500 trials per digit; the claims "
            "are those of 001's Fig. 2 and Fig. 4 read on sampled chains. This study "

@@ -158,7 +158,8 @@ def attraction_sections(fr: FamilyResult, files: FamilyFiles) -> list[Section]:
         title=f"Distance to the own concept per label, {lam_label(lam1)} ({fr.tag})",
         figure=per_label.png, caption=per_label.caption,
         paper_found="(nagano2017, Fig. 2) a dip for every label.",
-        run_found=f"{fr.dyn[lam1].n_dips} of {len(fr.dyn[lam1].dips)} labels dip (2-SEM rule).",
+        run_found=f"{fr.dyn[lam1].n_dips} of {len(fr.dyn[lam1].dips)} labels dip (nagano2017's "
+                  "C1 rule: t* chosen on half the trials, tested on the other).",
         data=per_label.csv)]
 
 

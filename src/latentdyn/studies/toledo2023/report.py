@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from latentdyn.reporting.prose import timings_text
 from latentdyn.studies.toledo2023 import claims as cl
 from latentdyn.studies.toledo2023.claims import DENOISE_K
 from latentdyn.studies.toledo2023.profiles import PROFILES, Profile
@@ -58,14 +59,30 @@ def sections(res, fig) -> list:
            _denoising_section(res, fig.denoise_curves)]
     for noise, lev, saved in fig.denoise_grids:
         out.append(Section(f"Denoising examples: {noise}", saved.png, saved.caption,
-                           "pictures of denoised digits.", "see the images."))
+                           "pictures of denoised digits.", _examples_found(res, noise, lev)))
     out.append(_rotation_section(res, fig.rotations))
     f_path = fig.rotation_paths
     if f_path is not None:
+        rot = res.rotations
         out.append(Section(cl.SECTION_PATHS, f_path.png, f_path.caption,
-                           "pictures of digits turned into others.", "see the images.",
-                           data=f_path.csv))
+                           "pictures of digits turned into others.",
+                           f"of the {rot.paths} paths drawn from, the judge reads the target "
+                           f"digit at π/2 in {_pct(rot.frac_end_j)} (the measured rotations "
+                           "above); these pictures are a few of them.", data=f_path.csv))
     return out
+
+
+def _examples_found(res, noise: str, level) -> str:
+    """The measured numbers behind a grid of denoising examples (its noise and level)."""
+    hit = [p for p in res.denoising.paired if p.noise == noise and p.level == level]
+    if not hit:
+        return (f"examples of {noise} noise at {level:g}; this level was not among the "
+                "measured ones (see the denoising section).")
+    p = hit[0]
+    return (f"at {noise} {level:g}, over the measured test images the judge reads "
+            f"{_pct(p.acc_input)} of the corrupted inputs and {_pct(p.acc_lsd)} after "
+            f"keeping k = {DENOISE_K} coefficients; PSNR {p.psnr_input:.2f} → "
+            f"{p.psnr_lsd:.2f} dB. The grid shows a few of those images.")
 
 
 def _samples_section(res, f):
@@ -289,7 +306,7 @@ def notes(data, res, timings: dict) -> list[str]:
         "pixels); see latentdyn.data.corruption.",
         "T2's paired standard error is that of the per-image difference of the judge's "
         "correctness (k = 10 output minus corrupted input) on the same images.",
-        f"Stage timings (s): {timings}.",
+        timings_text(timings),
     ]
     if data.name == "mnist-embedded":
         out.append("Data: the embedded MNIST subset (the first 10 000 training images and "

@@ -1,0 +1,135 @@
+"""The arithmetic limit of training the paper VAE on this machine, one step taken apart.
+
+A training step of the paper VAE (784-1024-100, tanh, batch 100, L = 2, fused Adam) is
+eleven matrix products (forward, weight gradients, input gradients; the data needs no
+gradient) plus the rest: the activations, the loss, Adam over 2.9 M parameters and
+autograd's bookkeeping. This benchmark times, on the same threads and in the same run:
+
+* the fp32 square-matrix peak (``bench/common.py``), the figure "share of peak" divides by;
+* each of the eleven products alone, with the shapes and transposes the step issues
+  (the best of many repeats: the speed the kernel reaches on that shape);
+* their sum (the step if everything else were free: the products' own limit);
+* Adam alone, forward + backward alone, and the whole step (``VAETask.train_step``).
+
+It prints each product's share of the square peak, the products' limit, and where the
+rest of the step's time goes. Times are the best of ``--repeats`` (interleaved rounds),
+so a shared machine slows the figures less than it slows a single timing; the load
+average is printed beside them. ``--clock cpu`` times with this process's CPU time
+instead of the wall clock: on one thread a busy machine then barely moves the figures
+(time the process waits for a core is not counted), which is how the figures in
+docs/benchmarks.md taken on a shared machine were measured; with more threads CPU time
+also counts the threads' waiting, so use the wall clock on a quiet machine there.
+
+    python bench/train_limits.py [--repeats 60] [--threads N] [--clock wall|cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import (  # noqa: E402
+    CLOCKS,
+    best_times,
+    machine,
+    matmul_peak_gflops,
+    square_peak,
+    vae_train_flops_per_image,
+)
+
+B, L, D, H, Z = 100, 2, 784, 1024, 100
+
+
+def products() -> dict:
+    """name -> (function, FLOPs): the matrix products of one step, as autograd issues
+    them (``addmm`` forward with the bias; ``mm`` for the gradients)."""
+    t = torch.randn
+    x, h, z, hd = torch.rand(B, D), t(B, H), t(L * B, Z), t(L * B, H)
+    w1, w2, w3, w4 = t(H, D), t(2 * Z, H), t(H, Z), t(D, H)
+    b1, b2, b3, b4 = t(H), t(2 * Z), t(H), t(D)
+    g1, g2, g3, g4 = t(B, H), t(B, 2 * Z), t(L * B, H), t(L * B, D)
+    f = 2 * B
+    return {
+        "encoder 784->1024 forward": (lambda: torch.addmm(b1, x, w1.t()), f * D * H),
+        "encoder 784->1024 dW": (lambda: g1.t().mm(x), f * D * H),
+        "encoder 1024->200 forward": (lambda: torch.addmm(b2, h, w2.t()), f * H * 2 * Z),
+        "encoder 1024->200 dW": (lambda: g2.t().mm(h), f * H * 2 * Z),
+        "encoder 1024->200 dX": (lambda: g2.mm(w2), f * H * 2 * Z),
+        "decoder 100->1024 forward": (lambda: torch.addmm(b3, z, w3.t()), L * f * Z * H),
+        "decoder 100->1024 dW": (lambda: g3.t().mm(z), L * f * Z * H),
+        "decoder 100->1024 dX": (lambda: g3.mm(w3), L * f * Z * H),
+        "decoder 1024->784 forward": (lambda: torch.addmm(b4, hd, w4.t()), L * f * H * D),
+        "decoder 1024->784 dW": (lambda: g4.t().mm(hd), L * f * H * D),
+        "decoder 1024->784 dX": (lambda: g4.mm(w4), L * f * H * D),
+    }
+
+
+def step_parts():
+    """The whole step, forward + backward, and Adam alone, on the trainer's own task."""
+    from latentdyn.train import TrainConfig
+    from latentdyn.train.trainer import make_task
+
+    task = make_task(TrainConfig(device="cpu"), D, torch.device("cpu"))
+    x, y = torch.rand(B, D).bernoulli(), torch.zeros(B, dtype=torch.long)
+    gen = torch.Generator().manual_seed(0)
+    model, opt = task.model, task.optimizers["adam"]
+    eps = torch.randn(L, B, Z)
+
+    def fwd_bwd():
+        opt.zero_grad(set_to_none=True)
+        model.loss(x, eps).backward()
+
+    fwd_bwd()
+    return {"whole step (VAETask.train_step)": lambda: task.train_step(x, y, gen),
+            "forward + backward": fwd_bwd, "Adam (fused)": opt.step}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=60)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    clock = CLOCKS[args.clock]
+    load0 = os.getloadavg()[0]
+    peak = square_peak(max(5, args.repeats // 4), clock)
+    prods = products()
+    times = best_times({k: fn for k, (fn, _) in prods.items()}, args.repeats, clock)
+    parts = best_times(step_parts(), args.repeats, clock)
+    peak = max(peak, square_peak(max(5, args.repeats // 4), clock))
+    if args.clock == "wall":  # bench/common.py's figure, as the other benchmarks report it
+        peak = max(peak, matmul_peak_gflops())
+    print(f"machine: {machine()}; load average {load0:.1f} -> {os.getloadavg()[0]:.1f}; "
+          f"clock: {args.clock}")
+    print(f"fp32 square-matmul peak: {peak:.1f} GFLOP/s")
+    total_t = total_f = 0.0
+    for k, (_, flops) in prods.items():
+        t = times[k]
+        total_t, total_f = total_t + t, total_f + flops
+        print(f"  {k:28s} {t * 1e3:7.3f} ms {flops / t / 1e9:7.1f} GFLOP/s "
+              f"{flops / t / 1e9 / peak:6.1%} of peak")
+    step_flops = vae_train_flops_per_image() * B
+    assert abs(total_f - step_flops) < 1e-6 * step_flops
+    limit = step_flops / total_t / 1e9
+    print(f"the products of one step: {step_flops / 1e9:.3f} GFLOP in {total_t * 1e3:.2f} ms"
+          f" = {limit:.1f} GFLOP/s, {limit / peak:.1%} of peak (the step's limit if all "
+          "else were free)")
+    whole = parts["whole step (VAETask.train_step)"]
+    for k, t in parts.items():
+        print(f"  {k:34s} {t * 1e3:7.3f} ms")
+    rest = whole - total_t
+    print(f"whole step: {step_flops / whole / 1e9:.1f} GFLOP/s = "
+          f"{step_flops / whole / 1e9 / peak:.1%} of peak; the products take "
+          f"{total_t / whole:.0%} of it, Adam {parts['Adam (fused)'] / whole:.0%}, the "
+          f"rest (activations, loss, autograd) {max(0.0, rest - parts['Adam (fused)']) / whole:.0%}")
+
+
+if __name__ == "__main__":
+    main()
