@@ -26,7 +26,24 @@ that are allocated at once (``--trials``, ``--nz``, ``--batch-size``, ...) also 
 values, which must be refused with status 2 rather than tried: the test caps the address
 space of the process (:data:`MEMORY_CAP`), so an allocation that is attempted fails fast
 (and, as an internal error, is reported), and stops any example after
-:data:`TIME_LIMIT_S` seconds.
+:data:`TIME_LIMIT_S` seconds of CPU time (or :data:`WALL_FACTOR` times as long on the
+clock), so a busy machine does not fail an example.
+
+The inputs of issue 21 (:func:`_make_hostile`, tried by every run through the
+:data:`HOSTILE` examples and mixed into the pools): a run and a sweep whose npz changed
+since they were trained (``@files/run-olddata``, ``@files/sweep-olddata``), folders of
+other kinds as ``--out`` (someone's files ``@mine``, a training run killed with -9
+``@killedtrain``, a study killed while it ran ``@killedstudy``), an attractors result whose
+``figures/`` is a symlink to ``@linked`` (``@attx``), a symlink to a run, JSON, YAML and TOML
+nested 100 000 deep (configs, a run's config.json and metadata, ``--attractors``,
+``--option``), one NaN in a decoder bias and weights of 1e30, conditions grids listing a
+value twice in any spelling, and a small filesystem (``@tiny``: a tmpfs of :data:`TINY`
+bytes where the test may mount one, else an ordinary folder). On top of the checks
+above (:func:`extra_checks`): a run it must refuse (:data:`BROKEN_RUNS`) is never read
+with exit status 0; the messages that used to mislead (:data:`MISLEADING`) never appear;
+the `error:` line is the last line; a full disk names its path; a conditions grid with a
+repeated value is refused naming its option, with nothing written. The folders of
+:data:`OWNED` change only by their own commands.
 
 Placeholders in the examples: ``@NAME`` is the path ``<module tmp>/NAME`` (see
 :func:`world` for what lies there; ``@vae`` is the protected VAE run, ``@files/...`` the
@@ -47,6 +64,7 @@ import shutil
 import signal
 import socket
 import struct
+import subprocess
 import tempfile
 import urllib.error
 import urllib.request
@@ -64,8 +82,10 @@ from latentdyn.studies import STUDIES
 from latentdyn.studies.driver import TOY, TOY10, load_study
 
 TIME_LIMIT_S = {"reproduce": 45, "compare": 45, "conditions": 60}  # by the first word; others: 20
+WALL_FACTOR = 10  # the limit on the clock, in multiples of the CPU-time limit
 MEMORY_CAP = 6 * 1024**3  # bytes of address space beyond what the process holds at start
 HUGE = [2**31, 2**63, 10**30]
+DEEP = "[" * 100_000 + "]" * 100_000  # JSON nested 100 000 deep
 
 # --------------------------------------------------------------------------------------
 # the commands, read from their click definitions
@@ -142,11 +162,16 @@ SIZES = st.sampled_from([0, 1, 2, 5, -1, *HUGE, "nan", "x"]) | st.integers(-2, 8
 FLOATS = st.sampled_from([0, 1e-3, 0.5, 1, -1, 1e30, "nan", "inf", "-inf", "1e400", "1e-400",
                           "x", ""]) | st.floats(allow_nan=True, allow_infinity=True)
 
+HOSTILE_RUNS = ["@files/run-nanbias", "@files/run-huge", "@files/run-deepconfig",
+                "@files/run-deepmeta", "@files/run-olddata"]
 RUNS = ["@vae", "@clf", "@gan", "@encoder", "@files/run-trunc", "@files/run-garbage",
         "@files/run-hugeheader", "@files/run-badconfig", "@files/run-configlist",
         "@files/run-badmanifest", "@files/run-wrongkind", "@files/run-nofiles",
         "@files/run-empty", "@files/run-nan", "@files/run-otherdims", "@files/run-ckpt-only",
-        "@files/run-running", "@files/nosuch", "@files/good.json", "@vae/lsd", "@data"]
+        "@files/run-running", "@files/nosuch", "@files/good.json", "@vae/lsd", "@data",
+        # issue 21: NaN and huge weights, deeply nested JSON, a run whose data changed
+        # since it was trained, a symlink to a run, a training run killed with -9
+        *HOSTILE_RUNS, "@files/link-vae", "@killedtrain"]
 DATASETS = [TOY, TOY10, "synthetic", "synthetic:k=0", "synthetic:k=2,m=1,test=0",
             "synthetic:side=0", "synthetic:side=1000000", "synthetic:bogus=1",
             "synthetic:k=1000000,m=1000000", "synthetic:k=nan", "synthetic:", "synthetic:k=3,k=4",
@@ -155,21 +180,28 @@ DATASETS = [TOY, TOY10, "synthetic", "synthetic:k=0", "synthetic:k=2,m=1,test=0"
             "npz:@files/range.npz", "npz:@files/mismatch.npz", "npz:@files/pickle.npz",
             "npz:@files/empty.npz", "npz:@files/nolabels.npz", "npz:@files/flat.npz",
             "npz:@files/neglabels.npz", "npz:@files/hugelabels.npz", "npz:@files/trunc.npz",
-            "npz:@files/floatlabels.npz", "npz:@files/nosuch.npz", "npz:@files"]
+            "npz:@files/floatlabels.npz", "npz:@files/nosuch.npz", "npz:@files",
+            "npz:@files/changing.npz"]
 CHEAP_DATASETS = [d for d in DATASETS if d not in ("digits", "mnist-embedded", "synthetic")]
 CONFIGS = ["@files/good.json", "@files/bad.json", "@files/list.json", "@files/types.json",
            "@files/unknown.json", "@files/nan.json", "@files/huge.json", "@files/neg.json",
            "@files/deep.json", "@files/binary.json", "@files/good.toml", "@files/bad.toml",
            "@files/good.yaml", "@files/bad.yaml", "@files/pytag.yaml", "@files/empty.yaml",
            "@files/cfg.txt", "@files/sweep.json", "@files/sweep-bad.json", "@vae/config.json",
-           "@clf/config.json", "@files/nosuch.json", "@files"]
+           "@clf/config.json", "@files/nosuch.json", "@files", "@files/deepvalid.json",
+           "@files/deepobj.json", "@files/deep.yaml", "@files/deep.toml"]
 DATA_DIRS = ["@data", "@idx", "@files/good.json", "@files/nosuch", "", "."]
 OUTS = ["out", "out/sub", "@vae", "@clf", "@gan", "@vae/lsd", "@nagano", "@nagano/model", "@files/good.json",
         "@files/good.json/sub", "@files/badmanifest", "@files/badsweep", "@files/run-trunc",
-        "@files/run-running", "", "x" * 300, "."]
+        "@files/run-running", "", "x" * 300, ".",
+        # issue 21: folders of other kinds (someone's files, a training run killed with
+        # -9, a study killed while it ran), a result whose figures/ is a symlink, a
+        # symlink to a run, a sweep of data that changed since, a small filesystem
+        "@mine", "@killedtrain", "@killedstudy", "@attx", "@files/link-vae",
+        "@files/sweep-olddata", "@tiny/out"]
 FILE_OUTS = ["out.npz", "out.json", "out", "sub/out.npz", "@vae/dynamics-swap.npz",
              "@vae/dynamics-swap.json", "@vae", "@files/good.json", "@files/good.json/x.npz",
-             "", "x" * 300 + ".npz"]
+             "", "x" * 300 + ".npz", "@tiny/out.npz", "@tiny/sub/out.json", "@mine/out.npz"]
 BASES = ["@vae/lsd/basis.safetensors", "@files/basis-garbage.safetensors",
          "@files/basis-trunc.safetensors", "@vae/model.safetensors", "@files/good.json",
          "@files/nosuch.safetensors", "@files"]
@@ -195,8 +227,9 @@ POOLS: dict[str, list | st.SearchStrategy] = {
     "--p": P_LISTS, "--levels": P_LISTS, "--memories": SIZES, "--starts": SIZES,
     "--max-steps": SMALL_INTS, "--tol": FLOATS, "--port": ["0", "-1", "65536", "x", "80"],
     "--host": ["127.0.0.1", "localhost", "", "bogus host", "::1"],
-    "--backend": ["local", "bogus", ""], "--attractors": ["@files/good.json", "@files/nosuch",
-                                                          "@files"], "--ks": LISTS, "--seeds": LISTS,
+    "--backend": ["local", "bogus", ""],
+    "--attractors": ["@files/good.json", "@files/nosuch", "@files", "@files/deepvalid.json",
+                     "@files/deepobj.json", "@attx"], "--ks": LISTS, "--seeds": LISTS,
     "--noise": ["swap", "flip", "salt_pepper", "gaussian", "bogus", "", "swap,flip",
                 "swap,bogus", "gaussian,gaussian"],
     "--mode": ["deterministic", "sampling", "bogus", ""],
@@ -228,7 +261,18 @@ COMMAND_POOLS = {
     "reproduce toledo2023": {"--dataset": CHEAP_DATASETS},
     "reproduce nagano2017-sampling": {"--dataset": CHEAP_DATASETS, "--steps": SIZES},
     "attractors": {"--out": OUTS, "--steps": SMALL_INTS, "--dataset": CHEAP_DATASETS},
-    "conditions": {"--dataset": CHEAP_DATASETS},
+    # issue 21: grid values listed twice in any spelling, out of range, nowhere to go
+    "conditions": {"--dataset": CHEAP_DATASETS,
+                   "--noises": ["swap,swap", "swap", "swap,flip", "bogus", "flip,swap,flip"],
+                   "--modes": ["sampling,sampling", "deterministic", "deterministic,sampling"],
+                   "--sizes": ["20,020", "all,all", "20", "all,20,all", "0"],
+                   "--training": ["epochs=1,epochs=01", "steps=4, steps=4", "epochs=1",
+                                  "steps=99999999999999999999", "epochs=3000000000"],
+                   "--latent-sizes": ["2,2", "2", "02,2", "2,3"],
+                   "--seeds": ["0,0", "0", "4294967296", "1,01", *LISTS],
+                   "--datasets": ["digits,digits", TOY10, f"{TOY10},{TOY10}",
+                                  "npz:@files/good.npz,npz:@files/../files/good.npz"],
+                   "--out": OUTS},
     "data info": {"name": ["mnist", "fashion-mnist", "mnist-embedded", "digits", TOY,
                            *DATASETS[3:12], "npz:@files/good.npz", "npz:@files/garbage.npz",
                            "npz:@files/pickle.npz", "npz:@files/hugelabels.npz", "bogus",
@@ -330,6 +374,36 @@ KNOWN.update({
     ],
 })
 
+# the inputs of issue 21, tried by every run of the suite (@example entries that must pass)
+HOSTILE: dict[str, list[list[str]]] = {name: [] for name in COMMANDS}
+HOSTILE.update({
+    "train": [["--out", "@tiny/out"], ["--config", "@files/deepobj.json"],
+              ["--config", "@files/deep.yaml"], ["--option", "dropout=" + DEEP],
+              ["--out", "@mine", "--overwrite"], ["--out", "@killedstudy", "--overwrite"],
+              ["--out", "@attx", "--overwrite"],
+              ["--dataset", "npz:@files/changing.npz", "--out", "@files/run-olddata",
+               "--resume"]],
+    "sweep": [["--dataset", "npz:@files/changing.npz", "--out", "@files/sweep-olddata"],
+              ["--out", "@tiny/out"], ["--out", "@killedtrain", "--overwrite"]],
+    "dynamics": [["--model", "@files/run-huge", "--mode", "sampling"],
+                 ["--model", "@files/run-nanbias"], ["--model", "@files/run-olddata"],
+                 ["--model", "@files/run-deepconfig"], ["--out", "@tiny/out.npz"]],
+    "mi": [["--model", "@files/run-huge", "--source", "posterior"],
+           ["--model", "@files/run-deepmeta"],
+           ["--model", "@files/run-olddata", "--source", "posterior"]],
+    "attractors": [["--model", "@files/run-huge"], ["--model", "@files/run-olddata"],
+                   ["--out", "@attx", "--overwrite"], ["--out", "@killedtrain", "--overwrite"],
+                   ["--out", "@killedstudy"], ["--out", "@mine", "--overwrite"],
+                   ["--out", "@files/link-vae", "--overwrite"], ["--out", "@tiny/out"]],
+    "explore": [["--model", "@files/run-olddata"], ["--model", "@files/run-huge"],
+                ["--attractors", "@files/deepvalid.json"]],
+    "reproduce nagano2017-sampling": [["--model", "@files/run-huge"], ["--out", "@tiny/out"]],
+    "conditions": [["--noises", "swap,swap"], ["--modes", "sampling,sampling"],
+                   ["--sizes", "20,020"], ["--training", "epochs=1,epochs=01"],
+                   ["--latent-sizes", "2,2"], ["--seeds", "0,0"], ["--seeds", "4294967296"],
+                   ["--training", "steps=99999999999999999999"]],
+})
+
 # --------------------------------------------------------------------------------------
 # the world: protected results, corrupt inputs, no network
 # --------------------------------------------------------------------------------------
@@ -339,14 +413,30 @@ class Timeout(BaseException):
     """An example ran past TIME_LIMIT_S (not an Exception: main must not swallow it)."""
 
 
+# protected folders that only the commands named may change (when told --overwrite, or
+# train told --resume): someone's files, the folder a result's symlink points to, a
+# training run killed with -9, a study killed while it ran, an attractors result
+OWNED = {"mine": (), "linked": (), "killedtrain": ("train",),
+         "killedstudy": ("reproduce nagano2017",), "attx": ("attractors",)}
+# runs no command may read as its --model: trained on data that changed since (read on
+# that data), one NaN in a decoder bias, a config.json or metadata nested 100 000 deep
+BROKEN_RUNS = ("run-olddata", "run-nanbias", "run-deepconfig", "run-deepmeta")
+# what used to mislead (issue 21, items 5, 7, 11): never printed
+MISLEADING = ("p_in", "numerator", "tol must be positive", "RecursionError",
+              "maximum recursion depth", "192.0.2.2")
+TINY = 8 << 10  # bytes of the small filesystem (a tmpfs, where this process may mount)
+
+
 class World:
     def __init__(self, root: Path):
         self.root = root
         self.protected = [root / "vae", root / "clf", root / "gan", root / "encoder",
-                          root / "nagano"]
+                          root / "nagano", *(root / name for name in OWNED),
+                          root / "tiny" / "keep"]
         self.restored = [root / "files", root / "data", root / "idx"]
         self.pristine = root / ".pristine"
         self.network: list[str] = []
+        self.tiny_mounted = False
 
     def resolve(self, word: str) -> str:
         return re.sub(r"@([\w./-]*)", lambda m: str(self.root / m[1]) if m[1] else
@@ -371,7 +461,9 @@ def tree_digest(folder: Path) -> dict[str, str]:
     if not folder.is_dir():
         return {"<not a folder>": str(folder.exists())}
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.is_symlink():
+        if path.is_symlink():
+            out[str(path.relative_to(folder))] = "-> " + os.readlink(path)
+        elif path.is_file():
             out[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
         elif path.is_dir() and not any(path.iterdir()):
             out[str(path.relative_to(folder)) + "/"] = "empty"
@@ -535,6 +627,104 @@ def _make_files(root: Path) -> None:
     (files / "dl").mkdir()
 
 
+def _nan_bias(name: str, t: torch.Tensor) -> torch.Tensor:
+    if name != "decoder_out.bias":
+        return t
+    t = t.clone()
+    t.view(-1)[0] = float("nan")
+    return t
+
+
+def _edit_weights(d: Path, tensors=None, meta=None) -> None:
+    """Rewrite ``d/model.safetensors``: each tensor through ``tensors(name, t)``, the
+    ``latentdyn`` metadata replaced by ``meta``."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = d / "model.safetensors"
+    with safe_open(str(path), "pt") as fh:
+        metadata = fh.metadata()
+    weights = load_file(str(path))
+    if tensors is not None:
+        weights = {k: tensors(k, v) for k, v in weights.items()}
+    if meta is not None:
+        metadata = {**metadata, "latentdyn": meta}
+    save_file(weights, str(path), metadata=metadata)
+
+
+def _make_hostile(root: Path) -> None:
+    """The inputs of issue 21: NaN and huge weights, JSON nested 100 000 deep, data that
+    changed under a run and a sweep trained on it, folders of other kinds, a result whose
+    figures/ is a symlink, a symlink to a run, and a small filesystem."""
+    from latentdyn.train.runs import load_run
+
+    files = root / "files"
+    assert "decoder_out.bias" in load_run(root / "vae").model.state_dict()
+    variants = {
+        "run-nanbias": lambda d: _edit_weights(d, tensors=_nan_bias),
+        "run-huge": lambda d: _edit_weights(d, tensors=lambda k, v: torch.full_like(v, 1e30)),
+        "run-deepconfig": lambda d: _write(d / "config.json", DEEP),
+        "run-deepmeta": lambda d: _edit_weights(d, meta=DEEP),
+    }
+    for name, change in variants.items():
+        _run_variant(root, name, change)
+    _write(files / "deepvalid.json", DEEP)
+    _write(files / "deepobj.json", '{"nz": ' + DEEP + "}")
+    _write(files / "deep.yaml", "nz: " + DEEP)
+    _write(files / "deep.toml", "nz = " + DEEP)
+    # a run and a sweep trained on changing.npz, which then gets other images and labels
+    changing = files / "changing.npz"
+    shutil.copy(files / "good.npz", changing)
+    data = ["--dataset", f"npz:{changing}"]
+    _ok(["train", *data, "--nz", "3", "--hidden", "8", "--epochs", "1", "--quiet",
+         "--device", "cpu", "--out", str(files / "run-olddata")])
+    _ok(["sweep", *BASE["sweep"][2:], *data, "--out", str(files / "sweep-olddata")])
+    rng = np.random.default_rng(1)
+    with open(changing, "wb") as fh:
+        np.savez(fh, images=rng.integers(0, 256, (30, 8, 8), dtype=np.uint8),
+                 labels=(np.arange(30) + 1) % 3)
+    (files / "link-vae").symlink_to(root / "vae", target_is_directory=True)
+    # folders of other kinds
+    _write(root / "mine" / "thesis.tex", "precious")
+    shutil.copytree(root / "vae", root / "killedtrain",
+                    ignore=shutil.ignore_patterns("dynamics-*", "lsd"))
+    m = json.loads((root / "killedtrain" / "manifest.json").read_text())
+    (root / "killedtrain" / "manifest.json").write_text(json.dumps({**m, "status": "running"}))
+    (root / "killedtrain" / "model.safetensors").unlink()
+    _write(root / "killedstudy" / ".staging" / "manifest.json", json.dumps(
+        {"kind": "reproduce nagano2017", "status": "running", "config": {}}))
+    _write(root / "killedstudy" / "model.txt", "its model")
+    # an attractors result (seed 7: no fuzzed command asks for it) whose figures/ is a
+    # symlink to a folder elsewhere, which nothing may change
+    _ok(["attractors", *[w.replace("@vae", str(root / "vae")) for w in BASE["attractors"]
+                         if w not in ("--out", "att")], "--seed", "7", "--out",
+         str(root / "attx")])
+    os.replace(root / "attx" / "figures", root / "linked")
+    (root / "attx" / "figures").symlink_to(root / "linked", target_is_directory=True)
+
+
+def _mount_tiny(world: World) -> None:
+    """A small filesystem at ``<root>/tiny`` (a tmpfs of TINY bytes, where this process may
+    mount one), holding ``keep/keep.txt``, which nothing may change; elsewhere an ordinary
+    folder (the full-disk tests of tests/test_full_disk.py then use RLIMIT_FSIZE)."""
+    tiny = world.root / "tiny"
+    tiny.mkdir()
+    world.tiny_mounted = os.environ.get("LATENTDYN_TEST_NO_MOUNT") != "1" and \
+        hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("mount") is not None \
+        and subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TINY}", "tmpfs", str(tiny)],
+                           capture_output=True).returncode == 0
+    _write(tiny / "keep" / "keep.txt", "precious")
+
+
+def _clear_tiny(world: World) -> None:
+    for entry in (world.root / "tiny").iterdir():
+        if entry.name != "keep":
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli-fuzz")
@@ -571,6 +761,8 @@ def world(tmp_path_factory):
         try:
             _make_protected(root)
             _make_files(root)
+            _make_hostile(root)
+            _mount_tiny(w)
             w.snapshot()
             with open("/proc/self/status") as fh:
                 vm = next(int(line.split()[1]) * 1024 for line in fh
@@ -581,22 +773,32 @@ def world(tmp_path_factory):
             yield w
         finally:
             resource.setrlimit(resource.RLIMIT_AS, limits)
+            if w.tiny_mounted:
+                subprocess.run(["umount", "-l", str(root / "tiny")], capture_output=True)
             os.chdir(cwd)
             torch.set_num_threads(threads)
 
 
 @contextlib.contextmanager
 def time_limit(seconds: int):
+    """Stop the example after ``seconds`` of this process's CPU time (so a machine shared
+    with other work does not fail it), or after WALL_FACTOR times as long on the clock
+    (a command waiting on nothing would use no CPU time)."""
     def stop(signum, frame):
-        raise Timeout(f"still running after {seconds} s")
+        what = "CPU" if signum == signal.SIGPROF else "wall-clock"
+        raise Timeout(f"still running after {seconds * (1 if what == 'CPU' else WALL_FACTOR)}"
+                      f" s of {what} time")
 
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(seconds)
+    old = signal.signal(signal.SIGALRM, stop), signal.signal(signal.SIGPROF, stop)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    signal.alarm(seconds * WALL_FACTOR)
     try:
         yield
     finally:
         signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGALRM, old[0])
+        signal.signal(signal.SIGPROF, old[1])
 
 
 @contextlib.contextmanager
@@ -613,21 +815,105 @@ def no_server():
 
 
 def overwrite_targets(world: World, name: str, argv: list[str]) -> set[Path]:
-    """The protected folders this command may change: those holding its --out, or for
-    dynamics and lsd without --out the --model run (their default output), when it was
-    told --overwrite."""
-    if "--overwrite" not in argv:
+    """The protected folders this command may change: those holding its --out (symlinks
+    followed), or for dynamics and lsd without --out the --model run (their default
+    output), when it was told --overwrite; a folder of OWNED only by its own commands
+    (and the killed training run also by train --resume)."""
+    resume = name == "train" and "--resume" in argv
+    if "--overwrite" not in argv and not resume:
         return set()
     outs = [Path(argv[i + 1]) for i, w in enumerate(argv[:-1]) if w == "--out"]
     if not outs and name in ("dynamics", "lsd"):
         outs = [Path(argv[i + 1]) for i, w in enumerate(argv[:-1]) if w == "--model"][-1:]
     allowed = set()
     for out in outs:
-        out = out if out.is_absolute() else Path.cwd() / out
+        out = (out if out.is_absolute() else Path.cwd() / out).resolve()
         for p in world.protected:
+            if p.name in OWNED and name not in OWNED[p.name]:
+                continue
+            if "--overwrite" not in argv and p.name != "killedtrain":
+                continue
             if out == p or p in out.parents or out in p.parents:
                 allowed.add(p)
     return allowed
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return os.path.lexists(path)
+    except (OSError, ValueError):  # a name too long, a NUL byte
+        return False
+
+
+def last_value(argv: list[str], option: str) -> str | None:
+    values = [argv[i + 1] for i, w in enumerate(argv[:-1]) if w == option]
+    return values[-1] if values else None
+
+
+def _grid_value(option: str, word: str, cwd: Path):
+    """One value of a conditions grid option as the command must compare it (20 and 020
+    one size, epochs=1 and epochs=01 one amount, two paths of one file one data set)."""
+    word = word.strip()
+    if option in ("--sizes", "--latent-sizes", "--seeds"):
+        return word if word == "all" else int(word)
+    if option == "--training":
+        key, value = word.split("=")
+        return key.strip(), int(value)
+    if option == "--datasets" and word.startswith("npz:"):
+        return os.path.realpath(cwd / word[4:])
+    return word
+
+
+def repeated_grid_value(argv: list[str], cwd: Path) -> str | None:
+    """The conditions option listing one value twice (in any spelling), if any."""
+    for option in ("--noises", "--modes", "--sizes", "--training", "--latent-sizes",
+                   "--seeds", "--datasets"):
+        value = last_value(argv, option)
+        if value is None:
+            continue
+        try:
+            values = [_grid_value(option, w, cwd) for w in value.split(",") if w.strip()]
+        except ValueError:
+            continue
+        if len(values) != len(set(values)):
+            return option
+    return None
+
+
+def extra_checks(world: World, name: str, argv: list[str], rc, err: str, scratch: Path,
+                 out_existed: bool) -> list[str]:
+    """The promises of issue 21 the generic checks do not cover."""
+    problems = []
+    models = [argv[i + 1] for i, w in enumerate(argv[:-1]) if w == "--model"]
+    if name != "explore":
+        models = models[-1:]
+    # the run whose data changed is refused when read on its own data (explore reads the
+    # data of its first model); other data given on purpose is not compared
+    # (mi reads no data unless --source posterior: its prior draws are the model's own)
+    dataset = last_value(argv, "--dataset")
+    same_data = (dataset is None or dataset.endswith("changing.npz")) and not (
+        name == "mi" and last_value(argv, "--source") != "posterior")
+    broken = [m for k, m in enumerate(models) if Path(m).name in BROKEN_RUNS and (
+        Path(m).name != "run-olddata" or (same_data and k == 0))]
+    if broken and rc == 0:
+        problems.append(f"succeeded on a run it must refuse: {broken}")
+    if any(m in err for m in MISLEADING):
+        problems.append("a misleading message")
+    lines = err.strip().splitlines()
+    if rc == 2 and lines and not lines[-1].startswith("error:"):
+        problems.append("the error line is not the last line")
+    tiny = str(world.root / "tiny")
+    if world.tiny_mounted and "No space left on device" in err and tiny not in err:
+        problems.append("a full disk whose path is not named")
+    if name == "conditions" and (option := repeated_grid_value(argv, scratch)):
+        out = last_value(argv, "--out")
+        if rc != 2 or option not in err:
+            problems.append(f"a value listed twice in {option} not refused naming it")
+        if out is not None and not out_existed and _exists(scratch / out):
+            problems.append(f"refused grid, but {out} was written")
+        if out is None and any(scratch.iterdir()):
+            problems.append("refused grid, but something was written")
+    return problems
 
 
 def run_example(world: World, capfd, name: str, argv: list[str]) -> None:
@@ -636,10 +922,12 @@ def run_example(world: World, capfd, name: str, argv: list[str]) -> None:
                                                         *argv])
     before = {p: tree_digest(p) for p in world.protected}
     scratch = Path(tempfile.mkdtemp(dir=world.root / "scratch"))
+    out = last_value(full, "--out")
+    out_existed = out is not None and _exists(scratch / out)
     os.chdir(scratch)
     world.network.clear()
     capfd.readouterr()
-    timed_out = None
+    rc, timed_out = None, None
     try:
         with time_limit(TIME_LIMIT_S.get(COMMANDS[name][0], 20)), no_server():
             rc = main(full)
@@ -649,7 +937,9 @@ def run_example(world: World, capfd, name: str, argv: list[str]) -> None:
         captured = capfd.readouterr()
         allowed = overwrite_targets(world, name, full)
         os.chdir(world.root)
+        problems = extra_checks(world, name, full, rc, captured.err, scratch, out_existed)
         shutil.rmtree(scratch, ignore_errors=True)
+        _clear_tiny(world)
     changed = []
     for p in world.protected:
         if p in allowed:
@@ -672,6 +962,7 @@ def run_example(world: World, capfd, name: str, argv: list[str]) -> None:
             f"status 2 without an 'error:' line{where}"
     assert not changed, f"changed a completed result it was not told to --overwrite: " \
                         f"{', '.join(changed)}{where}"
+    assert not problems, f"{'; '.join(problems)}{where}"
     if name != "data download":
         assert not network, f"network access: {network}{where}"
 
@@ -695,7 +986,7 @@ def make_test(name: str):
     def test(world, capfd, argv):
         run_example(world, capfd, name, argv)
 
-    for argv in reversed(KNOWN[name]):
+    for argv in reversed([*KNOWN[name], *HOSTILE[name]]):
         test = example(argv=argv)(test)
     test.__name__ = "test_" + name.replace(" ", "_")
     test.__doc__ = f"`latentdyn {name}` with random options and files."

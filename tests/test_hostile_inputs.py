@@ -77,6 +77,20 @@ def test_json_nested_100000_deep_in_a_run(run, tmp_path, capsys, what):
         one_error_line(capsys)
 
 
+@pytest.mark.parametrize("name, text", [
+    ("deep.json", DEEP), ("obj.json", '{"nz": ' + DEEP + "}"),
+    ("deep.yaml", "nz: " + DEEP), ("deep.toml", "nz = " + DEEP)])
+def test_config_files_nested_100000_deep(tmp_path, capsys, name, text):
+    """train --config of any format nested 100 000 deep: one line saying so (the JSON
+    parser's and the YAML and TOML parsers' recursion never reaches the user)."""
+    (tmp_path / name).write_text(text)
+    assert cli("train", "--config", tmp_path / name, "--dataset", DATA, "--epochs", 1,
+               "--device", "cpu", "--quiet", "--out", tmp_path / "r") == 2
+    err = one_error_line(capsys)
+    assert "nested" in err and "recursion" not in err
+    assert not (tmp_path / "r").exists()
+
+
 def test_json_nested_100000_deep_as_attractors_and_as_a_request(run, tmp_path):
     from latentdyn.errors import ConfigError
     from latentdyn.explore import create_app, load_explorer
@@ -178,3 +192,12 @@ def test_the_explorer_does_not_echo_a_300_digit_index(run):
 def test_usage_errors_are_one_line(capsys, args):
     assert cli(*args) == 2
     assert "--help" in one_error_line(capsys)
+
+
+def test_a_model_option_nested_100000_deep(tmp_path, capsys):
+    """--option KEY=VALUE reads VALUE as JSON where it is JSON: one nested 100 000 deep is
+    taken as text, and refused as a bad value in one line (it used to be an internal
+    RecursionError)."""
+    assert cli("train", "--dataset", DATA, "--epochs", 1, "--device", "cpu", "--quiet",
+               "--option", "dropout=" + DEEP, "--out", tmp_path / "r") == 2
+    assert "dropout" in one_error_line(capsys)

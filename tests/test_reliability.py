@@ -533,3 +533,23 @@ def test_folders_of_other_kinds_are_not_taken_over(run, tmp_path, capsys):
         assert cli(*ATTX, "--model", run, "--out", folder) == 2
         assert message in one_error_line(capsys)
         assert digest(folder) == before
+
+
+def test_a_training_run_never_goes_into_another_commands_result(run, tmp_path, capsys):
+    """train (and classifier train) told --out an attractors result or a sweep: refused
+    in one line with or without --overwrite, nothing changed (it used to replace the
+    attractors result with --overwrite)."""
+    attx, sweep = tmp_path / "attx", tmp_path / "sweep"
+    assert cli(*ATTX, "--model", run, "--out", attx) == 0
+    assert cli("sweep", "--dataset", DATA, "--nz", "2", "--hidden", 8, "--epochs", 1,
+               "--ll-k", 0, "--device", "cpu", "--quiet", "--out", sweep) == 0
+    classifier = ["classifier", "train", "--dataset", DATA, "--epochs", 1, "--batch-size", 12,
+                  "--device", "cpu", "--quiet"]
+    for folder, message in ((attx, "the result of 'attractors'"), (sweep, "a sweep")):
+        before = digest(folder)
+        for command in (TRAIN, classifier):
+            for extra in (("--overwrite",), ("--overwrite", "--resume")):
+                capsys.readouterr()
+                assert cli(*command, "--epochs", 1, "--out", folder, *extra) == 2
+                assert message in one_error_line(capsys)
+                assert digest(folder) == before

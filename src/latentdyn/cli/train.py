@@ -10,6 +10,7 @@ import click
 from click.core import ParameterSource
 
 from latentdyn.errors import ConfigError
+from latentdyn.io import parse_json
 from latentdyn.train import TrainConfig, read_config_file, train as train_fn
 
 # CLI option name -> TrainConfig field
@@ -50,8 +51,8 @@ def build_config(ctx: click.Context, params: dict, base: dict | None = None) -> 
         if not sep or not key.strip():
             raise ConfigError(f"--option expects KEY=VALUE, got {item!r}")
         try:
-            value = json.loads(raw)
-        except ValueError:
+            value = parse_json(raw)
+        except ValueError:  # not JSON (or nested too deeply): the text itself
             value = raw
         values.setdefault("model_options", {})
         values["model_options"] = {**values["model_options"], key.strip(): value}

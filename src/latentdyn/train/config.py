@@ -155,11 +155,15 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
             data = yaml.safe_load(text)
         elif suffix == ".json":
-            data = json.loads(text)
+            from latentdyn.io import parse_json
+
+            data = parse_json(text)
         else:
             raise ConfigError(f"{path}: config files must be .toml, .yaml, .yml or .json")
     except ConfigError:
         raise
+    except RecursionError:  # YAML and TOML parsers recurse into nested lists
+        raise ConfigError(f"{path}: cannot parse config: nested too deeply") from None
     except Exception as exc:  # parser errors of all three formats
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"{path}: cannot parse config: {msg}") from None

@@ -37,6 +37,21 @@ def _contents(out: Path) -> list[str]:
     return sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME) if out.is_dir() else []
 
 
+def _refuse_other_kind(out: Path) -> None:
+    """A folder whose manifest is another command's (a study's result, a sweep) is never
+    taken over by a training run, not even with --overwrite."""
+    if (out / "sweep.json").exists():
+        raise ConfigError(f"{out}: holds a sweep; a training run never goes into it; "
+                          "choose another --out")
+    try:
+        kind = read_json(out / "manifest.json").get("kind")
+    except (ValueError, OSError, AttributeError):
+        return  # none, or unreadable: a damaged run, replaced only with --overwrite
+    if isinstance(kind, str) and kind != "train":
+        raise ConfigError(f"{out}: holds the result of {kind!r}; a training run never goes "
+                          "into it; choose another --out")
+
+
 def prepare_out(out: Path, config: TrainConfig, resume: bool, overwrite: bool) -> bool:
     """Check what ``out`` holds; return True when an earlier run should be resumed.
 
@@ -52,6 +67,7 @@ def prepare_out(out: Path, config: TrainConfig, resume: bool, overwrite: bool) -
     if not contents:
         return False
     if not cfg_path.exists():
+        _refuse_other_kind(out)
         if not (out / "manifest.json").exists():
             raise ConfigError(f"{out}: holds files that are not a latentdyn run "
                               f"({', '.join(contents[:3])}{', …' if len(contents) > 3 else ''})"
