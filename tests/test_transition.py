@@ -164,3 +164,21 @@ def test_smoke_end_to_end_with_the_prediction_first(tmp_path, capsys, monkeypatc
     # the snapshots were trained once and are reused: a second call trains nothing
     assert main(["transition", "--profile", "smoke", "--quiet", "--device", "cpu",
                  "--out", str(out), "--overwrite"]) == 0
+
+
+def test_placement_of_a_model_on_the_map():
+    from latentdyn.studies.transition.placement import placement
+
+    times = {"concept": {"1000": {"tau": 64.0}, "4000": {"tau": 64.0}},
+             "memory": {"1000": {"tau": 1024.0}, "4000": {"tau": 4096.0}}}
+    result = {"by_setting": {"mnist-embedded|14": {
+        "times": times, "alpha": {"memory": {"alpha": 1.0}, "concept": {"alpha": 0.0}}}}}
+    late = placement(2000, 19000, result, "mnist-embedded")
+    assert "τ_mem ≈ 2.05e+03" in late and "past the time at which memories take over" in late
+    window = placement(4000, 1000, result)
+    assert "concept window" in window
+    assert "less than τ_concept" in placement(1000, 10, result)
+    beyond = {"by_setting": {"x|2": {"times": {"concept": {"10": {"tau": None}},
+                                               "memory": {"10": {"tau": None}}},
+                                     "alpha": {}}}}
+    assert "beyond the map's grid" in placement(10, 5, beyond)

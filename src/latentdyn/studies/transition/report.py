@@ -32,26 +32,27 @@ def _fmt(v) -> str:
 def law_words(name: str, times: dict, laws: dict, checked: dict) -> list[str]:
     words = []
     for kind in ("concept", "memory"):
+        tag = {"concept": "τ_concept", "memory": "τ_mem"}[kind]
         t = times[kind]
         listed = "; ".join(f"n = {n}: {_fmt(x.point)} [{_fmt(x.lo)}, {_fmt(x.hi)}]"
                            for n, x in sorted(t.items()))
-        words.append(f"{name}: τ_{kind} (steps, 95% interval) — {listed}.")
+        words.append(f"{name}: {tag} (steps, 95% interval) — {listed}.")
         law = laws[kind]
         if law.alpha is None:
-            words.append(f"No law for τ_{kind}: it lies inside the grid at {law.fitted} of "
+            words.append(f"No law for {tag}: it lies inside the grid at {law.fitted} of "
                          f"{len(law.sizes)} sizes (two are needed for a fit).")
         else:
-            words.append(f"τ_{kind} ∝ n^α with α = {law.alpha:.2f} [{_fmt(law.lo)}, "
+            words.append(f"{tag} ∝ n^α with α = {law.alpha:.2f} [{_fmt(law.lo)}, "
                          f"{_fmt(law.hi)}] (fitted on the {law.fitted} sizes inside the grid).")
         c = checked[kind]
         if c.get("possible"):
             m = c["measured"]
-            words.append(f"Prediction for τ_{kind} at n = {c['n']} from sizes "
+            words.append(f"Prediction for {tag} at n = {c['n']} from sizes "
                          f"{c['fitted_on']} (α = {c['alpha']:.2f}): {_fmt(c['tau'])} "
                          f"[{_fmt(c['lo'])}, {_fmt(c['hi'])}]; measured {_fmt(m['tau'])} "
                          f"[{_fmt(m['lo'])}, {_fmt(m['hi'])}]: {c['verdict']}.")
         else:
-            words.append(f"τ_{kind} at n = {c['n']}: {c['verdict']}.")
+            words.append(f"{tag} at n = {c['n']}: {c['verdict']}.")
     return words
 
 
