@@ -182,3 +182,22 @@ def test_placement_of_a_model_on_the_map():
                                                "memory": {"10": {"tau": None}}},
                                      "alpha": {}}}}
     assert "beyond the map's grid" in placement(10, 5, beyond)
+
+
+def test_bad_grids_are_one_line(tmp_path, capsys):
+    for args, message in ((["--sizes", "40,20"], "ascending"), (["--sizes", "20,all"], "numbers"),
+                          (["--training-steps", "8"], "--training-steps"),
+                          (["--sizes", "20"], "at least two")):
+        rc = main(["transition", "--profile", "smoke", "--quiet", "--device", "cpu",
+                   "--out", str(tmp_path / "t"), *args])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.startswith("error:") and message in err, (args, err)
+    assert not (tmp_path / "t").exists()
+
+
+def test_no_twins_trains_none(tmp_path):
+    out = tmp_path / "t"
+    assert main(["transition", "--profile", "smoke", "--quiet", "--device", "cpu",
+                 "--out", str(out), "--no-twins", "--sizes", "20,40"]) == 0
+    assert not any("twin" in p.name for p in (out / "sweeps").iterdir())
+    assert "twin_agreement" not in (out / "data" / "cells.csv").read_text().splitlines()[0]

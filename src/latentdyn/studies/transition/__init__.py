@@ -56,6 +56,8 @@ class Params(Common, Backend):
     max_steps: int | None = param(None, "Optimiser steps of every model (snapshots at 16, "
                                   "32, ... up to it).", flag="--training-steps")
     trials: int | None = param(None, "Trials per label at each snapshot.")
+    no_twins: bool = param(False, "Train no twins and run no twin test (half the "
+                           "training).")
     workers: int | None = param(None, "Train independent groups of a sweep in this many "
                                 "processes [default: 1].")
 

@@ -51,6 +51,8 @@ def _profile(p) -> Profile:
                               f"{p.max_steps!r}")
         prof = replace(prof, max_steps=p.max_steps, trainings=(f"steps={p.max_steps}",),
                        snapshots=log_steps(p.max_steps))
+    if p.no_twins:
+        prof = replace(prof, twins=False)
     prof = override(prof, datasets=p.datasets, sizes=p.sizes, nz=p.nz, seeds=p.seeds,
                     trials=p.trials)
     if any(s == "all" for s in prof.sizes):
