@@ -29,7 +29,7 @@ from latentdyn.studies.transition.profiles import PROFILES, Profile
 
 DEFAULT_OUT = "results/transition"
 PROFILE_HELP = ("quick: four sizes of mnist-embedded with their twins for 2 CPU cores "
-                "(about 30 min quiet; the grid is stated in the report); full: both data "
+                "(about 12 min of CPU; the grid is stated in the report); full: both data "
                 "sets to 60 000 images, Nz 14 and 100, 3 seeds (a GPU or a Ray cluster); "
                 "smoke: toy size in seconds, for tests.")
 

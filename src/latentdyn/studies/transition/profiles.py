@@ -40,9 +40,10 @@ def _profile(name, max_steps, **kw) -> Profile:
 
 
 PROFILES = {
-    # 2 CPU cores, about 30 min quiet (grid stated in the report): the paper's VAE made
-    # narrow (256 hidden units, Nz 14) so that 8 192 steps of four sizes and their
-    # twins fit
+    # 2 CPU cores (grid stated in the report): the paper's VAE made narrow (256 hidden
+    # units, Nz 14); measured 2026-12-07 (docs/transition.md): about 75 s of CPU per
+    # model, 40 snapshot cells in 33 s of CPU. On this grid tau_mem fell inside at one
+    # size only and tau_concept at none: it does not reach the profile's aim
     "quick": _profile("quick", 8192, datasets=("mnist-embedded",), sizes=(250, 500, 1000, 2000),
                       nz=(14,), seeds=(0,), noises=("swap",), trials=20, steps=40,
                       p_dip=0.2, memories=50, hidden=256, batch_size=100, elbo_images=1000),
