@@ -81,7 +81,8 @@ from latentdyn.cli import cli, main
 from latentdyn.studies import STUDIES
 from latentdyn.studies.driver import TOY, TOY10, load_study
 
-TIME_LIMIT_S = {"reproduce": 45, "compare": 45, "conditions": 60}  # by the first word; others: 20
+TIME_LIMIT_S = {"reproduce": 45, "compare": 45, "conditions": 60,
+                "transition": 60}  # by the first word; others: 20
 WALL_FACTOR = 10  # the limit on the clock, in multiples of the CPU-time limit
 MEMORY_CAP = 6 * 1024**3  # bytes of address space beyond what the process holds at start
 HUGE = [2**31, 2**63, 10**30]
@@ -139,7 +140,7 @@ EXAMPLES = {
     "sweep": 20, "classifier train": 20, "classifier eval": 20, "mi": 30, "lsd": 30,
     "compare denoise": 8, "reproduce nagano2017": 6, "reproduce serdega2020": 6,
     "reproduce toledo2023": 6, "reproduce nagano2017-sampling": 6, "attractors": 20,
-    "conditions": 4, "explore": 25,
+    "conditions": 4, "transition": 4, "explore": 25,
 }
 DEFAULT_EXAMPLES = {"reproduce": 6, "compare": 8}
 EXAMPLES.update({n: DEFAULT_EXAMPLES.get(n.split()[0], 10) for n in COMMANDS
@@ -273,6 +274,7 @@ COMMAND_POOLS = {
                    "--datasets": ["digits,digits", TOY10, f"{TOY10},{TOY10}",
                                   "npz:@files/good.npz,npz:@files/../files/good.npz"],
                    "--out": OUTS},
+    "transition": {"--datasets": CHEAP_DATASETS},
     "data info": {"name": ["mnist", "fashion-mnist", "mnist-embedded", "digits", TOY,
                            *DATASETS[3:12], "npz:@files/good.npz", "npz:@files/garbage.npz",
                            "npz:@files/pickle.npz", "npz:@files/hugelabels.npz", "bogus",

@@ -19,7 +19,7 @@ _FIELDS = {
     "hidden": "hidden", "activation": "activation", "samples": "n_samples",
     "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "seed": "seed",
     "device": "device", "checkpoint_every": "checkpoint_every", "eval_every": "eval_every",
-    "lr_milestones": "lr_milestones",
+    "lr_milestones": "lr_milestones", "snapshots": "snapshots",
 }
 
 
@@ -86,6 +86,9 @@ def build_config(ctx: click.Context, params: dict, base: dict | None = None) -> 
 @click.option("--device", default="auto", help="cpu, cuda, or auto (cuda when present).")
 @click.option("--checkpoint-every", type=int, default=1, help="Checkpoint every N epochs.")
 @click.option("--eval-every", type=int, default=1, help="Test ELBO every N epochs.")
+@click.option("--snapshots", default=None, metavar="log|STEPS",
+              help="Save the weights at these optimiser steps: log (1, 2, 4, ... and the "
+                   "last step) or e.g. 100,1000,5000; load one as --model RUN@STEP.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder [default: runs/<model>-<dataset>-nz<Nz>-seed<seed>].")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")

@@ -16,6 +16,7 @@ STUDIES = {
     "reproduce toledo2023": "latentdyn.studies.toledo2023:STUDY",
     "compare denoise": "latentdyn.studies.denoise:STUDY",
     "conditions": "latentdyn.studies.conditions:STUDY",
+    "transition": "latentdyn.studies.transition:STUDY",
     "attractors": "latentdyn.studies.attractors:STUDY",
     "dynamics": "latentdyn.studies.dynamics:STUDY",
     "lsd": "latentdyn.studies.lsd:STUDY",

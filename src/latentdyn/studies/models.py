@@ -126,9 +126,10 @@ def check_given_data(given: GivenModel, data, option: str = "--model") -> None:
     its file changed since (:func:`latentdyn.train.runs.check_run_data`); a model
     object has no record to compare."""
     from latentdyn.train.runs import check_run_data
+    from latentdyn.train.sources import split_snapshot
 
-    if given.config is not None:
-        check_run_data(given.path, data, option)
+    if given.config is not None:  # a snapshot RUN@STEP is checked against its run
+        check_run_data(split_snapshot(given.path)[0], data, option)
 
 
 

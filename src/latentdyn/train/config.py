@@ -57,6 +57,10 @@ class TrainConfig:
     # bookkeeping
     checkpoint_every: int = 1  # epochs
     eval_every: int = 1  # epochs; test ELBO is always computed after the last epoch
+    # weights saved at these optimiser steps: None, "log" (1, 2, 4, ... and the last
+    # step) or a list of steps (latentdyn.train.snapshots); left out of to_dict when None,
+    # so that the config of a run without snapshots reads as before
+    snapshots: Any = None
 
     def __post_init__(self):
         # a data file or folder given relative to the working folder is recorded as an
@@ -102,6 +106,9 @@ class TrainConfig:
         if self.device not in ("auto", "cpu", "cuda") and not (
                 self.device.startswith("cuda:") and self.device[5:].isdigit()):
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        from latentdyn.train.snapshots import parse_snapshots
+
+        self.snapshots = parse_snapshots(self.snapshots)
         if not isinstance(self.model_options, dict):
             raise ConfigError("model_options must be a table/mapping")
         clash = sorted(set(self.model_options) & (_FIELDS | {"input_dim"}))
@@ -125,7 +132,10 @@ class TrainConfig:
         return self.lr * factor
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if out.get("snapshots") is None:
+            del out["snapshots"]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":

@@ -100,7 +100,7 @@ def open_member(config: TrainConfig, out: Path, task, device, resume: bool) -> M
 
 
 # what a replaced run leaves behind: its files and what was derived from it
-DERIVED = ("inputs.json", "samples", "lsd", "dynamics-*")
+DERIVED = ("inputs.json", "samples", "lsd", "dynamics-*", "snapshots")
 
 
 def clear_run(out: Path) -> None:
@@ -253,6 +253,11 @@ def fit(runner, data, device, last_epoch: int, progress: Callback | None = None,
     hooks = [h for h in (progress, *callbacks) if h is not None]
     keep_freed_memory()  # no page faults for the memory each step frees and takes again
     start, cfg0 = common_start(runner.members), runner.members[0].config
+    from latentdyn.train.snapshots import snapshot_writer
+
+    writer = snapshot_writer(runner, len(data.train_labels), start)
+    if writer is not None:  # weights at chosen steps (train --snapshots)
+        hooks.append(writer)
     train_x, train_y = data.train_images.to(device), data.train_labels.to(device)
     test_x, test_y = data.test_images.to(device), data.test_labels.to(device)
     try:

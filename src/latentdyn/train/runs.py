@@ -171,16 +171,27 @@ def _input_dim(meta: dict, tensors: dict, source: Path) -> int:
     return dim
 
 
-def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
-    """Return ``(model, config)`` of the run in ``path``, in eval mode on ``device``.
-
-    Uses ``model.safetensors`` when the run finished, else its last checkpoint. Only
-    the network is built (by the run's family, from its config and the data size the
-    weights record), then its weights loaded: no task, no optimizer, no input run.
-    """
-    from latentdyn.models.registry import family
+def load_snapshot(path: str | Path, step: int, device: str | torch.device = "cpu",
+                  option: str = "--model") -> Run:
+    """The run in ``path`` as it was after optimiser step ``step`` (a snapshot it saved,
+    :mod:`latentdyn.train.snapshots`), in eval mode on ``device``; one line naming the
+    saved steps when ``step`` is not one of them."""
+    from latentdyn.train.snapshots import snapshot_path
 
     path = Path(path)
+    config = _run_config(path)
+    saved = [s.get("step") for s in (read_manifest(path).get("snapshots") or [])
+             if isinstance(s, dict)]
+    file = snapshot_path(path, step)
+    if step not in saved or not file.is_file():
+        listed = ", ".join(str(s) for s in saved[:12]) + (", …" if len(saved) > 12 else "")
+        raise ConfigError(f"{option} {path}@{step}: no snapshot at step {step} in {path} "
+                          + (f"(saved: {listed})" if saved else "(the run saved no snapshots; "
+                             "train it with --snapshots)"))
+    return _load_weights(config, path / "config.json", file, "", device)
+
+
+def _run_config(path: Path) -> TrainConfig:
     cfg_path = path / "config.json"
     if not cfg_path.is_file():
         raise CheckpointError(f"{path}: not a run folder (no config.json)")
@@ -188,17 +199,37 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
         raw = read_json(cfg_path)
         if not isinstance(raw, dict):
             raise ValueError(f"a {type(raw).__name__}, not an object")
-        config = TrainConfig.from_dict(raw).validate()
+        return TrainConfig.from_dict(raw).validate()
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"{cfg_path}: unreadable run config ({exc})") from None
     except LatentdynError as exc:
         raise CheckpointError(f"{cfg_path}: {exc}") from None
+
+
+def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
+    """Return ``(model, config)`` of the run in ``path``, in eval mode on ``device``.
+
+    Uses ``model.safetensors`` when the run finished, else its last checkpoint. Only
+    the network is built (by the run's family, from its config and the data size the
+    weights record), then its weights loaded: no task, no optimizer, no input run.
+    """
+    path = Path(path)
+    cfg_path = path / "config.json"
+    config = _run_config(path)
     weights = path / "model.safetensors"
     prefix = ""
     if not weights.is_file():
         weights, prefix = path / "checkpoint.safetensors", "model."
         if not weights.is_file():
             raise CheckpointError(f"{path}: run has no model.safetensors or checkpoint yet")
+    return _load_weights(config, cfg_path, weights, prefix, device)
+
+
+def _load_weights(config: TrainConfig, cfg_path: Path, weights: Path, prefix: str,
+                  device) -> Run:
+    """The network of ``config`` with the weights of ``weights`` (keys after ``prefix``)."""
+    from latentdyn.models.registry import family
+
     tensors, meta = load_tensors(weights)
     if meta.get("model", config.model) != config.model:
         raise CheckpointError(
@@ -260,5 +291,5 @@ def load_inputs(declared: dict, device) -> dict:
 
 __all__ = ["RUN_FILES", "Run", "check_run_data", "data_unchanged", "input_run", "inputs_changed", "last_metrics", "load_input_run",
            "load_inputs", "load_run",
-           "load_run_of_kind", "read_manifest", "read_metrics", "recorded_inputs", "run_kind",
+           "load_run_of_kind", "load_snapshot", "read_manifest", "read_metrics", "recorded_inputs", "run_kind",
            "weights_file", "weights_source"]

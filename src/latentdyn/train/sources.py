@@ -45,19 +45,15 @@ def split_snapshot(text: str) -> tuple[str, int | None]:
 
 
 def snapshot(run: str, step: int, device, option: str = "--model") -> Source:
-    """The run ``run`` as saved at optimiser step ``step``.
+    """The run ``run`` as saved at optimiser step ``step`` (a snapshot listed in its
+    manifest under ``snapshots``: :func:`latentdyn.train.runs.load_snapshot`); one line
+    naming the saved steps when there is none at ``step``."""
+    from latentdyn.train.runs import load_snapshot
 
-    The seam for snapshots saved during training: a run lists its saved steps in its
-    manifest under ``snapshots``; until the training loop writes them there is none to
-    load, and this says so in one line."""
-    from latentdyn.train.runs import read_manifest
-
-    saved = read_manifest(run).get("snapshots") or []
     if not (Path(run) / "config.json").is_file():
         raise ConfigError(f"{option} {run}@{step}: {run} is not a run folder (no config.json)")
-    listed = ", ".join(str(s.get("step", s) if isinstance(s, dict) else s) for s in saved[:8])
-    raise ConfigError(f"{option} {run}@{step}: no snapshot at step {step} in {run} "
-                      + (f"(saved: {listed})" if saved else "(the run saved no snapshots)"))
+    model, config = load_snapshot(run, step, device, option)
+    return Source(model, config, f"{run}@{step}", config.model)
 
 
 def _run(path: str, device, option: str) -> Source:

@@ -98,6 +98,7 @@ class Group:
     nz: tuple
     seeds: tuple
     data: Dataset = field(repr=False)
+    offset: int = 0  # the subset starts at this place of the permutation (a twin's half)
 
 
 @dataclass
@@ -111,15 +112,20 @@ def _tag(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", text).strip("_")
 
 
-def subset(data: Dataset, n: int) -> Dataset:
+def subset(data: Dataset, n: int, offset: int = 0) -> Dataset:
     """The first ``n`` of a seeded random permutation of the training images (nested
-    across sizes), with the full test set."""
-    if n >= len(data.train_labels):
+    across sizes), with the full test set; with ``offset``, the ``n`` after the first
+    ``offset`` (disjoint from the first ``offset``: the other half of a twin pair)."""
+    if n >= len(data.train_labels) and offset == 0:
         return data
+    if offset + n > len(data.train_labels):
+        raise ConfigError(f"{data.name}: {offset + n} training images asked for, it has "
+                          f"{len(data.train_labels)}")
     perm = torch.randperm(len(data.train_labels),
-                          generator=torch.Generator().manual_seed(SUBSET_SEED))[:n]
+                          generator=torch.Generator().manual_seed(SUBSET_SEED))[offset:offset + n]
     perm = perm.sort().values
-    return make_dataset(f"{data.name}[subset {n}]",
+    name = f"{data.name}[subset {n}]" if offset == 0 else f"{data.name}[subset {n} from {offset}]"
+    return make_dataset(name,
                         (data.train_images[perm].numpy(), data.train_labels[perm].numpy()),
                         (data.test_images.numpy(), data.test_labels.numpy()),
                         data.image_shape, num_classes=data.num_classes)
@@ -167,10 +173,11 @@ def subset_file(group: Group, folder: Path) -> Dataset:
     from latentdyn.data.arrays import load_npz
     from latentdyn.io import atomic_path
 
-    data = subset(group.data, group.n_train)
+    data = subset(group.data, group.n_train, group.offset)
     if data is group.data:
         return data
-    path = (folder / f"{_tag(group.dataset)}-n{group.n_train}.npz").resolve()
+    tail = f"-o{group.offset}" if group.offset else ""
+    path = (folder / f"{_tag(group.dataset)}-n{group.n_train}{tail}.npz").resolve()
     if path.is_file():
         try:
             again = load_npz(path)
@@ -198,10 +205,16 @@ def sweep_backend_keywords() -> list[str]:
 
 def sweep_grid(group: Group, prof: Profile, device, dataset: str, data_dir) -> dict:
     """The grid of ``run_sweep`` that trains ``group`` on ``dataset``."""
-    return {"dataset": dataset, "data_dir": data_dir, "epochs": group.epochs,
+    grid = {"dataset": dataset, "data_dir": data_dir, "epochs": group.epochs,
             "hidden": prof.hidden, "batch_size": [prof.batch_size], "lr": [prof.lr],
             "nz": list(group.nz), "seed": list(group.seeds), "device": str(device),
             "checkpoint_every": max(1, group.epochs // 5), "eval_every": group.epochs}
+    if prof.snapshots is not None:  # the training axis as snapshots of one run
+        grid["snapshots"] = prof.snapshots if isinstance(prof.snapshots, str) \
+            else list(prof.snapshots)
+    if prof.constant_lr:
+        grid.update(lr_factors=[1.0], lr_milestones=[])
+    return grid
 
 
 def _other_sweep(folder: Path, grid: dict) -> bool:

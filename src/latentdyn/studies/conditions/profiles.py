@@ -49,9 +49,16 @@ class Profile:
     rows: str = "training"
     cols: str = "size"
     facet: str = "nz"
+    # --- the training axis as snapshots (issue 20; None: every amount of training is a
+    #     model of its own, as the conditions map's grids have it): the optimiser steps
+    #     at which each model's weights are saved (latentdyn.train.snapshots)
+    snapshots: tuple | str | None = None
+    constant_lr: bool = False  # True: no learning-rate steps (a time axis without jumps)
 
     def settings(self) -> dict:
         d = asdict(self)
+        if d["snapshots"] is None and not d["constant_lr"]:  # the grids before issue 20
+            del d["snapshots"], d["constant_lr"]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 

@@ -302,6 +302,20 @@ def attractor_sections(main, data, prof: Profile, noise: str, seed: int, out: Pa
     return sections
 
 
+def transition_section(config, n_train: int) -> list:
+    """Where this model sits on the transition map (its size and optimiser steps), when
+    a ``latentdyn transition`` result is present (results/transition)."""
+    from latentdyn.studies.transition.placement import find_result, placement
+
+    result = find_result()
+    if config is None or result is None:
+        return []
+    steps = config.epochs * -(-n_train // config.batch_size)
+    return [Section("Where this model sits on the transition map", None,
+                    "From results/transition/transition.json (latentdyn transition).", "—",
+                    placement(n_train, steps, result, config.dataset))]
+
+
 def report(run, s, results, claims: Sequence[Claim]) -> None:
     """Figures, data, the attractors section, ``data/resampling.json`` and report.html."""
     p, main, extra, out = s.params, results.main, results.latent_size, run.out
@@ -313,6 +327,7 @@ def report(run, s, results, claims: Sequence[Claim]) -> None:
     if extra is not None:
         figs.update(latent_size_figures(extra, s.prof, out))
         sections += latent_size_sections(figs, extra.scan, extra.elbo, extra.attribution)
+    sections += transition_section(main.model.config, len(s.data.train_labels))
     write_json(out / "data" / "resampling.json", resampling_summary(claims))
     notes_ = notes(s.prof, s.data.name, main.model.path, run.timings, s.seeds, s.settings)
     one = [c.id for c in claims if c.rests_on_one_model()]

@@ -1,0 +1,143 @@
+"""The outputs of ``latentdyn transition``: data/cells.csv (every snapshot cell),
+transition.json (the times, ``alpha`` with its interval, ``prediction``), the phase
+diagram, the collapse figure, the curves, and report.html that says in words what law
+was found, how well it predicted, and where the paper's picture holds."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from latentdyn.studies.transition import law as L
+
+TITLE = "When repeated inference finds concepts, and when memories take over"
+INTRO = ("One training run per data size, its weights saved at log-spaced optimiser steps "
+         "(snapshots); at each snapshot the C1 dip by the selection-free rule, where the "
+         "trajectories end (each level against its capture radius, the own-memory share "
+         "against held-out images that have no memory of their own), the ELBO gap, the "
+         "active units, local stability and the twin test. τ_concept: the first snapshot "
+         f"with the dip for at least {L.CONCEPT_SHARE:.0%} of the labels; τ_mem: the first "
+         f"at which memorisation (return share of training starts − held-out starts) "
+         f"reaches {L.MEMORY_THRESHOLD}; both with {L.BOOT}-resample bootstrap intervals; "
+         "the law τ ∝ n^α, and its prediction at the largest size made before that size "
+         "was evaluated. Rules fixed in code (latentdyn.studies.transition.law).")
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "beyond the grid"
+    return f"{v:.3g}"
+
+
+def law_words(name: str, times: dict, laws: dict, checked: dict) -> list[str]:
+    words = []
+    for kind in ("concept", "memory"):
+        tag = {"concept": "τ_concept", "memory": "τ_mem"}[kind]
+        t = times[kind]
+        listed = "; ".join(f"n = {n}: {_fmt(x.point)} [{_fmt(x.lo)}, {_fmt(x.hi)}]"
+                           for n, x in sorted(t.items()))
+        words.append(f"{name}: {tag} (steps, 95% interval) — {listed}.")
+        law = laws[kind]
+        if law.alpha is None:
+            words.append(f"No law for {tag}: it lies inside the grid at {law.fitted} of "
+                         f"{len(law.sizes)} sizes (two are needed for a fit).")
+        else:
+            words.append(f"{tag} ∝ n^α with α = {law.alpha:.2f} [{_fmt(law.lo)}, "
+                         f"{_fmt(law.hi)}] (fitted on the {law.fitted} sizes inside the grid).")
+        c = checked[kind]
+        if c.get("possible"):
+            m = c["measured"]
+            words.append(f"Prediction for {tag} at n = {c['n']} from sizes "
+                         f"{c['fitted_on']} (α = {c['alpha']:.2f}): {_fmt(c['tau'])} "
+                         f"[{_fmt(c['lo'])}, {_fmt(c['hi'])}]; measured {_fmt(m['tau'])} "
+                         f"[{_fmt(m['lo'])}, {_fmt(m['hi'])}]: {c['verdict']}.")
+        else:
+            words.append(f"{tag} at n = {c['n']}: {c['verdict']}.")
+    return words
+
+
+def picture_words(rows) -> str:
+    done = [r for r in rows if r.get("step") is not None and r.get("dip_fraction") is not None]
+    held = [r for r in done if r["dip_fraction"] >= L.CONCEPT_SHARE]
+    if not held:
+        return (f"The concept picture (C1 for at least {L.CONCEPT_SHARE:.0%} of labels) holds "
+                f"at none of the {len(done)} snapshot cells.")
+    where = ", ".join(f"n = {r['size']} at step {r['step']}" for r in held[:12])
+    return (f"The concept picture holds at {len(held)} of {len(done)} snapshot cells: "
+            f"{where}{' …' if len(held) > 12 else ''}.")
+
+
+def summary(results) -> dict:
+    out = {}
+    for name in results.times:
+        out[name] = {
+            "times": {k: {str(n): t.as_dict() for n, t in v.items()}
+                      for k, v in results.times[name].items()},
+            "alpha": {k: v.as_dict() for k, v in results.laws[name].items()},
+            "prediction": results.predictions[name]}
+    return out
+
+
+def report(run, s, results, claims) -> None:
+    from latentdyn.figures import save_figure, write_csv
+    from latentdyn.io import write_json
+    from latentdyn.reporting.report import Section, write_report
+    from latentdyn.studies.transition import figures as F
+
+    out: Path = run.out
+    rows = results.rows
+    with run.stage("report"):
+        keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in rows[0], k))
+        write_csv(out / "data" / "cells.csv", {k: [r.get(k) for r in rows] for k in keys})
+        data = summary(results)
+        first = next(iter(data.values()), {})
+        write_json(out / "transition.json", {
+            "alpha": first.get("alpha", {}).get("memory"),
+            "prediction": first.get("prediction", {}).get("memory"),
+            "by_setting": data, "grid": s.settings,
+            "rules": {"concept_share": L.CONCEPT_SHARE,
+                      "memory_threshold": L.MEMORY_THRESHOLD, "boot": L.BOOT}})
+        sizes = sorted({m.n_train for m in s.plan.models})
+        words, sections = [], []
+        for name in results.times:
+            words += law_words(name, results.times[name], results.laws[name],
+                               results.predictions[name])
+        words.append(picture_words(rows))
+        grid = (f"Profile {s.prof.name}: data {s.settings['datasets_used']}, sizes {sizes}, "
+                f"Nz {list(s.prof.nz)}, hidden {s.prof.hidden}, seeds {list(s.prof.seeds)}, "
+                f"{s.prof.max_steps} optimiser steps at a constant learning rate "
+                f"{s.prof.lr} (batch {s.prof.batch_size}), snapshots at {s.steps}; per "
+                f"snapshot {s.prof.trials} trials per label at p = {s.prof.p_dip} "
+                f"({s.prof.noises[0]}), T = {s.prof.steps}.")
+        sections.append(Section("The law", None, grid, "—", "\n\n".join(words),
+                                data=out / "data" / "cells.csv"))
+        for name, t in results.times.items():
+            alpha = results.laws[name]["memory"].alpha
+            fig, cols = F.phase_diagram([r for r in rows if f"{r['dataset']}|{r['nz']}" == name],
+                                        s.steps, sizes, t, f"{name}: each cell coloured by "
+                                        "where most trajectories end; τ_concept and τ_mem "
+                                        "with their 95% intervals.")
+            tag = name.replace("|", "-nz").replace(":", "_").replace(",", "_").replace("=", "")
+            saved = save_figure(fig, out / "figures", f"phase_{tag}", csv_columns=cols,
+                                data_dir=out / "data")
+            sections.append(Section(f"Phase diagram ({name})", saved.png, saved.caption, "—",
+                                    "see the figure", data=saved.csv))
+            fig, cols = F.collapse([r for r in rows if f"{r['dataset']}|{r['nz']}" == name],
+                                   sizes, alpha, f"{name}: memorisation against steps / n^α "
+                                   f"(α = {'%.2f' % alpha if alpha is not None else '1, no fit'}).")
+            saved = save_figure(fig, out / "figures", f"collapse_{tag}", csv_columns=cols,
+                                data_dir=out / "data")
+            sections.append(Section(f"Collapse ({name})", saved.png, saved.caption, "—",
+                                    "one curve if the law holds", data=saved.csv))
+        fig, cols = F.curves(rows, sizes, "Each statistic over the snapshots, one line per size "
+                             "(mean over seeds, Nz and data sets).")
+        saved = save_figure(fig, out / "figures", "curves", csv_columns=cols,
+                            data_dir=out / "data")
+        sections.append(Section("Statistics over training", saved.png, saved.caption, "—",
+                                "see the figure", data=saved.csv))
+        write_report(out / "report.html", TITLE, INTRO, s.settings, sections, [],
+                     [*s.notes, f"Stage timings (s): {dict(run.timings)}."])
+    run.record(backend=s.backend, cells=len(rows), alpha=first.get("alpha"))
+
+
+__all__ = ["law_words", "report", "summary"]
