@@ -6,7 +6,6 @@ exactly; TOML and YAML files are accepted too.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path

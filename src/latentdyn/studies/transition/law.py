@@ -54,7 +54,9 @@ class Tau:
     reps: np.ndarray
 
     def as_dict(self) -> dict:
-        f = (lambda v: None if not math.isfinite(v) else float(v))
+        def f(v):
+            return None if not math.isfinite(v) else float(v)
+
         return {"tau": f(self.point), "lo": f(self.lo), "hi": f(self.hi),
                 "inside_share": float(np.isfinite(self.reps).mean()) if self.reps.size else 0.0}
 
