@@ -89,7 +89,7 @@ def cell(size, training, nz=100, holds=True, noise="swap", mode="deterministic",
          **extra):
     row = {"dataset": "d", "size": size, "training": training, "nz": nz, "seed": seed,
            "noise": noise, "mode": mode, "status": "completed", "classes": 10,
-           "dip_count": 10 if holds else 3, "stages_all": holds, "picture_holds": holds,
+           "dip_count": 10 if holds else 3, "dip_count_old": 10, "stages_all": holds, "picture_holds": holds,
            "stages_ordered_old": True, "picture_holds_old": holds,
            "below_start": 10 if holds else 0, "converged_share": 0.5, "drifting_share": 0.1,
            "cycling_share": 0.0, "unsettled_share": 0.4, "converged_share_old": 0.9,
@@ -110,6 +110,8 @@ def test_findings_say_where_the_picture_holds():
             [cell(n, "steps=18000", seed=s) for n in (1000, 10000) for s in (0, 1)]
     words = R.findings(cells, AXES_OF)
     assert words[0].startswith("The paper's picture") and "holds in 6 of 8" in words[0]
+    assert "by the dip rule before issue 19 (t* chosen on the trials it then tests) C1 held " \
+           "in 8; by both old rules the picture held in 6." in words[1]
     assert "By size, the picture holds in: 1000 2/4, 10000 4/4 cells. It holds in every " \
            "cell with size = 10000." in words
     assert any(w.startswith("By training") and "every cell with training = steps=18000" in w
@@ -363,6 +365,7 @@ def test_cell_statistics_of_a_model_that_contracts_onto_its_concepts():
     cs = E.cell_stats(model, hier, data.train_images, data.train_labels, prof, "swap",
                       "deterministic", 0, ms.latent_scale)
     assert cs.classes == 4 and cs.dip_count == 0 and cs.below_start == 4
+    assert cs.dip_count_old == 0  # a fall with no rise: no dip by the old rule either
     # the minimum is where float32 stops resolving 0.5^t (about t = 22), never a rise
     assert cs.t_star_median >= 20 and cs.converged_share == 1.0
     assert cs.drifting_share == 0.0 and not cs.picture_holds

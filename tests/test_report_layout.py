@@ -122,6 +122,7 @@ def test_fig1_fig2_and_figA1_findings_are_computed_from_the_results():
     assert "0.500 at t = 0, 0.200 at t = 5, 0.050 at t = 12 (10 % of" in text
     assert "closest to the concept" in text and "own memory 4.00" in text
     assert "at t = 12" in text and "1.00 at t = 12" in text  # x(12) is the concept, dimmed
+    assert "classifier" not in text  # no classifier in this run: nothing said of one
     courses = SimpleNamespace(classes=[0, 1, 2], dips={
         0: {"has_dip": True, "t_star": 3, "relative_depth": 0.12},
         1: {"has_dip": False, "t_star": 0, "relative_depth": 0.0},
@@ -135,6 +136,33 @@ def test_fig1_fig2_and_figA1_findings_are_computed_from_the_results():
                           explained=[0.5, 0.2])
     assert R.figA1_found(emb).startswith("on the 2-D map (explaining 70 % of the memories' "
                                          "variance) 100 % of 100 memories")
+
+
+def test_fig1_says_what_the_classifier_reads_at_chosen_frames():
+    import importlib
+    from types import SimpleNamespace
+
+    import torch
+
+    R = importlib.import_module("latentdyn.studies.nagano2017.report")
+    S = importlib.import_module("latentdyn.studies.nagano2017.stages")
+
+    class Bright:  # reads '6' in a bright image, '1' in a faint one
+        def predict_proba(self, x):
+            bright = (x.mean(1) > 0.25).float()[:, None]
+            p = torch.zeros(len(x), 10)
+            return p.index_put((torch.arange(len(x)), torch.where(bright[:, 0] > 0, 6, 1)),
+                               torch.full((len(x),), 0.9))
+
+    steps = list(range(13))
+    frames = np.stack([np.full((4, 4), 0.5 - 0.04 * t) for t in steps])  # fades
+    seq = S.CorruptedSequence(frames, steps, np.ones((4, 4)), 0.2)
+    seq.readings = S.sequence_readings(seq, SimpleNamespace(model=Bright()), "cpu")
+    assert seq.readings == {0: (6, 0.8999999761581421), 5: (6, 0.8999999761581421),
+                            12: (1, 0.8999999761581421)}
+    text = R.fig1_found(seq)
+    assert ("The classifier reads '6' (0.90) at t = 0, '6' (0.90) at t = 5, '1' (0.90) at "
+            "t = 12; the paper's picture is a '6' throughout.") in text
 
 
 def test_example_grids_say_what_was_measured_at_their_level():

@@ -74,6 +74,7 @@ class ModelStats:
 class CellStats:
     classes: int
     dip_count: int
+    dip_count_old: int  # the dip rule before issue 19 (t* chosen on the trials it tests)
     dip_depth: float
     dip_depth_rel: float
     t_star_median: float
@@ -109,8 +110,9 @@ class CellStats:
 
     @property
     def picture_holds_old(self) -> bool:
-        """The same with C5 read by the rule before issue 19 (pooled, t >= 0, no margin)."""
-        return self.dip_all and self.stages_ordered_old
+        """The picture by the rules before issue 19: C1's dip with t* chosen on the trials
+        it tests, and C5 pooled over labels, minima over t >= 0, no margin."""
+        return self.dip_count_old == self.classes and self.stages_ordered_old
 
 
 def model_stats(model, hier, prof: Profile, seed: int) -> ModelStats:
@@ -143,6 +145,7 @@ def _dip_and_fates(model, hier, images, labels, prof: Profile, noise: str, mode:
             for c, z in zip(classes, zs)}
     fates = [classify_fates(z, tol) for z in zs] if mode == "deterministic" else []
     out = {"classes": len(classes), "dip_count": sum(d["has_dip"] for d in dips.values()),
+           "dip_count_old": sum(bool(d["old_has_dip"]) for d in dips.values()),
            "dip_depth": sum(d["depth"] for d in dips.values()) / len(dips),
            "dip_depth_rel": sum(d["depth"] / d["d0"] if d["d0"] > 0 else 0.0
                                 for d in dips.values()) / len(dips),

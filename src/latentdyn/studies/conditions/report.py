@@ -42,7 +42,7 @@ STATS = (
      ".2f", False),
 )
 COLUMNS = (*AXES, "epochs", "steps", "n_train", "status", "classes", "dip_count",
-           "dip_fraction", "dip_depth", "dip_depth_rel", "t_star_median", "below_start",
+           "dip_count_old", "dip_fraction", "dip_depth", "dip_depth_rel", "t_star_median", "below_start",
            "below_start_fraction", "stages_count", "stages_fraction", "stages_labels",
            "stages_all", "width_memory", "width_concept", "width_abstract", "stages_old",
            "stages_ordered_old", "converged_share", "cycling_share", "drifting_share",
@@ -159,6 +159,7 @@ def findings(cells: Sequence[Mapping], prof_axes: Mapping[str, list]) -> list[st
     ordered = sum(bool(x["stages_all"]) for x in done)
     below = sum(bool(x["below_start"] == x["classes"]) for x in done)
     old = sum(bool(x["stages_ordered_old"]) for x in done)
+    dip_old = sum(bool(x["dip_count_old"] == x["classes"]) for x in done)
     old_holds = sum(bool(x["picture_holds_old"]) for x in done)
     out = [f"The paper's picture (for every label a dip toward the concept, C1, and the "
            f"stages memory → concept → abstract in order of noise, C5) holds in {holds} of "
@@ -169,7 +170,8 @@ def findings(cells: Sequence[Mapping], prof_axes: Mapping[str, list]) -> list[st
            f"t >= 1, each stage resolved by more than {STAGE_MARGIN_SEM:g} paired SEM). By "
            f"the map's rule before issue 19 (labels pooled, the minimum over t >= 0, no "
            f"margin: not C5) on the same trials, the stages were in order in {old} of {n} "
-           f"cells, and the picture held in {old_holds}."]
+           f"cells; by the dip rule before issue 19 (t* chosen on the trials it then tests) "
+           f"C1 held in {dip_old}; by both old rules the picture held in {old_holds}."]
     for axis in AXES:
         values = prof_axes[axis]
         if len(values) < 2:

@@ -23,7 +23,7 @@ EVAL_FIELDS = ("trials", "steps", "p_dip", "ps", "trials_stages", "memories")
 # the rules a cached cell was evaluated by: 2 since issue 19 (C5 by the study's rule,
 # per label; converged at rest; four fate shares; contraction share), so that a cell
 # cached under the old rules is evaluated again, never mixed with new ones
-EVAL_RULES = 2
+EVAL_RULES = 3  # 3: cells carry dip_count_old
 
 
 @dataclass

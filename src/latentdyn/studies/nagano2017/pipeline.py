@@ -265,6 +265,8 @@ def run_stages(r, s: Setup) -> Results:
                 sweep = sweep_stage(r, s)
             extra = latent_size_stages(r, s, main, sweep, clf)
             clf = extra.classifier
+            if main.sequence is not None:
+                main.sequence.readings = S.sequence_readings(main.sequence, clf, s.device)
         results.append((main, extra))
         cards.append(C.seed_claims(main, extra))
     main, extra = results[0]

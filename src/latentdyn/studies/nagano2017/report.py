@@ -64,6 +64,12 @@ def fig1_found(seq: CorruptedSequence) -> str:
     text = (f"x(t)'s mean intensity is {trend} ({100 * kept:.0f} % of the corrupted input's); "
             f"its correlation with the decoded concept of '{LABEL}' goes from "
             f"{likeness[0]:.2f} at t = 0 to {likeness[-1]:.2f} at t = {steps[-1]}.")
+    readings = getattr(seq, "readings", None)
+    if readings:
+        text += (" The classifier reads " + ", ".join(
+            f"'{d}' ({pr:.2f}) at t = {t}" for t, (d, pr) in sorted(readings.items()))
+            + (f"; the paper's picture is a '{LABEL}' throughout." if any(
+                d != LABEL for d, _ in readings.values()) else "."))
     if seq.distances:
         end = {name: float(d[-1]) for name, d in seq.distances.items()}
         closest = min(end, key=end.get)

@@ -91,6 +91,19 @@ class CorruptedSequence:
     concept_image: np.ndarray  # (H, W)
     p: float
     distances: dict = field(default_factory=dict)  # level -> (T+1,) ‖z(t) − level‖
+    readings: dict = field(default_factory=dict)  # t -> (digit, probability) of the CNN
+
+
+def sequence_readings(seq: CorruptedSequence, classifier, device) -> dict:
+    """What the CNN reads in Fig. 1's x(t) at t = 0, the frame nearest t = 5 and the
+    last frame: ``{t: (digit, probability)}``."""
+    steps = list(seq.steps)
+    picks = sorted({0, min(range(len(steps)), key=lambda k: abs(steps[k] - 5)),
+                    len(steps) - 1})
+    frames = torch.as_tensor(np.asarray(seq.frames, np.float32)[picks]).reshape(len(picks), -1)
+    with torch.no_grad():
+        probs = classifier.model.predict_proba(frames.to(device)).cpu()
+    return {steps[k]: (int(pr.argmax()), float(pr.max())) for k, pr in zip(picks, probs)}
 
 
 def sequence_stage(model, hier: Hierarchy, exp: Experiment, p: float,
