@@ -1,11 +1,9 @@
 """Colour in a real headless browser (issue 22): the explorer's page paints the colour
 frames the API computes for a model of one's own on colour images, and the report's
 viewer paints colour frames from a file:// page. Debian's Chromium driven by Playwright,
-as in ``tests/test_explore_browser.py``."""
+with the browser, page and server of ``tests/test_explore_browser.py``."""
 
 import base64
-import threading
-import time
 import warnings
 from pathlib import Path
 
@@ -14,14 +12,11 @@ import pytest
 import torch
 from torch import nn
 
-from latentdyn.explore import create_app, load_explorer
-from latentdyn.explore.server import bind, make_server, url_of
+from test_explore_browser import CHROMIUM, Served, browser, page  # noqa: F401
+
+from latentdyn.explore import load_explorer
 from latentdyn.reporting.report import Section, render_report
 from latentdyn.reporting.viewer import trajectory_viewer
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = [
     pytest.mark.usefixtures("one_torch_thread"),
@@ -67,33 +62,9 @@ def served(tmp_path_factory):
     np.savez(root / "c.npz", images=images, labels=np.arange(30) % 3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        explorer = load_explorer([ColourAE()], dataset=f"npz:{root / 'c.npz'}")
-    sock = bind("127.0.0.1", 0)
-    server = make_server(create_app(explorer))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield url_of(sock, "127.0.0.1")
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
-
-
-@pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
-            headless=True, args=ARGS, viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        yield page
-        context.close()
+        s = Served(load_explorer([ColourAE()], dataset=f"npz:{root / 'c.npz'}"))
+    yield s.url
+    s.stop()
 
 
 def channels_last(b64: str, frames: int) -> np.ndarray:
@@ -102,7 +73,7 @@ def channels_last(b64: str, frames: int) -> np.ndarray:
     return np.moveaxis(a, 1, -1)
 
 
-def test_the_explorer_paints_colour(served, page):
+def test_the_explorer_paints_colour(served, page):  # noqa: F811 (the fixture imported above)
     import httpx
 
     page.goto(served)
@@ -119,7 +90,7 @@ def test_the_explorer_paints_colour(served, page):
     assert not page.errors, page.errors
 
 
-def test_the_report_viewer_paints_colour(page, tmp_path):
+def test_the_report_viewer_paints_colour(page, tmp_path):  # noqa: F811
     frames = np.random.default_rng(1).random((1, 3, 3 * 4 * 4))  # (n, F, C*H*W)
     fragment = trajectory_viewer(frames, {"d": np.ones((1, 3))}, image_shape=(3, 4, 4))
     report = tmp_path / "report.html"

@@ -9,21 +9,12 @@ import socket
 
 import pytest
 
-from latentdyn.cli import main
+from cli_helpers import cli, one_error_line
+
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SMOKE = ["conditions", "--profile", "smoke", "--device", "cpu", "--quiet"]
-
-
-def cli(*args) -> int:
-    return main([str(a) for a in args])
-
-
-def one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err and "Traceback" not in err, err
-    return err
 
 
 def _free_port() -> int:

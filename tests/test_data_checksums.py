@@ -11,20 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latentdyn.cli import main
+from cli_helpers import cli, one_error_line
+
 from latentdyn.data import load_dataset
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def cli(*args) -> int:
-    return main([str(a) for a in args])
-
-
-def one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err and "Traceback" not in err, err
-    return err
 
 
 def write_npz(path: Path, seed: int) -> None:

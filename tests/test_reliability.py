@@ -16,7 +16,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from latentdyn.cli import main
+from cli_helpers import cli, one_error_line
+
 from latentdyn.io import LOCK_NAME, folder_lock, write_text
 
 DATA = "synthetic:k=3,m=12,side=6,test=6"
@@ -30,16 +31,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def cli(*args) -> int:
-    return main([str(a) for a in args])
-
-
-def one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err and "Traceback" not in err, err
-    return err
 
 
 def digest(folder: Path) -> dict:

@@ -41,6 +41,7 @@ from latentdyn.reporting.claims import (
 )
 from latentdyn.io import write_text
 from latentdyn.reporting.summary import BANNER_NOTES, banner_html, scorecard_html
+from latentdyn.reporting.viewer import static_text
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
          ".svg": "image/svg+xml", ".gif": "image/gif"}
@@ -149,7 +150,7 @@ def render_report(
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title>",
-        f"<style>{_CSS}</style>",
+        f"<style>{static_text('report.css')}</style>",
         "</head><body><main>",
         f"<h1>{_e(title)}</h1>",
         banner_html(settings, banner),
@@ -353,65 +354,3 @@ def _e(text: Any) -> str:
 
 def _e_br(text: Any) -> str:
     return _e(text).replace("\n", "<br>")
-
-
-_CSS = """
-:root { --ok:#1e7b34; --ok-bg:#e3f4e6; --fail:#b3261e; --fail-bg:#fbe4e2;
-        --na:#5f6368; --na-bg:#eceff1; --line:#dde1e6; --muted:#5f6b7a; }
-* { box-sizing: border-box; }
-body { margin:0; background:#f6f7f9; color:#1d232b;
-       font:15px/1.55 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width:1040px; margin:0 auto; padding:28px 36px 40px; background:#fff;
-       min-height:100vh; box-shadow:0 0 0 1px var(--line); }
-h1 { font-size:1.7em; margin:0 0 .3em; line-height:1.25; }
-h2 { font-size:1.25em; margin:1.8em 0 .6em; padding-bottom:.25em;
-     border-bottom:1px solid var(--line); }
-a { color:#1a5fb4; }
-nav ol { margin:.4em 0 0; padding-left:1.4em; columns:2; color:var(--muted); font-size:.93em; }
-table { border-collapse:collapse; width:100%; font-size:.9em; }
-th, td { border-bottom:1px solid var(--line); padding:6px 9px; text-align:left;
-         vertical-align:top; }
-table.settings th, table.settings td { font-family:ui-monospace, Menlo, Consolas, monospace;
-                                       font-size:.92em; }
-table.settings th { width:34%; font-weight:600; color:#39424e; }
-table.settings td { word-break:break-word; }
-table.claims thead th { background:#f2f4f7; font-weight:600; }
-table.claims td.id { font-weight:700; white-space:nowrap; }
-table.claims td.verdict { white-space:nowrap; }
-.rule { color:var(--muted); font-size:.88em; margin-top:3px; }
-.v { display:inline-block; padding:1px 9px; border-radius:10px; font-weight:600; font-size:.9em; }
-.v.ok { color:var(--ok); background:var(--ok-bg); }
-.v.fail { color:var(--fail); background:var(--fail-bg); }
-.v.na { color:var(--na); background:var(--na-bg); }
-tr.fail td.id { color:var(--fail); }
-.verdicts .v { margin-right:6px; }
-figure { margin:0 0 .8em; }
-figure img { display:block; max-width:100%; height:auto; margin:0 auto;
-             border:1px solid var(--line); }
-figcaption, .caption { color:var(--muted); font-size:.88em; margin-top:.5em; }
-.findings { background:#f8f9fb; border-left:3px solid #9aa7b8; padding:.4em 1em; margin:.6em 0; }
-.findings p { margin:.35em 0; }
-.who { font-weight:600; }
-.data { font-size:.88em; color:var(--muted); }
-.tested { border-left:3px solid #1a5fb4; background:#f3f7fc; padding:.3em 1em; margin:.6em 0; }
-.tested p { margin:.3em 0; font-weight:600; }
-.tested ul { margin:.2em 0 .4em; padding-left:1.2em; }
-.legend { color:var(--muted); font-size:.85em; }
-.banner { border:1px solid #c9d3df; border-left:5px solid #1a5fb4; background:#f3f7fc;
-          padding:.5em 1em; margin:.6em 0 1em; }
-.banner.smoke { border-left-color:var(--fail); background:#fdf1ef; }
-.banner.quick { border-left-color:#b8860b; background:#fdf8ec; }
-.banner p { margin:.2em 0; }
-.banner ul { margin:.3em 0; padding-left:1.2em; font-size:.93em; }
-table.card td, table.card th { padding:3px 8px; }
-table.card td.verdict, table.card td a { white-space:nowrap; }
-table.card td.id a { font-weight:700; text-decoration:none; }
-.muted { color:var(--muted); font-size:.9em; }
-details.fold summary { cursor:pointer; color:#1a5fb4; margin:.3em 0; }
-nav h2 { margin-top:1em; }
-details.more summary { color:var(--muted); font-size:.85em; cursor:pointer; }
-.missing { color:var(--fail); font-style:italic; }
-footer { margin-top:3em; padding-top:.8em; border-top:1px solid var(--line);
-         color:var(--muted); font-size:.82em; }
-code { font-family:ui-monospace, Menlo, Consolas, monospace; font-size:.92em; }
-"""

@@ -27,7 +27,8 @@ from latentdyn.errors import ConfigError
 MAX_BYTES = 8_000_000  # the largest embedded data a viewer may carry
 
 
-def _static(name: str) -> str:
+def static_text(name: str) -> str:
+    """The text of ``reporting/static/NAME``, checked to be safe to inline."""
     text = resources.files("latentdyn.reporting").joinpath("static", name).read_text("utf-8")
     if "</script" in text.lower() or "</style" in text.lower():
         raise ConfigError(f"reporting/static/{name} would end its inline element early")
@@ -176,7 +177,7 @@ def trajectory_viewer(frames, distances: Mapping[str, object] | None = None,
                           f"{max_bytes / 1e6:.1f} MB); show fewer or shorter trajectories")
     uid = hashlib.sha256(payload.encode()).hexdigest()[:12]
     return (f'<div class="ld-viewer" id="ld-viewer-{uid}" aria-label="{html.escape(title)}">'
-            f"<style>{_static('viewer.css')}</style>"
+            f"<style>{static_text('viewer.css')}</style>"
             f'<script type="application/json" class="ld-viewer-data">{payload}</script>'
             "<noscript><p>The interactive viewer needs JavaScript.</p></noscript>"
-            f"<script>{_static('viewer.js')}</script></div>")
+            f"<script>{static_text('viewer.js')}</script></div>")

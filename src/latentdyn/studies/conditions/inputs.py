@@ -188,18 +188,34 @@ def _check_memory(prof: Profile, dim: int, classes: int) -> None:
                           f"{need / 1e9:.1f} GB per batch of trials; choose smaller sizes")
 
 
-def prepare(p) -> Setup:
-    """Check every option of ``p`` (the study's ``Params``), load the data, plan the
-    grid; write nothing."""
-    from latentdyn.checks import resolve_device
-    from latentdyn.studies.common import check_seed, get_profile
+@dataclass
+class CheckedGrid:
+    """What every grid study checks and loads before anything is written: the backend
+    keywords, the device, the data sets, the planned grid, the settings and data record
+    the driver writes, and the report's notes."""
 
-    prof = override(get_profile(PROFILES, p.profile), **{k: getattr(p, k) for k in OVERRIDES})
+    backend: dict
+    device: Any
+    datasets: dict
+    plan: G.Plan
+    settings: dict
+    data_record: dict
+    notes: list
+
+
+def checked_grid(prof: Profile, p, check=None) -> CheckedGrid:
+    """Check the seed, backend and device of ``p`` (a study's ``Params``), load the data
+    sets of ``prof``, plan the grid and check its sweeps and memory; ``check(plan)``
+    runs after planning (its notes join the report's); write nothing."""
+    from latentdyn.checks import resolve_device
+    from latentdyn.studies.common import check_seed
+
     check_seed(p.seed)
     backend = _check_backend(p, p.workers)
     dev = resolve_device(p.device)
     datasets, notes = _load_datasets(prof, p.datasets is not None, p.data_dir)
     plan = G.plan(prof, datasets)
+    notes += check(plan) if check is not None else []
     check_groups(plan, prof, dev)
     _check_memory(prof, max(d.dim for d in datasets.values()),
                   max(len(set(d.train_labels.tolist())) for d in datasets.values()))
@@ -207,5 +223,16 @@ def prepare(p) -> Setup:
                 "seed": p.seed, "device": str(dev), "data_dir": p.data_dir}
     record = {name: {"dataset": d.name, "checksums": d.checksums()}
               for name, d in datasets.items()}
-    return Setup(prof, datasets, plan, dev, settings, p.seed, p.data_dir, p.workers, backend,
-                 notes + [f"Left out: {s}." for s in plan.skipped], record)
+    return CheckedGrid(backend, dev, datasets, plan, settings, record,
+                       notes + [f"Left out: {s}." for s in plan.skipped])
+
+
+def prepare(p) -> Setup:
+    """Check every option of ``p`` (the study's ``Params``), load the data, plan the
+    grid; write nothing."""
+    from latentdyn.studies.common import get_profile
+
+    prof = override(get_profile(PROFILES, p.profile), **{k: getattr(p, k) for k in OVERRIDES})
+    g = checked_grid(prof, p)
+    return Setup(prof, g.datasets, g.plan, g.device, g.settings, p.seed, p.data_dir,
+                 p.workers, g.backend, g.notes, g.data_record)

@@ -10,13 +10,7 @@ from typing import Any
 
 from latentdyn.errors import ConfigError
 from latentdyn.studies.conditions import grid as G
-from latentdyn.studies.conditions.inputs import (
-    _check_backend,
-    _check_memory,
-    _load_datasets,
-    check_groups,
-    override,
-)
+from latentdyn.studies.conditions.inputs import checked_grid, override
 from latentdyn.studies.transition.profiles import PROFILES, Profile, log_steps
 
 
@@ -79,23 +73,14 @@ def _twins(plan: G.Plan, prof: Profile) -> tuple[dict, list]:
 
 def prepare(p) -> Setup:
     """Check every option of ``p``, load the data, plan the grid; write nothing."""
-    from latentdyn.checks import resolve_device
-    from latentdyn.studies.common import check_seed
-
     prof = _profile(p)
-    check_seed(p.seed)
-    backend = _check_backend(p, p.workers)
-    dev = resolve_device(p.device)
-    datasets, notes = _load_datasets(prof, p.datasets is not None, p.data_dir)
-    plan = G.plan(prof, datasets)
-    twins, twin_notes = _twins(plan, prof)
-    check_groups(plan, prof, dev)
-    _check_memory(prof, max(d.dim for d in datasets.values()),
-                  max(len(set(d.train_labels.tolist())) for d in datasets.values()))
-    settings = {"profile": p.profile, **prof.settings(), "datasets_used": list(datasets),
-                "seed": p.seed, "device": str(dev), "data_dir": p.data_dir}
-    record = {name: {"dataset": d.name, "checksums": d.checksums()}
-              for name, d in datasets.items()}
-    return Setup(prof, datasets, plan, twins, dev, settings, p.seed, p.data_dir, p.workers,
-                 backend, notes + twin_notes + [f"Left out: {s}." for s in plan.skipped],
-                 record)
+    twins: dict = {}
+
+    def plan_twins(plan: G.Plan) -> list:
+        found, notes = _twins(plan, prof)
+        twins.update(found)
+        return notes
+
+    g = checked_grid(prof, p, plan_twins)
+    return Setup(prof, g.datasets, g.plan, twins, g.device, g.settings, p.seed, p.data_dir,
+                 p.workers, g.backend, g.notes, g.data_record)
