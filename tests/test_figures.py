@@ -234,3 +234,25 @@ def test_figures_can_be_built_in_threads(tmp_path):
         th.join()
     assert errors == []
     assert all((tmp_path / f"t{i}.png").read_bytes()[:8] == PNG_MAGIC for i in range(2))
+
+
+def test_a_one_image_grid_is_wide_enough_for_its_caption():
+    """One decoded fixed point with a long caption: the image keeps at least its size
+    and the caption reads as lines (before: a 215 x 367 px strip of wrapped words)."""
+    from latentdyn.figures.generic import MIN_CAPTIONED_WIDTH
+
+    one = _rng().random((1, 1, 8, 8))
+    bare = F.image_grid(one)
+    captioned = F.image_grid(one, "Decoded fixed points, largest basin first (1 of 1); "
+                             "swap noise, deterministic dynamics, T = 12, tol = 0.001")
+    assert captioned.get_figwidth() == pytest.approx(MIN_CAPTIONED_WIDTH)
+    assert bare.get_figwidth() < 1.0  # without a caption the grid stays its own width
+
+    def image_height(fig):
+        fig.canvas.draw()
+        return fig.axes[0].images[0].get_window_extent().height
+
+    # at least its size, and no taller than the smallest figure (1.2 in)
+    assert image_height(bare) <= image_height(captioned) <= 1.2 * captioned.dpi
+    many = F.image_grid(_rng().random((1, 10, 8, 8)), CAPTION)
+    assert many.get_figwidth() > MIN_CAPTIONED_WIDTH  # ten images set their own width

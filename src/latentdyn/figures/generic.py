@@ -170,6 +170,9 @@ def pixel_columns(shape: Sequence[int]) -> dict[str, np.ndarray]:
     return columns
 
 
+MIN_CAPTIONED_WIDTH = 4.0  # inches: the narrowest figure that carries a caption
+
+
 def image_grid(
     images: Any,
     caption: str = "",
@@ -198,8 +201,11 @@ def image_grid(
     tiled = mosaic(arr, gap=gap, fill=np.nan)
 
     margin = (0.7 if row_labels is not None else 0.15) + (0.3 if row_title else 0)
-    width = min(FULL_WIDTH * 1.4, c * cell + margin)
-    height = (width - margin) * tiled.shape[0] / tiled.shape[1]
+    images_width = min(FULL_WIDTH * 1.4, c * cell + margin) - margin
+    # a grid of one or two images keeps its size; the figure is wide enough for its
+    # caption to read as lines, not as a column of words
+    width = max(images_width + margin, MIN_CAPTIONED_WIDTH if caption else 0.0)
+    height = images_width * tiled.shape[0] / tiled.shape[1]
     height += (0.35 if col_labels is not None else 0.1) + (0.3 if title else 0)
     height += 0.3 if col_title else 0
     fig = new_figure(width, max(height, 1.2))
