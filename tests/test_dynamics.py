@@ -244,3 +244,33 @@ def test_model_without_protocol_or_mismatched_decoder():
 
     with pytest.raises(ConfigError, match="cannot run on x0|same number of values"):
         run_dynamics(Shrinks(), x0(), steps=1)
+
+
+def test_a_vae_gives_its_posterior_mean_without_the_log_variance():
+    """protocol.latent_mean uses the VAE's own latent_mean (the mean half of the output
+    layer): the numbers of encode(x)[0]; a model whose sub-module is named latent_mean
+    is still read through encode."""
+    from torch import nn
+
+    from latentdyn.models import VAE, VAEConfig
+    from latentdyn.models.protocol import latent_mean
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(input_dim=784, hidden=64, nz=10)).eval()
+    x = torch.rand(50, 784)
+    with torch.no_grad():
+        torch.testing.assert_close(latent_mean(vae, x), vae.encode(x)[0], rtol=0, atol=1e-6)
+
+    class Head(nn.Module):  # a user's model with a mean head called latent_mean
+        def __init__(self):
+            super().__init__()
+            self.body, self.latent_mean = nn.Linear(6, 4), nn.Linear(4, 2)
+
+        def encode(self, x):
+            return self.latent_mean(self.body(x))
+
+        def decode(self, z):
+            return z.repeat(1, 3)
+
+    head, x = Head(), torch.rand(5, 6)
+    assert torch.equal(latent_mean(head, x), head.encode(x))

@@ -50,7 +50,10 @@ def _split(encoded) -> tuple[Tensor, Tensor | None]:
 
 
 def latent_mean(model, x: Tensor) -> Tensor:
-    """E_q[z | x]."""
+    """E_q[z | x]: the model's own ``latent_mean(x)`` when it has one (a VAE computes
+    the mean without the log-variance), else the first output of ``encode``."""
+    if callable(getattr(type(model), "latent_mean", None)):  # a method, not a sub-module
+        return model.latent_mean(x)
     return _split(model.encode(x))[0]
 
 
