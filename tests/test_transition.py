@@ -98,6 +98,14 @@ def test_the_fit_recovers_a_known_alpha_and_predicts_the_largest(alpha):
     # a largest size that breaks the law is reported as failing
     broken = L.Tau(taus[4000].point * 8, taus[4000].lo * 8, taus[4000].hi * 8, taus[4000].reps * 8)
     assert L.check_prediction(pred, broken)["holds"] is False
+    # the largest beyond a grid that ends at 8 192 steps: it fails a prediction inside
+    # the grid, and cannot test one that reaches beyond it
+    never = L.Tau(math.inf, math.inf, math.inf, np.full(10, math.inf))
+    inside = {**pred, "lo": 1000.0, "hi": 4000.0}
+    assert L.check_prediction(inside, never, last_step=8192)["holds"] is False
+    reaching = {**pred, "lo": 4000.0, "hi": 20000.0}
+    untested = L.check_prediction(reaching, never, last_step=8192)
+    assert untested["holds"] is None and untested["verdict"].startswith("not tested")
     # one size inside the grid: no law, said so
     beyond = {n: L.Tau(math.inf, math.inf, math.inf, np.full(10, math.inf)) for n in sizes[1:]}
     none = L.fit_law({sizes[0]: taus[sizes[0]], **beyond})

@@ -15,7 +15,9 @@ before any run:
   the grid, α's interval the percentiles of the same fit on each resample;
 * the prediction: the law fitted on every size but the largest predicts τ at the
   largest (point and interval from the resamples) before that size is evaluated; it
-  *holds* when the predicted and measured intervals overlap, and fails otherwise.
+  *holds* when the predicted and measured intervals overlap, and fails otherwise; a
+  measured τ beyond the grid fails a prediction inside it and leaves one that reaches
+  beyond the grid untested (said so).
 """
 
 from __future__ import annotations
@@ -184,16 +186,28 @@ def predict(taus: dict, n_big: int) -> dict:
             "tau": math.exp(point[1] + point[0] * math.log(n_big)), "lo": lo, "hi": hi}
 
 
-def check_prediction(pred: dict, measured: Tau) -> dict:
-    """The prediction against the measurement: holds when the intervals overlap; a
-    measurement beyond the grid fails a prediction inside it (and cannot test one
-    beyond)."""
+def check_prediction(pred: dict, measured: Tau, last_step: float | None = None) -> dict:
+    """The prediction against the measurement: holds when the intervals overlap. A τ
+    measured beyond the grid is only known to exceed its ``last_step``: it fails a
+    prediction wholly inside the grid, and cannot test one that reaches beyond it
+    (``holds`` None, said so)."""
     out = {**pred, "measured": measured.as_dict()}
     if not pred.get("possible"):
         out.update(holds=None, verdict="no prediction: τ inside the grid at fewer than two "
                    "of the smaller sizes")
         return out
     m_lo, m_hi = measured.lo, measured.hi
+    if not math.isfinite(m_lo) and last_step is not None:
+        if pred["hi"] > last_step:
+            out.update(holds=None, verdict=(
+                f"not tested: the measured τ lies beyond the grid's last snapshot "
+                f"({last_step:g} steps) and the predicted interval reaches beyond it too; "
+                f"consistent, but the grid cannot tell"))
+        else:
+            out.update(holds=False, verdict=(
+                "the prediction fails (predicted inside the grid, measured beyond its last "
+                f"snapshot, {last_step:g} steps)"))
+        return out
     holds = bool(pred["lo"] <= m_hi and m_lo <= pred["hi"])
     out.update(holds=holds, verdict="the prediction holds (the intervals overlap)" if holds
                else "the prediction fails (the intervals do not overlap)")

@@ -168,7 +168,8 @@ def evaluate(run, s: Setup, summaries: dict) -> Results:
             name = f"{key[0]}|{key[1]}"
             times[name] = _times(series, key, sizes)
             laws[name] = {k: L.fit_law(v) for k, v in times[name].items()}
-            checked[name] = {k: L.check_prediction(predictions[name][k], times[name][k][largest])
+            checked[name] = {k: L.check_prediction(predictions[name][k], times[name][k][largest],
+                                                   last_step=max(s.steps))
                              if largest in times[name][k] else {**predictions[name][k],
                                                                "holds": None,
                                                                "verdict": "not measured"}
