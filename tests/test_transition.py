@@ -209,3 +209,29 @@ def test_no_twins_trains_none(tmp_path):
                  "--out", str(out), "--no-twins", "--sizes", "20,40"]) == 0
     assert not any("twin" in p.name for p in (out / "sweeps").iterdir())
     assert "twin_agreement" not in (out / "data" / "cells.csv").read_text().splitlines()[0]
+
+
+def test_the_report_says_what_each_figure_shows():
+    from latentdyn.studies.transition import report as R
+
+    def row(n, step, dominant, dip, mem, gap):
+        ends = {f"end_{e}": 0.0 for e in R.ENDS}
+        ends[f"end_{dominant}"] = 0.9
+        return {"dataset": "d", "nz": 2, "size": n, "step": step, "dip_fraction": dip,
+                "memorisation": mem, "elbo_gap": gap, **ends}
+
+    rows = [row(100, 16, "none", 0.0, 0.0, 1.0), row(100, 32, "abstract", 0.9, 0.0, 2.0),
+            row(100, 64, "abstract", 0.5, 0.1, 3.0), row(100, 128, "own_memory", 0.0, 0.6, 9.5),
+            row(200, 16, "none", 0.0, 0.0, 1.0), row(200, 128, "own_concept", 0.7, 0.0, 2.0)]
+    assert R.phase_words(rows, "d|2") == (
+        "Where most trajectories end, per size (steps): n = 100: none (16) → abstract (32–64) "
+        "→ own memory (128); n = 200: none (16) → own concept (128).")
+    assert R.curve_words(rows, "d|2").startswith(
+        "n = 100: the dip in 90% of labels at step 32 (its peak), at step 128 memorisation "
+        "0.60 and a train − test ELBO gap of 9.5 nats; n = 200:")
+    taus = {100: L.Tau(1000.0, 1000, 1000, np.zeros(0)), 200: L.Tau(4000.0, 4000, 4000,
+                                                                   np.zeros(0)),
+            400: L.Tau(math.inf, math.inf, math.inf, np.zeros(0))}
+    words = R.collapse_words(taus, 2.0)
+    assert "n = 100: 0.1, n = 200: 0.1 (largest / smallest 1.00" in words
+    assert R.collapse_words(taus, None).startswith("τ_mem lies inside the grid at 2 size(s)")

@@ -67,6 +67,66 @@ def picture_words(rows) -> str:
             f"{where}{' …' if len(held) > 12 else ''}.")
 
 
+ENDS = ("own_memory", "other_memory", "own_concept", "other_concept", "abstract", "none")
+
+
+def _of(rows, name: str) -> list:
+    return [r for r in rows if f"{r['dataset']}|{r['nz']}" == name and r.get("step") is not None
+            and r.get("end_none") is not None]
+
+
+def phase_words(rows, name: str) -> str:
+    """Per size, where most trajectories end, as runs of snapshots."""
+    parts = []
+    for n in sorted({r["size"] for r in _of(rows, name)}):
+        cells = sorted((r for r in _of(rows, name) if r["size"] == n), key=lambda r: r["step"])
+        runs: list = []
+        for r in cells:
+            end = max(ENDS, key=lambda e: r[f"end_{e}"]).replace("_", " ")
+            if runs and runs[-1][0] == end:
+                runs[-1][2] = r["step"]
+            else:
+                runs.append([end, r["step"], r["step"]])
+        parts.append(f"n = {n}: " + " → ".join(
+            f"{e} ({a}{'' if a == b else f'–{b}'})" for e, a, b in runs))
+    return ("Where most trajectories end, per size (steps): " + "; ".join(parts) + "."
+            if parts else "No snapshot was evaluated.")
+
+
+def collapse_words(taus: dict, alpha) -> str:
+    """τ_mem / n^α per size inside the grid: equal when the sizes collapse."""
+    inside = {n: t.point for n, t in sorted(taus.items()) if math.isfinite(t.point)}
+    if alpha is None or len(inside) < 2:
+        return (f"τ_mem lies inside the grid at {len(inside)} size(s): no α to scale by; "
+                "the curves are drawn against steps / n.")
+    scaled = {n: v / n ** alpha for n, v in inside.items()}
+    spread = max(scaled.values()) / min(scaled.values())
+    return (f"τ_mem / n^α with α = {alpha:.2f}: " + ", ".join(
+        f"n = {n}: {v:.3g}" for n, v in scaled.items())
+        + f" (largest / smallest {spread:.2f}; 1 if the sizes collapse onto one curve; "
+        "the snapshots are a factor of 2 apart, so τ itself is known to within 2×).")
+
+
+def curve_words(rows, name: str) -> str:
+    """The peak of the dip fraction, the last ELBO gap and memorisation, per size."""
+    parts = []
+    for n in sorted({r["size"] for r in _of(rows, name)}):
+        cells = sorted((r for r in _of(rows, name) if r["size"] == n), key=lambda r: r["step"])
+        peak = max(cells, key=lambda r: r["dip_fraction"] or 0)
+        last = cells[-1]
+        gap = last.get("elbo_gap")
+        parts.append(f"n = {n}: the dip in {peak['dip_fraction'] or 0:.0%} of labels at step "
+                     f"{peak['step']} (its peak), at step {last['step']} memorisation "
+                     f"{last['memorisation'] or 0:.2f}"
+                     + (f" and a train − test ELBO gap of {gap:.1f} nats" if gap is not None
+                        else ""))
+    return "; ".join(parts) + "." if parts else "No snapshot was evaluated."
+
+
+def _listing(values) -> str:
+    return ", ".join(str(v) for v in values)
+
+
 def summary(results) -> dict:
     out = {}
     for name in results.times:
@@ -103,10 +163,11 @@ def report(run, s, results, claims) -> None:
             words += law_words(name, results.times[name], results.laws[name],
                                results.predictions[name])
         words.append(picture_words(rows))
-        grid = (f"Profile {s.prof.name}: data {s.settings['datasets_used']}, sizes {sizes}, "
-                f"Nz {list(s.prof.nz)}, hidden {s.prof.hidden}, seeds {list(s.prof.seeds)}, "
-                f"{s.prof.max_steps} optimiser steps at a constant learning rate "
-                f"{s.prof.lr} (batch {s.prof.batch_size}), snapshots at {s.steps}; per "
+        grid = (f"Profile {s.prof.name}: data {_listing(s.settings['datasets_used'])}, sizes "
+                f"{_listing(sizes)}, Nz {_listing(s.prof.nz)}, hidden {s.prof.hidden}, seeds "
+                f"{_listing(s.prof.seeds)}, {s.prof.max_steps} optimiser steps at a constant "
+                f"learning rate {s.prof.lr} (batch {s.prof.batch_size}), snapshots at steps "
+                f"{_listing(s.steps)}; per "
                 f"snapshot {s.prof.trials} trials per label at p = {s.prof.p_dip} "
                 f"({s.prof.noises[0]}), T = {s.prof.steps}.")
         sections.append(Section("The law", None, grid, "—", "\n\n".join(words),
@@ -121,23 +182,25 @@ def report(run, s, results, claims) -> None:
             saved = save_figure(fig, out / "figures", f"phase_{tag}", csv_columns=cols,
                                 data_dir=out / "data")
             sections.append(Section(f"Phase diagram ({name})", saved.png, saved.caption, "—",
-                                    "see the figure", data=saved.csv))
+                                    phase_words(rows, name), data=saved.csv))
             fig, cols = F.collapse([r for r in rows if f"{r['dataset']}|{r['nz']}" == name],
                                    sizes, alpha, f"{name}: memorisation against steps / n^α "
                                    f"(α = {'%.2f' % alpha if alpha is not None else '1, no fit'}).")
             saved = save_figure(fig, out / "figures", f"collapse_{tag}", csv_columns=cols,
                                 data_dir=out / "data")
             sections.append(Section(f"Collapse ({name})", saved.png, saved.caption, "—",
-                                    "one curve if the law holds", data=saved.csv))
+                                    collapse_words(t["memory"], alpha), data=saved.csv))
         fig, cols = F.curves(rows, sizes, "Each statistic over the snapshots, one line per size "
                              "(mean over seeds, Nz and data sets).")
         saved = save_figure(fig, out / "figures", "curves", csv_columns=cols,
                             data_dir=out / "data")
         sections.append(Section("Statistics over training", saved.png, saved.caption, "—",
-                                "see the figure", data=saved.csv))
+                                " ".join(curve_words(rows, name) for name in results.times),
+                                data=saved.csv))
+        timings = ", ".join(f"{k} {v:.1f} s" for k, v in dict(run.timings).items())
         write_report(out / "report.html", TITLE, INTRO, s.settings, sections, [],
-                     [*s.notes, f"Stage timings (s): {dict(run.timings)}."])
+                     [*s.notes, f"Stage timings: {timings or 'none recorded'}."])
     run.record(backend=s.backend, cells=len(rows), alpha=first.get("alpha"))
 
 
-__all__ = ["law_words", "report", "summary"]
+__all__ = ["collapse_words", "curve_words", "law_words", "phase_words", "report", "summary"]
