@@ -195,12 +195,27 @@ def test_placement_of_a_model_on_the_map():
 def test_bad_grids_are_one_line(tmp_path, capsys):
     for args, message in ((["--sizes", "40,20"], "ascending"), (["--sizes", "20,all"], "numbers"),
                           (["--training-steps", "8"], "--training-steps"),
-                          (["--sizes", "20"], "at least two")):
+                          (["--sizes", "20"], "at least two"),
+                          (["--twins", "--no-twins"], "contradict")):
         rc = main(["transition", "--profile", "smoke", "--quiet", "--device", "cpu",
                    "--out", str(tmp_path / "t"), *args])
         err = capsys.readouterr().err
         assert rc == 2 and err.startswith("error:") and message in err, (args, err)
     assert not (tmp_path / "t").exists()
+
+
+def test_quick_trains_no_twins_unless_asked():
+    from types import SimpleNamespace
+
+    from latentdyn.studies.transition.inputs import _profile
+
+    base = dict(profile="quick", max_steps=None, datasets=None, sizes=None, nz=None,
+                seeds=None, trials=None)
+    assert not _profile(SimpleNamespace(**base, twins=False, no_twins=False)).twins
+    assert _profile(SimpleNamespace(**base, twins=True, no_twins=False)).twins
+    smoke = {**base, "profile": "smoke"}
+    assert _profile(SimpleNamespace(**smoke, twins=False, no_twins=False)).twins
+    assert not _profile(SimpleNamespace(**smoke, twins=False, no_twins=True)).twins
 
 
 def test_no_twins_trains_none(tmp_path):

@@ -28,8 +28,8 @@ from latentdyn.studies.transition.inputs import prepare
 from latentdyn.studies.transition.profiles import PROFILES, Profile
 
 DEFAULT_OUT = "results/transition"
-PROFILE_HELP = ("quick: four sizes of mnist-embedded with their twins for 2 CPU cores "
-                "(about 12 min of CPU; the grid is stated in the report); full: both data "
+PROFILE_HELP = ("quick: mnist-embedded at 100, 200, 400 and 800 images, 32 768 steps, for 2 "
+                "CPU cores (about 20 min; the grid is stated in the report); full: both data "
                 "sets to 60 000 images, Nz 14 and 100, 3 seeds (a GPU or a Ray cluster); "
                 "smoke: toy size in seconds, for tests.")
 
@@ -56,6 +56,9 @@ class Params(Common, Backend):
     max_steps: int | None = param(None, "Optimiser steps of every model (snapshots at 16, "
                                   "32, ... up to it).", flag="--training-steps")
     trials: int | None = param(None, "Trials per label at each snapshot.")
+    twins: bool = param(False, "Train each model's twin on the next n images and run "
+                        "the twin test (twice the training; the full and smoke profiles do, "
+                        "quick does not).")
     no_twins: bool = param(False, "Train no twins and run no twin test (half the "
                            "training).")
     workers: int | None = param(None, "Train independent groups of a sweep in this many "

@@ -45,8 +45,10 @@ def _profile(p) -> Profile:
                               f"{p.max_steps!r}")
         prof = replace(prof, max_steps=p.max_steps, trainings=(f"steps={p.max_steps}",),
                        snapshots=log_steps(p.max_steps))
-    if p.no_twins:
-        prof = replace(prof, twins=False)
+    if p.twins and p.no_twins:
+        raise ConfigError("--twins and --no-twins contradict each other; give one")
+    if p.twins or p.no_twins:
+        prof = replace(prof, twins=bool(p.twins))
     prof = override(prof, datasets=p.datasets, sizes=p.sizes, nz=p.nz, seeds=p.seeds,
                     trials=p.trials)
     if any(s == "all" for s in prof.sizes):
