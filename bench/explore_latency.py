@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine  # noqa: E402
+from common import best_times, machine, square_peak  # noqa: E402
 
 from latentdyn.data import load_dataset  # noqa: E402
 from latentdyn.explore import build_explorer, create_app  # noqa: E402
@@ -83,6 +83,41 @@ def measure(url: str, body: dict, warmup: int, repeats: int,
             "max": wall[-1], "server": statistics.median(server), "bytes": len(r.content)}
 
 
+def limits(vae, trials: int, steps: int, repeats: int) -> dict:
+    """What the averaged view's arithmetic costs on this machine, timed in this run:
+    the repeated inference alone (``run_dynamics``, the trials as one batch, every x(t)
+    kept) and its matrix products alone (the encoder's mean path and the decoder,
+    ``trials`` rows each, ``steps`` + 1 encodings and ``steps`` decodings), the best of
+    ``repeats``; and the square-matmul peak they are measured against."""
+    import torch.nn.functional as F
+
+    from latentdyn.dynamics import run_dynamics
+
+    x = torch.rand(trials, 784)
+    h = torch.rand(trials, 1024)
+    z = torch.rand(trials, vae.nz)
+    enc, out = vae.encoder[0], vae.encoder_out
+    dec, dout = vae.decoder[0], vae.decoder_out
+    w_mu, b_mu = out.weight[:vae.nz], out.bias[:vae.nz]
+
+    def products():
+        for _ in range(steps + 1):
+            F.linear(x, enc.weight, enc.bias)
+            F.linear(h, w_mu, b_mu)
+        for _ in range(steps):
+            F.linear(z, dec.weight, dec.bias)
+            F.linear(h, dout.weight, dout.bias)
+
+    with torch.no_grad():
+        best = best_times({"dynamics": lambda: run_dynamics(vae, x, steps=steps,
+                                                            record_x="all"),
+                           "products": products}, repeats)
+    flops = 2 * trials * ((steps + 1) * (784 * 1024 + 1024 * vae.nz)
+                          + steps * (vae.nz * 1024 + 1024 * 784))
+    return {**{k: v * 1000 for k, v in best.items()}, "gflop": flops / 1e9,
+            "peak": square_peak(repeats=5)}
+
+
 def serve(explorer):
     sock = bind("127.0.0.1", 0)
     server = make_server(create_app(explorer))
@@ -122,6 +157,14 @@ def main() -> None:
           "and for the first average)")
     print(f"{'case':<24} {'start-up s':>10} {'median':>8} {'p90':>8} {'max':>8} "
           f"{'server':>8} {'kB':>6}")
+    lim = limits(vae, args.trials, args.steps, max(5, args.repeats // 2))
+    print(f"limits of the averaged view ({args.trials} trials, T = {args.steps}): the "
+          f"dynamics alone {lim['dynamics']:.1f} ms; its {lim['gflop']:.1f} GFLOP of matrix "
+          f"products alone {lim['products']:.1f} ms "
+          f"({lim['gflop'] / lim['products'] * 1000:.0f} GFLOP/s, "
+          f"{100 * lim['gflop'] / lim['products'] * 1000 / lim['peak']:.0f} % of the "
+          f"square-matmul peak {lim['peak']:.0f} GFLOP/s; at the peak "
+          f"{lim['gflop'] / lim['peak'] * 1000:.0f} ms)")
     for name, ms, c, b, route in cases:
         t0 = time.perf_counter()
         explorer = build_explorer([(f"vae{k}", "vae", m) for k, m in enumerate(ms)], data, c,
