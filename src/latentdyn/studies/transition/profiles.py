@@ -41,11 +41,12 @@ def _profile(name, max_steps, **kw) -> Profile:
 
 PROFILES = {
     # 2 CPU cores (grid stated in the report): the paper's VAE made narrow (256 hidden
-    # units, Nz 14). Measured 2026-12-07 (docs/transition.md): 17.5 min of CPU for the
+    # units, Nz 14). Measured 2026-12-07 (docs/transition.md): about 18 min of CPU for the
     # four models and their 48 snapshot cells; tau_mem inside the grid at 100, 200 and
-    # 400 images. No twins (they would double the training past the budget: --twins)
+    # 400 images, tau_concept at all four with 100 trials (at one with 50). No twins
+    # (they would double the training past the budget: --twins)
     "quick": _profile("quick", 32768, datasets=("mnist-embedded",), sizes=(100, 200, 400, 800),
-                      nz=(14,), seeds=(0,), noises=("swap",), trials=50, steps=40,
+                      nz=(14,), seeds=(0,), noises=("swap",), trials=100, steps=40,
                       p_dip=0.2, memories=50, hidden=256, batch_size=100, elbo_images=1000,
                       twins=False),
     # a GPU or a Ray cluster: both data sets, sizes to 60 000, Nz 14 and 100, 3 seeds
