@@ -29,6 +29,7 @@ Toy size: the rewrites of a ``latentdyn`` command (:func:`toy_argv`)
     ``--dataset mnist-embedded|mnist|           ``--dataset`` :data:`TOY_DATASET`
     fashion-mnist``
     (no ``--dataset``, command takes one)       ``--dataset`` :data:`TOY_DATASET` added
+    ``--datasets`` of real data sets only       dropped (the smoke profile's own)
     ``--profile quick|paper``                   ``--profile smoke``
     (no ``--profile``, command takes one)       ``--profile smoke`` added
     ``--epochs N``, ``--gan-epochs N``          at most 1 (2 in a document that shows
@@ -220,6 +221,10 @@ def toy_argv(argv: list[str], epochs: int = 1) -> list[str]:
     while i < len(argv):
         word = argv[i]
         value = argv[i + 1] if i + 1 < len(argv) else None
+        if word == "--datasets" and value is not None and set(value.split(",")) <= set(
+                REAL_DATASETS):  # the profile's own (smoke) data sets instead
+            i += 2
+            continue
         if value is not None and word in ("--dataset", "--profile", "--epochs", "--gan-epochs",
                                           "--device", "--seeds", *CAPS, *PLACEHOLDERS):
             if word == "--dataset" and value in REAL_DATASETS:
@@ -414,6 +419,10 @@ def test_toy_argv():
     assert toy_argv(["reproduce", "nagano2017"]) == [
         "reproduce", "nagano2017", "--profile", "smoke", "--dataset", TOY_DATASET, "--quiet"]
     assert toy_argv(["explore", "--model", "runs/vae", "--port", "0"])[-1] == "--help"
+    assert toy_argv(["transition", "--datasets", "fashion-mnist", "--out", "r"])[:3] == [
+        "transition", "--out", "r"]
+    assert toy_argv(["transition", "--datasets", "digits"])[:3] == [
+        "transition", "--datasets", "digits"]
     assert py_toy('TrainConfig(nz=100, epochs=30)') == (
         f"TrainConfig(dataset={TOY_DATASET!r}, nz=100, epochs=2)")
 
