@@ -556,3 +556,32 @@ def test_a_given_model_is_described_by_its_own_run(smoke, tmp_path, capsys):
     assert cli("reproduce", "nagano2017", "--profile", "smoke", "--model", smoke / "model",
                "--nz", 6, "--epochs", 2, "--dataset", DATA, "--no-latent-size", "--trials", 4,
                "--steps", 3, "--out", tmp_path / "same", "--quiet", "--device", "cpu") == 0
+
+
+def test_fig7_elbo_encodes_each_image_once_with_the_same_numbers(tmp_path, monkeypatch):
+    """C7's per-image ELBO (ELBO_DRAWS draws of z) encodes each chunk once for all draws
+    (issue 24) and equals, bit for bit, the loop that encodes it again for every draw."""
+    from types import SimpleNamespace
+
+    from latentdyn.models import VAE
+    from latentdyn.models.inference import inference_mode
+    from latentdyn.studies.nagano2017.latent_size import _image_elbos
+    from latentdyn.train.runs import load_run
+
+    run = tmp_path / "vae"
+    train(TrainConfig(dataset=DATA, nz=3, hidden=8, epochs=1, seed=0, device="cpu"), run,
+          progress=False)
+    x = torch.rand(23, 36, generator=torch.Generator().manual_seed(1))
+    calls = []
+    encode = VAE.encode
+    monkeypatch.setattr(VAE, "encode", lambda self, v: calls.append(len(v)) or encode(self, v))
+    fast = _image_elbos(run, SimpleNamespace(test_images=x), "cpu", seed=5, chunk=10, draws=4)
+    assert calls == [10, 10, 3]  # each chunk once, not once per draw
+    model, _ = load_run(run)
+    gen = torch.Generator().manual_seed(5)
+    total = torch.zeros(23, dtype=torch.float64)
+    with inference_mode(model):
+        for _ in range(4):
+            total += torch.cat([model.elbo(x[i:i + 10], generator=gen)
+                                for i in range(0, 23, 10)]).double()
+    assert np.array_equal(fast, (total / 4).numpy())

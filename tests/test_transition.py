@@ -167,6 +167,7 @@ def test_smoke_end_to_end_with_the_prediction_first(tmp_path, capsys, monkeypatc
     assert "twin_relative_distance" in rows[0] and "memorisation" in rows[0]
     html = (out / "report.html").read_text()
     assert "The law" in html and "Phase diagram" in html
+    assert "local stability and the twin test" in html  # the smoke profile trains twins
     for name in ("phase_", "collapse_", "curves"):
         assert any(p.name.startswith(name) for p in (out / "figures").iterdir())
     # the snapshots were trained once and are reused: a second call trains nothing
@@ -224,6 +225,8 @@ def test_no_twins_trains_none(tmp_path):
                  "--out", str(out), "--no-twins", "--sizes", "20,40"]) == 0
     assert not any("twin" in p.name for p in (out / "sweeps").iterdir())
     assert "twin_agreement" not in (out / "data" / "cells.csv").read_text().splitlines()[0]
+    intro = (out / "report.html").read_text()
+    assert "the twin test not run: --twins adds it" in intro
 
 
 def test_the_report_says_what_each_figure_shows():

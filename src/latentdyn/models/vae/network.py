@@ -116,14 +116,16 @@ class VAE(nn.Module):
         n_samples: int | None = None,
         eps: Tensor | None = None,
         generator: torch.Generator | None = None,
+        posterior: tuple[Tensor, Tensor] | None = None,
     ) -> Tensor:
         """Per-image ELBO in nats (summed over pixels), shape ``(B,)``.
 
         The reconstruction term is averaged over ``n_samples`` reparameterised samples
         (``eps`` of shape ``(L, B, nz)`` may be given to fix them); the KL term is the
-        analytic Gaussian KL to N(0, I).
+        analytic Gaussian KL to N(0, I). ``posterior``: ``self.encode(x)`` when already
+        computed (several draws of z for the same images encode them once).
         """
-        mu, logvar = self.encode(x)
+        mu, logvar = self.encode(x) if posterior is None else posterior
         if eps is None:
             L = n_samples or self.config.n_samples
             eps = torch.randn(

@@ -225,15 +225,18 @@ def elbo_stage(sweep: LatentSizeSweep, prof: LatentSizeProfile, data=None, devic
 def _image_elbos(run: Path, data, device, seed: int, chunk: int = 2000,
                  draws: int = ELBO_DRAWS) -> np.ndarray:
     """The ELBO (nats) of every test image under the run's model, averaged over
-    ``draws`` seeded draws of z (one draw alone adds its noise to every image)."""
+    ``draws`` seeded draws of z (one draw alone adds its noise to every image). Each
+    chunk is encoded once for all draws (the posterior does not depend on the draw)."""
     model, _ = load_run(run, device=device)
     gen = torch.Generator(device=device).manual_seed(seed)
     x = data.test_images
     total = torch.zeros(x.shape[0], dtype=torch.float64)
     with inference_mode(model):
+        chunks = [x[i:i + chunk].to(device) for i in range(0, x.shape[0], chunk)]
+        posteriors = [model.encode(c) for c in chunks]
         for _ in range(int(draws)):
-            total += torch.cat([model.elbo(x[i:i + chunk].to(device), generator=gen).cpu()
-                                for i in range(0, x.shape[0], chunk)]).double()
+            total += torch.cat([model.elbo(c, generator=gen, posterior=q).cpu()
+                                for c, q in zip(chunks, posteriors)]).double()
     return (total / int(draws)).numpy()
 
 
