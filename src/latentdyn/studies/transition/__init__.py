@@ -29,7 +29,7 @@ from latentdyn.studies.transition.profiles import PROFILES, Profile
 
 DEFAULT_OUT = "results/transition"
 PROFILE_HELP = ("quick: mnist-embedded at 100, 200, 400 and 800 images, 32 768 steps, for 2 "
-                "CPU cores (about 20 min; the grid is stated in the report); full: both data "
+                "CPU cores (about 14 min; the grid is stated in the report); full: both data "
                 "sets to 60 000 images, Nz 14 and 100, 3 seeds (a GPU or a Ray cluster); "
                 "smoke: toy size in seconds, for tests.")
 
