@@ -11,17 +11,21 @@ from pathlib import Path
 from latentdyn.studies.transition import law as L
 
 TITLE = "When repeated inference finds concepts, and when memories take over"
-TWIN_TEST = {True: "and the twin test", False: "(the twin test not run: --twins adds it)"}
-INTRO = ("One training run per data size, its weights saved at log-spaced optimiser steps "
-         "(snapshots); at each snapshot the C1 dip by the selection-free rule, where the "
-         "trajectories end (each level against its capture radius, the own-memory share "
-         "against held-out images that have no memory of their own), the ELBO gap, the "
-         "active units, local stability {twin_test}. τ_concept: the first snapshot "
-         f"with the dip for at least {L.CONCEPT_SHARE:.0%} of the labels; τ_mem: the first "
-         f"at which memorisation (return share of training starts − held-out starts) "
-         f"reaches {L.MEMORY_THRESHOLD}; both with {L.BOOT}-resample bootstrap intervals; "
-         "the law τ ∝ n^α, and its prediction at the largest size made before that size "
-         "was evaluated. Rules fixed in code (latentdyn.studies.transition.law).")
+
+
+def intro(twins: bool) -> str:
+    """What the report measures; the twin test named only when it ran (``twins``)."""
+    twin_test = "and the twin test" if twins else "(the twin test not run: --twins adds it)"
+    return ("One training run per data size, its weights saved at log-spaced optimiser "
+            "steps (snapshots); at each snapshot the C1 dip by the selection-free rule, where "
+            "the trajectories end (each level against its capture radius, the own-memory "
+            "share against held-out images that have no memory of their own), the ELBO gap, "
+            f"the active units, local stability {twin_test}. τ_concept: the first snapshot "
+            f"with the dip for at least {L.CONCEPT_SHARE:.0%} of the labels; τ_mem: the "
+            f"first at which memorisation (return share of training starts − held-out "
+            f"starts) reaches {L.MEMORY_THRESHOLD}; both with {L.BOOT}-resample bootstrap "
+            "intervals; the law τ ∝ n^α, and its prediction at the largest size made before "
+            "that size was evaluated. Rules fixed in code (latentdyn.studies.transition.law).")
 
 
 def _fmt(v) -> str:
@@ -199,8 +203,7 @@ def report(run, s, results, claims) -> None:
                                 " ".join(curve_words(rows, name) for name in results.times),
                                 data=saved.csv))
         timings = ", ".join(f"{k} {v:.1f} s" for k, v in dict(run.timings).items())
-        write_report(out / "report.html", TITLE,
-                     INTRO.replace("{twin_test}", TWIN_TEST[bool(s.twins)]), s.settings, sections, [],
+        write_report(out / "report.html", TITLE, intro(bool(s.twins)), s.settings, sections, [],
                      [*s.notes, f"Stage timings: {timings or 'none recorded'}."])
     run.record(backend=s.backend, cells=len(rows), alpha=first.get("alpha"))
 
