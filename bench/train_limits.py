@@ -9,7 +9,9 @@ autograd's bookkeeping. This benchmark times, on the same threads and in the sam
 * each of the eleven products alone, with the shapes and transposes the step issues
   (the best of many repeats: the speed the kernel reaches on that shape);
 * their sum (the step if everything else were free: the products' own limit);
-* Adam alone, forward + backward alone, and the whole step (``VAETask.train_step``).
+* Adam alone, forward + backward alone, and the whole step (``VAETask.train_step``);
+* the whole step under ``torch.profiler``: the products' time *inside* it, which can be
+  slower than alone (their operands leave the caches between the other passes).
 
 It prints each product's share of the square peak, the products' limit, and where the
 rest of the step's time goes. Times are the best of ``--repeats`` (interleaved rounds),
@@ -120,7 +122,8 @@ def main() -> None:
     peak = square_peak(max(5, args.repeats // 4), clock)
     prods = products()
     times = best_times({k: fn for k, (fn, _) in prods.items()}, args.repeats, clock)
-    parts = best_times(step_parts(), args.repeats, clock)
+    step_fns = step_parts()
+    parts = best_times(step_fns, args.repeats, clock)
     peak = max(peak, square_peak(max(5, args.repeats // 4), clock))
     if args.clock == "wall":  # bench/common.py's figure, as the other benchmarks report it
         peak = max(peak, matmul_peak_gflops())
@@ -147,7 +150,7 @@ def main() -> None:
           f"{step_flops / whole / 1e9 / peak:.1%} of peak; the products take "
           f"{total_t / whole:.0%} of it, Adam {parts['Adam (fused)'] / whole:.0%}, the "
           f"rest (activations, loss, autograd) {max(0.0, rest - parts['Adam (fused)']) / whole:.0%}")
-    ins = inside_step(step_parts()["whole step (VAETask.train_step)"])
+    ins = inside_step(step_fns["whole step (VAETask.train_step)"])
     print(f"inside the step (torch.profiler, 50 steps): {ins['step'] * 1e3:.2f} ms a step; "
           f"the products {ins['products'] * 1e3:.2f} ms "
           f"({step_flops / ins['products'] / 1e9 / peak:.0%} of peak, "
