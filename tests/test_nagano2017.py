@@ -220,12 +220,12 @@ def test_the_command_is_built_from_params_shared_with_the_sampling_study():
     flags = {f for o in nagano2017.STUDY.command().params for f in o.opts + o.secondary_opts}
     assert flags >= {"--profile", "--dataset", "--data-dir", "--model", "--noise", "--mode",
                      "--nz", "--epochs", "--trials", "--steps", "--latent-size",
-                     "--no-latent-size", "--seeds", "--backend", "--address",
+                     "--no-latent-size", "--overlap", "--no-overlap", "--seeds", "--backend", "--address",
                      "--cpus-per-task", "--gpus-per-task", "--retries", "--out", "--seed",
                      "--device", "--overwrite", "--quiet"}
     shared = {f.name for f in fields_of(nagano2017.HierarchyParams)}
     only = {f.name for f in fields_of(nagano2017.Params)} - shared
-    assert only == {"mode", "latent_size", "backend", "address", "cpus_per_task",
+    assert only == {"mode", "latent_size", "overlap", "backend", "address", "cpus_per_task",
                     "gpus_per_task", "retries"}
     assert {f.name for f in fields_of(nagano2017_sampling.Params)} == shared
     assert nagano2017.Params().out == "results/nagano2017"

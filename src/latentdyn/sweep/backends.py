@@ -23,6 +23,8 @@ import math
 import re
 from dataclasses import dataclass
 
+import torch
+
 from latentdyn.errors import ConfigError, LatentdynError
 from latentdyn.checks import resolve_device
 from latentdyn.sweep.jobs import run_job, run_pool
@@ -139,7 +141,8 @@ class LocalBackend:
         yield
 
     def record(self) -> dict:
-        return {"name": "local", "workers": self.workers}
+        return {"name": "local", "workers": self.workers,
+                "threads": max(1, torch.get_num_threads() // self.workers)}
 
     def run(self, jobs: list[dict], bar) -> None:
         if self.workers <= 1 or len(jobs) <= 1:

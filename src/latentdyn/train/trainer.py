@@ -185,13 +185,13 @@ def train(
 
 def ensure_trained(config: TrainConfig, out: str | Path, *, progress: bool = True,
                    dataset: Dataset | None = None, inputs: dict | None = None,
-                   argv: list[str] | None = None) -> Path:
+                   argv: list[str] | None = None, callbacks=()) -> Path:
     """The run of ``config`` in ``out``: reused when it finished with the same config,
     resumed when it was interrupted, trained (replacing anything else there) otherwise.
     ``inputs`` (name -> run folder): runs this one is built from; a finished run is
     trained again when the weights of one of them changed since (md5 recorded in its
     ``inputs.json``). What the reproductions use to keep the runs they train between
-    calls."""
+    calls. ``callbacks``: as :func:`train`'s, when it trains."""
     from latentdyn.train.runs import data_unchanged, inputs_changed
 
     out = Path(out)
@@ -208,5 +208,5 @@ def ensure_trained(config: TrainConfig, out: str | Path, *, progress: bool = Tru
         same = False
     if not (same and (out / "model.safetensors").is_file()):
         train(config, out, resume=same, overwrite=not same, progress=progress, dataset=dataset,
-              argv=argv)
+              argv=argv, callbacks=callbacks)
     return out

@@ -40,10 +40,16 @@ def model_folders(folder: Path, seeds: list) -> list[Path]:
     return [folder / "model"] + [folder / f"model-seed{k}" for k in seeds[1:]]
 
 
+def needs_training(configs: list[TrainConfig], folders: list[Path]) -> bool:
+    """Whether one of ``configs`` is still to train (or to finish) in its folder."""
+    return any(_state(c, Path(f)) != "done" for c, f in zip(configs, folders))
+
+
 def train_models(configs: list[TrainConfig], folders: list[Path], device, progress: bool,
-                 dataset=None) -> list[GivenModel]:
+                 dataset=None, callbacks=()) -> list[GivenModel]:
     """Each config trained into its folder (reused when finished); the ones still to
-    train from scratch are trained together by :func:`latentdyn.train.train_ensemble`."""
+    train from scratch are trained together by :func:`latentdyn.train.train_ensemble`;
+    ``callbacks`` go to the training of a single one."""
     states = [_state(c, Path(f)) for c, f in zip(configs, folders)]
     fresh = [i for i, st in enumerate(states) if st == "new"]
     if len(fresh) >= 2:
@@ -54,7 +60,8 @@ def train_models(configs: list[TrainConfig], folders: list[Path], device, progre
                            dataset=dataset, progress=bar.update)
     for i, (config, folder) in enumerate(zip(configs, folders)):
         if not (len(fresh) >= 2 and i in fresh):
-            ensure_trained(config, folder, progress=progress, dataset=dataset)
+            ensure_trained(config, folder, progress=progress, dataset=dataset,
+                           callbacks=callbacks)
     out = []
     for folder in folders:
         model, config = load_run(folder, device=device)
@@ -63,11 +70,13 @@ def train_models(configs: list[TrainConfig], folders: list[Path], device, progre
 
 
 def vaes_stage(run, given: GivenModel | None, config: TrainConfig, seeds: list, data,
-               device) -> list[GivenModel]:
+               device, callbacks=()) -> list[GivenModel]:
     """Stage ``train``: the ``--model`` VAE, or ``config`` trained once per seed into
-    the output folder (``model/``, ``model-seedK/``)."""
+    the output folder (``model/``, ``model-seedK/``); ``callbacks``: see
+    :func:`train_models`."""
     with run.stage("train", None if given else f"training {len(seeds)} VAE(s)"):
         if given is not None:
             return [given]
         return train_models([replace(config, seed=k) for k in seeds],
-                            model_folders(run.folder, seeds), device, run.progress, data)
+                            model_folders(run.folder, seeds), device, run.progress, data,
+                            callbacks)

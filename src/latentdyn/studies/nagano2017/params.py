@@ -74,6 +74,11 @@ class Params(Backend, HierarchyParams):
     mode: str = param("deterministic", "Dynamics: deterministic or sampling.", group=-1)
     latent_size: bool = param(True, "Run the latent-size study (figures 6, 7, B.2; claims "
                               "C6-C8).", flag="--latent-size/--no-latent-size", group=-1)
+    overlap: bool = param(True, "On a CPU with two or more threads, train each point of the "
+                          "latent-size sweep on one thread: beside the VAE while it trains, "
+                          "else several at a time (sooner; small-Nz points differ from "
+                          "--no-overlap in the last digits; docs/benchmarks.md).",
+                          flag="--overlap/--no-overlap", group=-1)
 
 
 def check_shared(p: HierarchyParams, profiles: Mapping[str, Any]) -> tuple[Any, list[int]]:

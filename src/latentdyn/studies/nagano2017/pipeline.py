@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+import torch
+
 from latentdyn.analysis.distances import dip_power
 from latentdyn.errors import ConfigError
 from latentdyn.studies.common import backend_of, default_dataset
@@ -28,7 +30,7 @@ from latentdyn.studies.nagano2017 import claims as C
 from latentdyn.studies.nagano2017 import latent_size as L
 from latentdyn.studies.nagano2017 import resampling as B
 from latentdyn.studies.nagano2017 import stages as S
-from latentdyn.studies.nagano2017.models import vaes_stage
+from latentdyn.studies.nagano2017.models import model_folders, needs_training, vaes_stage
 from latentdyn.studies.nagano2017.params import (
     Params,
     check_given,
@@ -37,6 +39,7 @@ from latentdyn.studies.nagano2017.params import (
     vae_config,
 )
 from latentdyn.studies.nagano2017.profiles import PROFILES, Profile
+from latentdyn.train.beside import Beside
 
 
 @dataclass
@@ -203,13 +206,44 @@ def hierarchy_resamples(hier, courses: S.ConceptCourses, sweep, n: int, seed: in
         {name: B.stages_bootstrap(rd, n, seed) for name, rd in sweep.readings.items()}, n=n)
 
 
+def one_thread_sweep(s: Setup) -> bool:
+    """Whether each point of the latent-size sweep trains on one thread (``--overlap``,
+    the default, on a CPU with two or more threads, one training seed, the local
+    backend): beside the VAE while it trains (:func:`sweep_beside`), otherwise in as
+    many worker processes as there are threads. Small-Nz points round differently on
+    one thread than on two, in the last digits (docs/benchmarks.md); this way a run's
+    sweep is the same whether or not its VAE was trained in the same call."""
+    p = s.params
+    return bool(p.overlap and p.latent_size and len(s.seeds) == 1
+                and s.device.type == "cpu" and torch.get_num_threads() >= 2
+                and s.backend.get("backend", "local") == "local")
+
+
+def _sweep_args(r, s: Setup, **backend) -> tuple[tuple, dict]:
+    p = s.params
+    return ((r.folder / "sweep", s.data, s.prof.latent_size),
+            dict(data_dir=p.data_dir, seed=p.seed, device=s.device, seeds=s.seeds,
+                 backend={**s.backend, **backend}))
+
+
+def sweep_beside(r, s: Setup) -> Beside | None:
+    """The latent-size sweep trained in a child process on one thread beside the VAE,
+    which trains here on the other threads (:func:`one_thread_sweep`), when the VAE is
+    trained here; None otherwise. The sweep stage then finds the sweep finished in
+    ``sweep/`` (or resumes what the child left)."""
+    if not (one_thread_sweep(s) and s.given is None
+            and needs_training([s.config], model_folders(r.folder, s.seeds))):
+        return None
+    args, kwargs = _sweep_args(r, s)
+    return Beside(L.sweep_stage, args, {**kwargs, "progress": False}, threads=1)
+
+
 def sweep_stage(r, s: Setup) -> L.LatentSizeSweep:
     """The sweep over Nz (x lr x batch, x the training seeds), in ``sweep/``."""
-    p = s.params
+    one = one_thread_sweep(s)
+    args, kwargs = _sweep_args(r, s, **({"workers": torch.get_num_threads()} if one else {}))
     with r.stage("sweep", "latent-size sweep"):
-        sweep = L.sweep_stage(r.folder / "sweep", s.data, s.prof.latent_size,
-                              data_dir=p.data_dir, seed=p.seed, device=s.device,
-                              progress=r.progress, seeds=s.seeds, backend=s.backend)
+        sweep = L.sweep_stage(*args, **kwargs, progress=r.progress)
     r.record(latent_size={"sweep_grid": sweep.grid})
     return sweep
 
@@ -254,7 +288,17 @@ def latent_size_stages(r, s: Setup, main: HierarchyResults, sweep: L.LatentSizeS
 
 def run_stages(r, s: Setup) -> Results:
     """Every seed's stages: the first seed's results, and every seed's claims."""
-    models = vaes_stage(r, s.given, s.config, s.seeds, s.data, s.device)
+    beside = sweep_beside(r, s)
+    if beside is None:
+        models = vaes_stage(r, s.given, s.config, s.seeds, s.data, s.device)
+    else:
+        r.log("the latent-size sweep trains on one thread beside the VAE")
+        with beside:
+            models = vaes_stage(r, s.given, s.config, s.seeds, s.data, s.device,
+                                callbacks=[beside.callback])
+            with r.stage("sweep"):  # the time the sweep takes after the VAE, if any
+                beside.wait()
+        r.record(sweep_beside=beside.record())
     sweep = clf = None
     results, cards = [], []
     for i, (seed, trained) in enumerate(zip(s.seeds, models)):
