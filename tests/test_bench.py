@@ -1,6 +1,7 @@
 """The arithmetic the benchmarks divide by: bench/common.py's FLOP counts of the paper
 VAE, the sweep's evaluation and the CNN equal what torch's own FLOP counter counts for the
-same calls, and bench/quick_stages.py puts a stage's seconds together from its units."""
+same calls, bench/quick_stages.py puts a stage's seconds together from its units, and
+bench/stage_limits.py counts each stage's FLOPs in a rerun of a finished run."""
 
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from common import (  # noqa: E402
     vae_train_flops_per_image,
 )
 import quick_stages  # noqa: E402
+import stage_limits  # noqa: E402
 
 from latentdyn.data import load_dataset  # noqa: E402
 from latentdyn.train import TrainConfig  # noqa: E402
@@ -82,3 +84,20 @@ def test_stage_seconds_from_units():
     assert after["train Nz=100"] == pytest.approx(e * steps * 0.01 + 1.0 + e // 10 * 0.1)
     se, n = quick_stages.SWEEP_EPOCHS, len(quick_stages.SWEEP_NZ)
     assert after["sweep"] == pytest.approx(n * (se * steps * 0.01 + 1.0 + se // 10 * 0.1 + 2))
+
+
+def test_stage_limits_reruns_the_recorded_command_and_counts_each_stage(tmp_path):
+    from latentdyn.cli import main
+
+    assert stage_limits.command_of(["latentdyn", "reproduce", "nagano2017", "--out", "x",
+                                    "--quiet", "--epochs", "3", "--out=y", "--overwrite"]) \
+        == ["reproduce", "nagano2017", "--epochs", "3"]
+    out = tmp_path / "run"
+    argv = ["reproduce", "nagano2017", "--profile", "smoke", "--dataset",
+            "synthetic:m=20,side=6,test=5", "--nz", "6", "--no-latent-size", "--device", "cpu"]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 0
+    timings, flops, _ = stage_limits.rerun(out, argv, count=True)
+    assert set(flops) <= set(timings) and {"fig2", "fig4", "train"} <= set(timings)
+    assert flops["fig2"] > 0 and flops["fig4"] > 0 and flops["train"] == 0  # reused
+    plain, none, _ = stage_limits.rerun(out, argv, count=False)
+    assert none == {} and set(plain) == set(timings)
