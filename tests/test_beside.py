@@ -111,33 +111,80 @@ def _sweep(folder) -> tuple[list, dict]:
     return rows, weights
 
 
-def test_the_sweep_trains_beside_the_vae_with_the_numbers_of_a_sweep_trained_after(
-        two_threads, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def beside_run(tmp_path_factory):
+    """A smoke run with the sweep beside the VAE (two threads), and the jobs the sweep
+    stage of this process trained."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(2)
     trained_here = []
     run = LocalBackend.run
-    monkeypatch.setattr(LocalBackend, "run",
-                        lambda self, jobs, bar: (trained_here.extend(jobs), run(self, jobs, bar)))
-    beside = tmp_path / "beside"
-    assert _reproduce(beside) == 0
+    LocalBackend.run = lambda self, jobs, bar: (trained_here.extend(jobs), run(self, jobs, bar))
+    try:
+        out = tmp_path_factory.mktemp("beside") / "run"
+        assert _reproduce(out) == 0
+    finally:
+        LocalBackend.run = run
+        torch.set_num_threads(n)
+    return out, trained_here
+
+
+def _same_sweep(a, b) -> None:
+    rows, weights = _sweep(a)
+    rows2, weights2 = _sweep(b)
+    assert rows == rows2 and weights.keys() == weights2.keys()
+    for name in weights:
+        for key in weights[name]:
+            assert torch.equal(weights[name][key], weights2[name][key]), (name, key)
+
+
+def _claim_values(folder) -> list:
+    return [c["run_value"] for c in json.loads((folder / "claims.json").read_text())["claims"]]
+
+
+def test_the_sweep_trains_beside_the_vae_with_the_numbers_of_a_sweep_trained_after(
+        beside_run, two_threads, tmp_path, monkeypatch):
+    beside, trained_here = beside_run
     manifest = json.loads((beside / "manifest.json").read_text())
     assert manifest["sweep_beside"]["exitcode"] == 0 and manifest["sweep_beside"]["threads"] == 1
     assert trained_here == []  # the child trained every point; this process none
     assert json.loads((beside / "sweep" / "sweep.json").read_text())["status"] == "completed"
 
     # the VAE given: nothing to train beside, the sweep trains after it, one thread a point
+    jobs = []
+    run = LocalBackend.run
+    monkeypatch.setattr(LocalBackend, "run",
+                        lambda self, js, bar: (jobs.extend(js), run(self, js, bar)))
     after = tmp_path / "after"
     assert _reproduce(after, "--model", beside / "model") == 0
     assert "sweep_beside" not in json.loads((after / "manifest.json").read_text())
-    assert trained_here and json.loads((after / "sweep" / "sweep.json").read_text())[
+    assert jobs and json.loads((after / "sweep" / "sweep.json").read_text())[
         "backend"] == {"name": "local", "workers": 2, "threads": 1}
-    rows, weights = _sweep(beside)
-    rows2, weights2 = _sweep(after)
-    assert rows == rows2 and weights.keys() == weights2.keys()
-    for name in weights:
-        for key in weights[name]:
-            assert torch.equal(weights[name][key], weights2[name][key]), (name, key)
-    claims = [json.loads((f / "claims.json").read_text())["claims"] for f in (beside, after)]
-    assert [c["run_value"] for c in claims[0]] == [c["run_value"] for c in claims[1]]
+    _same_sweep(beside, after)
+    assert _claim_values(beside) == _claim_values(after)
+
+
+def test_a_run_interrupted_while_the_sweep_trains_beside_resumes_to_the_same_numbers(
+        beside_run, two_threads, tmp_path, monkeypatch):
+    from latentdyn.studies.nagano2017 import models
+    from latentdyn.train.hooks import StopAt
+
+    plain = models.ensure_trained
+
+    def stopped(*args, callbacks=(), **kwargs):  # Ctrl-C in the VAE's second epoch
+        return plain(*args, callbacks=[*callbacks, StopAt(1, 0)], **kwargs)
+
+    monkeypatch.setattr(models, "ensure_trained", stopped)
+    out = tmp_path / "run"
+    assert _reproduce(out) == 130
+    monkeypatch.setattr(models, "ensure_trained", plain)
+    assert _reproduce(out) == 0
+    beside, _ = beside_run
+    for name in ("model.safetensors", "checkpoint.safetensors"):
+        a, b = load_file(beside / "model" / name), load_file(out / "model" / name)
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    _same_sweep(beside, out)
+    assert _claim_values(beside) == _claim_values(out)
 
 
 def test_no_overlap_trains_the_sweep_after_the_vae_on_every_thread(two_threads, tmp_path):
