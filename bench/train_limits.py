@@ -22,7 +22,11 @@ instead of the wall clock: on one thread a busy machine then barely moves the fi
 docs/benchmarks.md taken on a shared machine were measured; with more threads CPU time
 also counts the threads' waiting, so use the wall clock on a quiet machine there.
 
-    python bench/train_limits.py [--repeats 60] [--threads N] [--clock wall|cpu]
+``--compile`` also times the step with the loss compiled by ``torch.compile`` (fused
+element-wise kernels; they round differently, so it prints how far its gradients are
+from eager's) and the compile's own seconds.
+
+    python bench/train_limits.py [--repeats 60] [--threads N] [--clock wall|cpu] [--compile]
 """
 
 from __future__ import annotations
@@ -109,11 +113,51 @@ def inside_step(step, n: int = 50) -> dict:
     return {"step": total, "products": mm, "adam": adam, "rest": total - mm - adam}
 
 
+def compiled_step(repeats: int, clock) -> dict:
+    """Fused kernels: the step with the loss compiled by ``torch.compile`` (inductor's
+    fused element-wise C++ kernels around the same products) against the eager step, on
+    the trainer's task; the seconds the first compiled call took (the compile), and the
+    largest difference between the two ways' gradients of one step."""
+    import time
+
+    from latentdyn.train import TrainConfig
+    from latentdyn.train.trainer import make_task
+
+    task = make_task(TrainConfig(device="cpu"), D, torch.device("cpu"))
+    model, opt = task.model, task.optimizers["adam"]
+    x, eps = torch.rand(B, D).bernoulli(), torch.randn(L, B, Z)
+    fused_loss = torch.compile(model.loss)
+
+    def grads(loss_fn) -> list:
+        opt.zero_grad(set_to_none=True)
+        loss_fn(x, eps).backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    eager_g = grads(model.loss)
+    t = time.perf_counter()
+    fused_g = grads(fused_loss)
+    compile_s = time.perf_counter() - t
+    diff = max(float((a - b).abs().max()) for a, b in zip(eager_g, fused_g))
+
+    def step(loss_fn):
+        def run():
+            opt.zero_grad(set_to_none=True)
+            loss_fn(x, eps).backward()
+            opt.step()
+        return run
+
+    times = best_times({"eager": step(model.loss), "compiled": step(fused_loss)}, repeats,
+                       clock)
+    return {**times, "compile_s": compile_s, "grad_diff": diff}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=60)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
+    ap.add_argument("--compile", action="store_true",
+                    help="also time the step with the loss compiled (fused kernels)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -157,6 +201,13 @@ def main() -> None:
           f"{ins['products'] / ins['step']:.0%} of the step), Adam "
           f"{ins['adam'] * 1e3:.2f} ms, the rest {ins['rest'] * 1e3:.2f} ms "
           f"({ins['rest'] / ins['step']:.0%})")
+    if args.compile:
+        c = compiled_step(args.repeats, clock)
+        print(f"fused kernels (torch.compile of the loss; forward, backward, Adam): eager "
+              f"{c['eager'] * 1e3:.2f} ms, compiled {c['compiled'] * 1e3:.2f} ms a step "
+              f"({c['eager'] / c['compiled']:.2f}x; {step_flops / c['compiled'] / 1e9 / peak:.0%}"
+              f" of peak); the compile took {c['compile_s']:.1f} s; largest gradient "
+              f"difference from eager {c['grad_diff']:.2e}")
 
 
 if __name__ == "__main__":
