@@ -296,7 +296,8 @@ def run_stages(r, s: Setup) -> Results:
         with beside:
             models = vaes_stage(r, s.given, s.config, s.seeds, s.data, s.device,
                                 callbacks=[beside.callback])
-            with r.stage("sweep"):  # the time the sweep takes after the VAE, if any
+            waiting = None if beside.poll() else "waiting for the latent-size sweep beside it"
+            with r.stage("sweep", waiting):  # the time the sweep takes after the VAE
                 beside.wait()
         r.record(sweep_beside=beside.record())
     sweep = clf = None
