@@ -14,9 +14,10 @@ The child returns nothing: it is meant to leave its work in a resumable folder (
 sweep, a run), which the caller then reads, or resumes, as it would without the child.
 So a child that fails, or is stopped, costs only time: it prints nothing (the caller's
 own attempt reports the error, once) and it ends when this process ends, whatever the
-way. Whether splitting the threads changes any number is the caller's to know: it does
-not for the paper VAE on a CPU (its weights do not depend on the thread count; checked
-in the tests and in docs/benchmarks.md).
+way. Whether splitting the threads changes any number is the caller's to know: the
+paper VAE's weights do not depend on the thread count on this project's CPUs, small-Nz
+VAEs' do in their last digits (docs/benchmarks.md), which is why ``reproduce
+nagano2017`` trains every point of its sweep on one thread, beside the VAE or not.
 """
 
 from __future__ import annotations
