@@ -2,6 +2,7 @@
 threads, the threads given back when it ends; and the latent-size sweep of
 ``reproduce nagano2017`` trained that way, with the numbers of a sweep trained after."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -19,12 +20,26 @@ from latentdyn.train.beside import Beside
 DATA = "synthetic:m=20,side=6,test=5"  # 10 concepts, 200 memories of 36 pixels
 
 
+@contextlib.contextmanager
+def torch_threads(n: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture
 def two_threads():
-    n = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(n)
+    with torch_threads(2):
+        yield
+
+
+def recording_run(jobs: list):
+    """LocalBackend.run that also collects the jobs it is given (the points trained here)."""
+    run = LocalBackend.run
+    return lambda self, js, bar: (jobs.extend(js), run(self, js, bar))
 
 
 def write_threads(path: str) -> None:
@@ -115,17 +130,15 @@ def _sweep(folder) -> tuple[list, dict]:
 def beside_run(tmp_path_factory):
     """A smoke run with the sweep beside the VAE (two threads), and the jobs the sweep
     stage of this process trained."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(2)
     trained_here = []
     run = LocalBackend.run
-    LocalBackend.run = lambda self, jobs, bar: (trained_here.extend(jobs), run(self, jobs, bar))
+    LocalBackend.run = recording_run(trained_here)
     try:
-        out = tmp_path_factory.mktemp("beside") / "run"
-        assert _reproduce(out) == 0
+        with torch_threads(2):
+            out = tmp_path_factory.mktemp("beside") / "run"
+            assert _reproduce(out) == 0
     finally:
         LocalBackend.run = run
-        torch.set_num_threads(n)
     return out, trained_here
 
 
@@ -152,9 +165,7 @@ def test_the_sweep_trains_beside_the_vae_with_the_numbers_of_a_sweep_trained_aft
 
     # the VAE given: nothing to train beside, the sweep trains after it, one thread a point
     jobs = []
-    run = LocalBackend.run
-    monkeypatch.setattr(LocalBackend, "run",
-                        lambda self, js, bar: (jobs.extend(js), run(self, js, bar)))
+    monkeypatch.setattr(LocalBackend, "run", recording_run(jobs))
     after = tmp_path / "after"
     assert _reproduce(after, "--model", beside / "model") == 0
     assert "sweep_beside" not in json.loads((after / "manifest.json").read_text())

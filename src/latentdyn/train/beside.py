@@ -73,7 +73,7 @@ class Beside:
         self.fn, self.args, self.kwargs = fn, tuple(args), dict(kwargs or {})
         self.threads = int(threads)
         self.process = None
-        self.total = None  # this process's threads before the child started
+        self.total = self.others = None  # this process's threads before, and while it runs
         self.started = self.ended = None  # perf_counter times
         self.callback = _GiveBack(self)
 
@@ -85,7 +85,8 @@ class Beside:
                                    daemon=True)
         self.process.start()
         self.started = time.perf_counter()
-        torch.set_num_threads(max(1, self.total - self.threads))
+        self.others = max(1, self.total - self.threads)
+        torch.set_num_threads(self.others)
         return self
 
     def poll(self) -> bool:
@@ -120,8 +121,8 @@ class Beside:
     def record(self) -> dict:
         """What a manifest says of it: the child's threads, seconds and exit code."""
         seconds = None if self.ended is None else round(self.ended - self.started, 2)
-        return {"threads": self.threads, "others": max(1, (self.total or 1) - self.threads),
-                "seconds": seconds, "exitcode": self.exitcode}
+        return {"threads": self.threads, "others": self.others, "seconds": seconds,
+                "exitcode": self.exitcode}
 
 
 __all__ = ["Beside"]
